@@ -1,0 +1,48 @@
+/*
+ * Secret keys (ConsentSecretFile, consentctl -k). The first key of a
+ * keyring signs; every key verifies, so a site rotates by adding the new
+ * file first and removing the old one once its tokens have expired.
+ * A key is known by an id derived from it (no name to keep in sync).
+ */
+#ifndef CONSENT_KEY_H
+#define CONSENT_KEY_H
+
+#include "consent.h"
+
+#define CONSENT_KEY_MIN_LEN 32
+#define CONSENT_KEY_ID_LEN 8
+
+typedef struct {
+    const char *path;
+    unsigned char id[CONSENT_KEY_ID_LEN];  /* first bytes of SHA-256(key) */
+    unsigned char *bytes;                  /* wiped by a pool cleanup */
+    apr_size_t len;
+} consent_key_t;
+
+typedef struct {
+    apr_array_header_t *keys;   /* consent_key_t*, keys[0] signs */
+} consent_keyring_t;
+
+/*
+ * Reads a secret file. Refused (APR_EGENERAL, *err says why and names the
+ * file): missing or unreadable, not a regular file, readable or writable by
+ * group or others, shorter than CONSENT_KEY_MIN_LEN bytes once a trailing
+ * newline is removed. The secret itself never appears in a message.
+ */
+apr_status_t consent_key_load(consent_key_t **key, const char *path,
+                              apr_pool_t *p, const char **err);
+
+consent_keyring_t *consent_keyring_make(apr_pool_t *p);
+void consent_keyring_add(consent_keyring_t *ring, consent_key_t *key);
+const consent_key_t *consent_keyring_find(const consent_keyring_t *ring,
+                                          const unsigned char *id);
+
+/* HMAC-SHA256 of data under key into mac[32]. */
+apr_status_t consent_hmac(const consent_key_t *key, const void *data,
+                          apr_size_t len, unsigned char *mac);
+
+/* Constant-time comparison (CRYPTO_memcmp): 1 when equal. */
+int consent_mac_equal(const unsigned char *a, const unsigned char *b,
+                      apr_size_t len);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * The mechanical checks of LEGAL.md on a loaded definition. Each problem
+ * names the file, the line of the offending element and the rule:
+ *   R1 a purpose pre-ticked by any attribute (default="checked", checked=...)
+ *   R3 duplicate purpose or field ids; a purpose that is the acceptance of
+ *      terms of sale
+ *   R4 a purpose that is required
+ *   R5 no controller, no policy link, a purpose without label or
+ *      description in a language the form offers, a field without label
+ *   R7 no field identifies the subject (an email field or subject="true")
+ */
+#ifndef CONSENT_LINT_H
+#define CONSENT_LINT_H
+
+#include "consent_form.h"
+
+/* Appends one problem per violation; returns how many were found. */
+int consent_lint(const consent_form_t *form, apr_array_header_t *problems);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * Server-side rendering. Templates (a layout a site may replace with
+ * ConsentTemplateDir) and translations are compiled once at start-up;
+ * then every (form, language) page is flattened into fixed segments with
+ * the form's static texts already escaped, so that a GET only fills the
+ * request's slots (token, kept values, error) and escapes them.
+ */
+#ifndef CONSENT_RENDER_H
+#define CONSENT_RENDER_H
+
+#include "consent_form.h"
+
+/* Compiled templates + translations of one template directory. */
+typedef struct consent_ui_t consent_ui_t;
+
+/* Output sink: the adapter appends to its brigade, tests to a buffer. */
+typedef apr_status_t consent_write_fn(void *baton, const char *data,
+                                      apr_size_t len);
+
+/*
+ * Loads dir/page.html, form.html, field.html, purpose.html, ... and
+ * dir/i18n/<lang>.xml. A template that pre-ticks a box (an <input> with a
+ * `checked` attribute) is refused (rule R1), as is a template that lacks a
+ * slot the product needs (e.g. the token). Problems name file and line.
+ */
+apr_status_t consent_ui_load(consent_ui_t **ui, const char *dir,
+                             apr_array_header_t *problems, apr_pool_t *p);
+
+/* Languages that have a translation file in the template directory. */
+const apr_array_header_t *consent_ui_languages(const consent_ui_t *ui);
+
+/* A translated message (keys in templates/i18n/en.xml), never NULL:
+ * falls back to English, then to the key itself. */
+const char *consent_ui_text(const consent_ui_t *ui, const char *lang,
+                            const char *key);
+
+/*
+ * Precompiles the form's page in each of its languages into form->pages.
+ * Problems when a language of the form has no translation.
+ */
+apr_status_t consent_render_compile(const consent_ui_t *ui,
+                                    consent_form_t *form,
+                                    apr_array_header_t *problems,
+                                    apr_pool_t *p);
+
+/* What one request adds to a precompiled form page. */
+typedef struct {
+    const char *lang;           /* one of form->languages */
+    const char *token;          /* signed render token */
+    const char *error;          /* translated error message, or NULL */
+    apr_table_t *values;        /* field name -> value to show again, or NULL;
+                                   consent boxes are never re-ticked */
+} consent_form_request_t;
+
+apr_status_t consent_render_form(const consent_form_t *form,
+                                 const consent_form_request_t *req,
+                                 consent_write_fn *write, void *baton);
+
+/* A page that only says something (errors: 403, 409, 422, 503...). */
+apr_status_t consent_render_message(const consent_ui_t *ui, const char *lang,
+                                    const char *title_key,
+                                    const char *body_key,
+                                    consent_write_fn *write, void *baton);
+
+#endif
