@@ -60,6 +60,9 @@ typedef struct consent_form_t {
                                            first email field, else NULL */
     apr_hash_t *notices;   /* lang -> consent_notice_t*, consent_notice_build */
     apr_hash_t *pages;     /* lang -> compiled page, consent_render_compile */
+    apr_hash_t *extra_notices;  /* lang -> const char*: <notice> texts
+                                   shown with the form (soft-opt-in, b2b),
+                                   part of the notice digest */
 } consent_form_t;
 
 /* A compiled RELAX NG schema, loaded once and shared by every form. */

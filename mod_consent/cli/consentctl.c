@@ -1,0 +1,242 @@
+/*
+ * consentctl: the same core as the module, from a shell.
+ *
+ *   consentctl [-d DRIVER] [-p PARAMS] [-k KEYFILE] COMMAND [ARGS]
+ *
+ * Global options name the store and the secrets the way DBDriver,
+ * DBDParams and ConsentSecretFile do in Apache's configuration; each
+ * command is one entry of the table at the end of this file.
+ *
+ * Exit status: 0 all good, 1 a problem was found, 2 usage error.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <apr_general.h>
+#include <apr_getopt.h>
+
+#include <libxml/parser.h>
+
+#include "consent.h"
+#include "consent_form.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define EXIT_PROBLEM 1
+#define EXIT_USAGE 2
+
+/* What the global options said, handed to every command. */
+typedef struct {
+    const char *driver;         /* -d, as DBDriver */
+    const char *params;         /* -p, as DBDParams */
+    const char *keyfile;        /* -k, as ConsentSecretFile */
+    apr_pool_t *pool;
+} ctl_t;
+
+typedef int command_fn(ctl_t *ctl, int argc, const char *const *argv);
+
+typedef struct {
+    const char *name;
+    command_fn *run;
+    const char *args;
+    const char *summary;
+} command_t;
+
+static const command_t *commands(void);
+
+static void usage(FILE *out)
+{
+    const command_t *c;
+
+    fprintf(out,
+            "usage: consentctl [-d DRIVER] [-p PARAMS] [-k KEYFILE] "
+            "COMMAND [ARGS]\n"
+            "       consentctl --help | --version\n\n"
+            "options:\n"
+            "  -d DRIVER   store driver, as DBDriver (sqlite3, pgsql)\n"
+            "  -p PARAMS   store parameters, as DBDParams\n"
+            "  -k KEYFILE  secret file, as ConsentSecretFile\n\n"
+            "commands:\n");
+    for (c = commands(); c->name != NULL; c++) {
+        fprintf(out, "  %s %s\n      %s\n", c->name, c->args, c->summary);
+    }
+}
+
+/* ---- lint ----------------------------------------------------------- */
+
+/* --schema, else $CONSENT_TEMPLATE_DIR (a build tree), else installed. */
+static const char *default_schema(apr_pool_t *p)
+{
+    const char *dir = getenv("CONSENT_TEMPLATE_DIR");
+
+    if (dir == NULL || *dir == '\0') {
+        dir = CONSENT_TEMPLATE_DIR;
+    }
+    return apr_pstrcat(p, dir, "/consent-form.rng", NULL);
+}
+
+static void print_problems(const apr_array_header_t *problems, int from,
+                           apr_pool_t *p)
+{
+    int i;
+
+    for (i = from; i < problems->nelts; i++) {
+        fprintf(stderr, "%s\n", consent_problem_str(p,
+                &APR_ARRAY_IDX(problems, i, consent_problem_t)));
+    }
+}
+
+static int lint_file(const consent_schema_t *schema, const char *path,
+                     apr_pool_t *parent)
+{
+    apr_pool_t *p;
+    apr_array_header_t *problems;
+    consent_form_t *form;
+    apr_status_t rv;
+
+    apr_pool_create(&p, parent);
+    problems = apr_array_make(p, 4, sizeof(consent_problem_t));
+    rv = consent_form_compile(&form, schema, path, problems, p);
+    print_problems(problems, 0, p);
+    if (rv == APR_SUCCESS && problems->nelts == 0) {
+        printf("%s: ok\n", path);
+    }
+    else if (problems->nelts == 0) {
+        fprintf(stderr, "%s: cannot be compiled\n", path);
+    }
+    apr_pool_destroy(p);
+    return rv == APR_SUCCESS ? 0 : EXIT_PROBLEM;
+}
+
+static int cmd_lint(ctl_t *ctl, int argc, const char *const *argv)
+{
+    static const apr_getopt_option_t opts[] = {
+        { "schema", 's', 1, "RELAX NG schema of form definitions" },
+        { NULL, 0, 0, NULL }
+    };
+    const char *schema_path = default_schema(ctl->pool), *arg;
+    apr_array_header_t *problems;
+    consent_schema_t *schema;
+    apr_getopt_t *os;
+    apr_status_t rv;
+    int opt, status = 0;
+
+    apr_getopt_init(&os, ctl->pool, argc, argv);
+    while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
+        schema_path = arg;
+    }
+    if (rv != APR_EOF || os->ind >= argc) {
+        fprintf(stderr, "usage: consentctl lint [--schema FILE] FILE...\n");
+        return EXIT_USAGE;
+    }
+    problems = apr_array_make(ctl->pool, 4, sizeof(consent_problem_t));
+    if (consent_schema_load(&schema, schema_path, problems, ctl->pool)
+        != APR_SUCCESS) {
+        print_problems(problems, 0, ctl->pool);
+        return EXIT_PROBLEM;
+    }
+    for (; os->ind < argc; os->ind++) {
+        if (lint_file(schema, argv[os->ind], ctl->pool) != 0) {
+            status = EXIT_PROBLEM;
+        }
+    }
+    return status;
+}
+
+/* ---- dispatch ------------------------------------------------------- */
+
+static const command_t *commands(void)
+{
+    static const command_t table[] = {
+        { "lint", cmd_lint, "[--schema FILE] FILE...",
+          "check form definitions as Apache's start-up would" },
+        { NULL, NULL, NULL, NULL }
+    };
+    return table;
+}
+
+static const command_t *find_command(const char *name)
+{
+    const command_t *c;
+
+    for (c = commands(); c->name != NULL; c++) {
+        if (strcmp(c->name, name) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* Parses the global options; returns -1 to go on, else an exit status. */
+static int global_options(ctl_t *ctl, apr_getopt_t *os)
+{
+    static const apr_getopt_option_t opts[] = {
+        { "driver", 'd', 1, "store driver, as DBDriver" },
+        { "params", 'p', 1, "store parameters, as DBDParams" },
+        { "key", 'k', 1, "secret file, as ConsentSecretFile" },
+        { "help", 'h', 0, "this help" },
+        { "version", 'V', 0, "the version" },
+        { NULL, 0, 0, NULL }
+    };
+    const char *arg;
+    apr_status_t rv;
+    int opt;
+
+    while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
+        switch (opt) {
+        case 'd': ctl->driver = arg; break;
+        case 'p': ctl->params = arg; break;
+        case 'k': ctl->keyfile = arg; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("consentctl %s\n", PACKAGE_VERSION); return 0;
+        }
+    }
+    if (rv != APR_EOF) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+int main(int argc, const char *const *argv)
+{
+    const command_t *cmd = NULL;
+    apr_getopt_t *os;
+    ctl_t ctl;
+    int status;
+
+    if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS) {
+        fprintf(stderr, "consentctl: cannot initialise APR\n");
+        return EXIT_PROBLEM;
+    }
+    atexit(apr_terminate);
+    memset(&ctl, 0, sizeof ctl);
+    apr_pool_create(&ctl.pool, NULL);
+    xmlInitParser();
+
+    apr_getopt_init(&os, ctl.pool, argc, argv);
+    status = global_options(&ctl, os);
+    if (status < 0 && os->ind >= argc) {
+        usage(stderr);
+        status = EXIT_USAGE;
+    }
+    else if (status < 0 && (cmd = find_command(argv[os->ind])) == NULL) {
+        fprintf(stderr, "consentctl: unknown command '%s'\n\n",
+                argv[os->ind]);
+        usage(stderr);
+        status = EXIT_USAGE;
+    }
+    else if (status < 0) {
+        /* The command sees its own name as argv[0], as getopt expects. */
+        status = cmd->run(&ctl, argc - os->ind, argv + os->ind);
+    }
+    apr_pool_destroy(ctl.pool);
+    xmlCleanupParser();
+    return status;
+}
