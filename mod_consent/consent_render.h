@@ -9,6 +9,7 @@
 #define CONSENT_RENDER_H
 
 #include "consent_form.h"
+#include "consent_proof.h"
 
 /* Compiled templates + translations of one template directory. */
 typedef struct consent_ui_t consent_ui_t;
@@ -50,11 +51,23 @@ typedef struct {
     const char *error;          /* translated error message, or NULL */
     apr_table_t *values;        /* field name -> value to show again, or NULL;
                                    consent boxes are never re-ticked */
+    const char *withdraw_url;   /* link to the withdrawal page (L/withdraw);
+                                   NULL: "withdraw" relative */
 } consent_form_request_t;
 
 apr_status_t consent_render_form(const consent_form_t *form,
                                  const consent_form_request_t *req,
                                  consent_write_fn *write, void *baton);
+
+/* The 200 page after a stored submission: what was chosen, the receipt id
+ * and how to withdraw. */
+apr_status_t consent_render_confirmation(const consent_ui_t *ui,
+                                         const consent_form_t *form,
+                                         const char *lang,
+                                         const consent_proof_t *proof,
+                                         const char *withdraw_url,
+                                         consent_write_fn *write,
+                                         void *baton);
 
 /* A page that only says something (errors: 403, 409, 422, 503...). */
 apr_status_t consent_render_message(const consent_ui_t *ui, const char *lang,
