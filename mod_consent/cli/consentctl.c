@@ -23,6 +23,7 @@
 
 #include "consent.h"
 #include "consent_form.h"
+#include "consentctl_store.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -32,14 +33,9 @@
 #define EXIT_USAGE 2
 
 /* What the global options said, handed to every command. */
-typedef struct {
-    const char *driver;         /* -d, as DBDriver */
-    const char *params;         /* -p, as DBDParams */
-    const char *keyfile;        /* -k, as ConsentSecretFile */
-    apr_pool_t *pool;
-} ctl_t;
+typedef consentctl_opts ctl_t;
 
-typedef int command_fn(ctl_t *ctl, int argc, const char *const *argv);
+typedef int command_fn(const ctl_t *ctl, int argc, const char *const *argv);
 
 typedef struct {
     const char *name;
@@ -61,7 +57,8 @@ static void usage(FILE *out)
             "options:\n"
             "  -d DRIVER   store driver, as DBDriver (sqlite3, pgsql)\n"
             "  -p PARAMS   store parameters, as DBDParams\n"
-            "  -k KEYFILE  secret file, as ConsentSecretFile\n\n"
+            "  -k KEYFILE  secret file, as ConsentSecretFile (repeatable: "
+            "the first signs, all verify)\n\n"
             "commands:\n");
     for (c = commands(); c->name != NULL; c++) {
         fprintf(out, "  %s %s\n      %s\n", c->name, c->args, c->summary);
@@ -114,7 +111,7 @@ static int lint_file(const consent_schema_t *schema, const char *path,
     return rv == APR_SUCCESS ? 0 : EXIT_PROBLEM;
 }
 
-static int cmd_lint(ctl_t *ctl, int argc, const char *const *argv)
+static int cmd_lint(const ctl_t *ctl, int argc, const char *const *argv)
 {
     static const apr_getopt_option_t opts[] = {
         { "schema", 's', 1, "RELAX NG schema of form definitions" },
@@ -156,6 +153,12 @@ static const command_t *commands(void)
     static const command_t table[] = {
         { "lint", cmd_lint, "[--schema FILE] FILE...",
           "check form definitions as Apache's start-up would" },
+        { "export", consentctl_export, "[--since TIME] [--subject S]",
+          "every proof as JSON Lines (-d, -p)" },
+        { "verify", consentctl_verify, "",
+          "check the tamper evidence of the store (-d, -p, -k)" },
+        { "status", consentctl_status, "--subject S [--json]",
+          "the current state of each purpose for a person (-d, -p)" },
         { NULL, NULL, NULL, NULL }
     };
     return table;
@@ -192,7 +195,7 @@ static int global_options(ctl_t *ctl, apr_getopt_t *os)
         switch (opt) {
         case 'd': ctl->driver = arg; break;
         case 'p': ctl->params = arg; break;
-        case 'k': ctl->keyfile = arg; break;
+        case 'k': APR_ARRAY_PUSH(ctl->key_files, const char *) = arg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("consentctl %s\n", PACKAGE_VERSION); return 0;
         }
@@ -218,6 +221,7 @@ int main(int argc, const char *const *argv)
     atexit(apr_terminate);
     memset(&ctl, 0, sizeof ctl);
     apr_pool_create(&ctl.pool, NULL);
+    ctl.key_files = apr_array_make(ctl.pool, 2, sizeof(const char *));
     xmlInitParser();
 
     apr_getopt_init(&os, ctl.pool, argc, argv);

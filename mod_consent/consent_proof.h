@@ -1,0 +1,95 @@
+/*
+ * Proofs (LEGAL.md R7): one record per decision, with what an auditor
+ * needs, a canonical byte form that is MACed, and the JSON line that
+ * `consentctl export` prints.
+ */
+#ifndef CONSENT_PROOF_H
+#define CONSENT_PROOF_H
+
+#include "consent.h"
+#include "consent_key.h"
+
+#define CONSENT_EVENT_SUBMISSION "submission"
+#define CONSENT_EVENT_WITHDRAWAL "withdrawal"
+#define CONSENT_EVENT_UNSUBSCRIBE "unsubscribe"
+
+#define CONSENT_STATE_GIVEN "given"
+#define CONSENT_STATE_REFUSED "refused"
+#define CONSENT_STATE_WITHDRAWN "withdrawn"
+#define CONSENT_STATE_OBJECTED "objected"
+
+typedef struct {
+    const char *purpose;        /* purpose id */
+    const char *state;          /* CONSENT_STATE_* */
+} consent_choice_t;
+
+typedef struct {
+    const char *receipt_id;     /* UUID (apr_uuid), given to the person */
+    const char *event;          /* CONSENT_EVENT_* */
+    apr_time_t time;            /* UTC, microseconds */
+    const char *ip;             /* as Apache sees it (mod_remoteip) */
+    const char *user_agent;
+    const char *subject;        /* e.g. the email address */
+    const char *form_id;
+    unsigned form_version;
+    const char *lang;
+    const char *regime;
+    const char *notice_sha256;  /* hex */
+    const char *notice_text;    /* stored once per digest; NULL on read */
+    apr_array_header_t *choices;    /* consent_choice_t, form order */
+    /* facts of the signed render token (NULL/0 when there was none) */
+    const char *token_nonce;    /* hex; unique in the store: single use */
+    apr_time_t token_issued;
+    const char *token_key_id;   /* hex */
+    const char *token_defaults; /* CONSENT_BOX_* per purpose */
+    /* tamper evidence, filled in by the store */
+    const char *lane;           /* chain the record belongs to */
+    apr_int64_t lane_seq;       /* 1, 2, ... within the lane */
+    const char *prev_mac;       /* hex MAC of the lane's previous record */
+    const char *mac_key_id;     /* hex id of the key that made mac */
+    const char *mac;            /* hex HMAC-SHA256(canonical) */
+} consent_proof_t;
+
+/* A new proof with a fresh receipt id and the current time. */
+consent_proof_t *consent_proof_make(apr_pool_t *p, const char *event);
+
+void consent_proof_add_choice(consent_proof_t *proof, const char *purpose,
+                              const char *state);
+
+/* "newsletter=given;partners=refused": how choices are stored. */
+const char *consent_choices_encode(apr_pool_t *p,
+                                   const apr_array_header_t *choices);
+apr_array_header_t *consent_choices_decode(apr_pool_t *p, const char *s);
+
+/*
+ * The bytes that are MACed: every field above except mac itself, each as
+ * "name:length:value\n" in a fixed order, so no value can shift into
+ * another. prev_mac and lane are included: that is the chain.
+ */
+const char *consent_proof_canonical(apr_pool_t *p,
+                                    const consent_proof_t *proof,
+                                    apr_size_t *len);
+
+/* Sets mac_key_id and mac under key. */
+apr_status_t consent_proof_seal(consent_proof_t *proof,
+                                const consent_key_t *key, apr_pool_t *p);
+
+/* 1 when mac matches under the keyring's key of that id. */
+int consent_proof_check(const consent_proof_t *proof,
+                        const consent_keyring_t *ring, apr_pool_t *p);
+
+/* The ring's key whose hex id is id_hex (a mac_key_id), NULL if none. */
+const consent_key_t *consent_proof_key(const consent_keyring_t *ring,
+                                       const char *id_hex);
+
+/* s as a quoted JSON string ("null" for NULL); bytes that are not UTF-8
+ * become U+FFFD so the output is always valid JSON. */
+const char *consent_json_str(apr_pool_t *p, const char *s);
+
+/* One JSON object (no newline), fields of DESIGN.md's export. */
+const char *consent_proof_json(apr_pool_t *p, const consent_proof_t *proof);
+
+/* RFC 3339 UTC with microseconds: 2026-11-28T07:29:35.123456Z */
+const char *consent_time_rfc3339(apr_pool_t *p, apr_time_t t);
+
+#endif

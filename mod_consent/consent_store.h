@@ -1,0 +1,105 @@
+/*
+ * The proof store, through APR DBD (sqlite3 by default, pgsql). Statements
+ * are prepared under labels so that the Apache adapter can hand them to
+ * mod_dbd (ap_dbd_prepare) and consentctl can prepare them itself.
+ *
+ * Tamper evidence without a global lock: every record is MACed and chained
+ * to the previous record of its *lane*. A lane is one writer (one httpd
+ * thread, or one consentctl run), so lanes never contend; each lane row
+ * holds its head (count and last MAC, itself MACed), and lanes are chained
+ * to each other when created (rare), so that a modified, inserted or
+ * deleted record, or a deleted lane, is found by consent_store_verify().
+ */
+#ifndef CONSENT_STORE_H
+#define CONSENT_STORE_H
+
+#include <apr_dbd.h>
+
+#include "consent_proof.h"
+
+#define CONSENT_SCHEMA_VERSION 1
+
+typedef struct {
+    const char *label;          /* e.g. "consent_insert_proof" */
+    const char *sql;            /* apr_dbd placeholders (%s) */
+} consent_stmt_def_t;
+
+/* The statements of a dialect ("sqlite3" or "pgsql"), NULL-terminated;
+ * NULL for a driver we do not support. */
+const consent_stmt_def_t *consent_store_statements(const char *driver);
+
+/* A store on one open connection. */
+typedef struct {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_hash_t *prepared;       /* label -> apr_dbd_prepared_t* */
+} consent_store_t;
+
+/*
+ * Creates or migrates the schema (consent_schema_version table) on an
+ * open connection, idempotent and safe to race with another process.
+ * For sqlite3 also sets WAL mode on the file. *err explains a failure.
+ */
+apr_status_t consent_store_migrate(const apr_dbd_driver_t *driver,
+                                   apr_dbd_t *handle, apr_pool_t *p,
+                                   const char **err);
+
+/* Per-connection settings (sqlite3: busy_timeout, foreign keys...). The
+ * adapter puts them in DBDInitSQL-equivalent place; consentctl runs them. */
+const char *const *consent_store_connection_sql(const char *driver);
+
+/* Runs consent_store_connection_sql() on a connection. Through
+ * apr_dbd_select: a PRAGMA that answers a row (busy_timeout does) makes
+ * apr_dbd_query return SQLITE_ROW (100) although it took effect. */
+apr_status_t consent_store_connection_init(const apr_dbd_driver_t *driver,
+                                           apr_dbd_t *handle, apr_pool_t *p,
+                                           const char **err);
+
+/* Prepares every statement (consentctl; mod_dbd does it for httpd). */
+apr_status_t consent_store_open(consent_store_t **store,
+                                const apr_dbd_driver_t *driver,
+                                apr_dbd_t *handle, apr_pool_t *p,
+                                const char **err);
+
+typedef enum {
+    CONSENT_STORE_OK = 0,
+    CONSENT_STORE_DUPLICATE,    /* the token's nonce was already used */
+    CONSENT_STORE_ERROR         /* nothing was written */
+} consent_store_status_t;
+
+/*
+ * Writes one proof durably in one transaction: the notice text if its
+ * digest is new, the record (chained in lane, sealed with key) and the
+ * lane head. lane is the writer's lane id (consent_store_lane_id).
+ */
+consent_store_status_t consent_store_record(consent_store_t *store,
+                                            consent_proof_t *proof,
+                                            const char *lane,
+                                            const consent_key_t *key,
+                                            apr_pool_t *p, const char **err);
+
+/* A fresh lane id for a writer (random; callers keep it per thread). */
+const char *consent_store_lane_id(apr_pool_t *p);
+
+/* Calls fn for each proof (time order), filters optional (NULL). */
+typedef apr_status_t consent_proof_fn(void *baton,
+                                      const consent_proof_t *proof);
+apr_status_t consent_store_each(consent_store_t *store, apr_time_t since,
+                                const char *subject, consent_proof_fn *fn,
+                                void *baton, apr_pool_t *p, const char **err);
+
+/* Every problem of the tamper evidence, one line each; 0 when intact. */
+int consent_store_verify(consent_store_t *store,
+                         const consent_keyring_t *ring,
+                         apr_array_header_t *problems, apr_pool_t *p);
+
+/* How many proofs and lanes the store holds (verify's summary). */
+apr_status_t consent_store_count(consent_store_t *store,
+                                 apr_int64_t *proofs, apr_int64_t *lanes,
+                                 apr_pool_t *p, const char **err);
+
+/* Notice text by digest (export --with-notices, receipts). */
+const char *consent_store_notice(consent_store_t *store, const char *sha256,
+                                 apr_pool_t *p);
+
+#endif

@@ -1,0 +1,312 @@
+#include <apr_lib.h>
+#include <libxml/xmlstring.h>
+
+#include "consent_submit.h"
+#include "consent_notice.h"
+
+#define MAX_TEXT 1000
+#define MAX_EMAIL 254
+
+consent_verdict_kind_t consent_verdict_for_token(consent_token_status_t st,
+                                                 const char **error_key)
+{
+    switch (st) {
+    case CONSENT_TOKEN_OK:
+        *error_key = NULL;
+        return CONSENT_VERDICT_OK;
+    case CONSENT_TOKEN_EXPIRED:
+    case CONSENT_TOKEN_STALE_FORM:
+    case CONSENT_TOKEN_FUTURE:
+        /* an honest person with an old page: give them a fresh one */
+        *error_key = "error.expired";
+        return CONSENT_VERDICT_EXPIRED;
+    default:
+        *error_key = "error.forbidden";
+        return CONSENT_VERDICT_FORBIDDEN;
+    }
+}
+
+int consent_value_is_clean(const consent_field_value_t *f,
+                           apr_size_t max_len)
+{
+    return f->len == strlen(f->value) && f->len <= max_len
+           && xmlCheckUTF8((const xmlChar *)f->value);
+}
+
+static int is_email(const char *v)
+{
+    const char *at = strchr(v, '@');
+    const char *c;
+
+    if (!at || at == v || strchr(at + 1, '@') || !strchr(at + 1, '.')
+        || at[1] == '.' || v[strlen(v) - 1] == '.'
+        || strlen(v) > MAX_EMAIL) {
+        return 0;
+    }
+    for (c = v; *c; ++c) {
+        if ((unsigned char)*c <= ' ' || strchr("<>()[]\\,;:\"", *c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int is_tel(const char *v)
+{
+    int digits = 0;
+
+    for (; *v; ++v) {
+        if (apr_isdigit(*v)) {
+            ++digits;
+        }
+        else if (!strchr("+-. ()", *v)) {
+            return 0;
+        }
+    }
+    return digits >= 3 && digits <= 20;
+}
+
+static int is_plain_text(const char *v)
+{
+    for (; *v; ++v) {
+        if ((unsigned char)*v < ' ' || *v == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static consent_verdict_t *verdict(consent_verdict_t *v,
+                                  consent_verdict_kind_t kind,
+                                  const char *key, const char *detail)
+{
+    v->kind = kind;
+    v->error_key = key;
+    v->detail = detail;
+    return v;
+}
+
+/* Leading and trailing white space is never part of what was meant. */
+static const char *trimmed(apr_pool_t *p, const char *v)
+{
+    apr_size_t n;
+
+    while (apr_isspace(*v)) {
+        ++v;
+    }
+    n = strlen(v);
+    while (n > 0 && apr_isspace(v[n - 1])) {
+        --n;
+    }
+    return apr_pstrmemdup(p, v, n);
+}
+
+static const char *check_field(const consent_field_t *def, const char *v)
+{
+    if (!*v) {
+        return def->required ? "error.missing_field" : NULL;
+    }
+    if (strcmp(def->type, "email") == 0 && !is_email(v)) {
+        return "error.invalid_field";
+    }
+    if (strcmp(def->type, "tel") == 0 && !is_tel(v)) {
+        return "error.invalid_field";
+    }
+    return is_plain_text(v) ? NULL : "error.invalid_field";
+}
+
+static const consent_field_value_t *find_single(const apr_array_header_t *fs,
+                                                const char *name, int *dup)
+{
+    const consent_field_value_t *found = NULL;
+    int i;
+
+    *dup = 0;
+    for (i = 0; i < fs->nelts; ++i) {
+        const consent_field_value_t *f =
+            &APR_ARRAY_IDX(fs, i, consent_field_value_t);
+        if (strcmp(f->name, name) == 0) {
+            *dup = found != NULL;
+            if (*dup) {
+                return NULL;
+            }
+            found = f;
+        }
+    }
+    return found;
+}
+
+/* Personal fields: kept for re-display when valid, checked in order. */
+static const char *check_fields(const consent_form_t *form,
+                                const apr_array_header_t *fs,
+                                consent_verdict_t *v, apr_pool_t *p)
+{
+    const char *first_error = NULL;
+    int i, dup;
+
+    for (i = 0; i < form->fields->nelts; ++i) {
+        const consent_field_t *def =
+            APR_ARRAY_IDX(form->fields, i, const consent_field_t *);
+        const consent_field_value_t *f = find_single(fs, def->name, &dup);
+        const char *val, *err;
+
+        if (dup) {
+            err = "error.bad_input";
+        }
+        else if (f && !consent_value_is_clean(f, MAX_TEXT)) {
+            err = "error.invalid_field";
+        }
+        else {
+            val = f ? trimmed(p, f->value) : "";
+            err = check_field(def, val);
+            if (!err) {
+                apr_table_setn(v->values, def->name, val);
+            }
+        }
+        if (err && !first_error) {
+            first_error = err;
+            v->detail = apr_psprintf(p, "field %s: %s", def->name, err);
+        }
+    }
+    return first_error;
+}
+
+/* Ticked boxes by purpose index; error key on anything unexpected. */
+static const char *read_ticks(const consent_form_t *form,
+                              const apr_array_header_t *fs, char *ticked,
+                              consent_verdict_t *v, apr_pool_t *p)
+{
+    int i, idx;
+
+    for (i = 0; i < fs->nelts; ++i) {
+        const consent_field_value_t *f =
+            &APR_ARRAY_IDX(fs, i, consent_field_value_t);
+        if (strcmp(f->name, CONSENT_PURPOSE_FIELD) != 0) {
+            continue;
+        }
+        idx = consent_value_is_clean(f, 255)
+              ? consent_form_purpose_index(form, f->value) : -1;
+        if (idx < 0 || ticked[idx]) {
+            v->detail = apr_psprintf(p, "%s purpose in consent=",
+                                     idx < 0 ? "unknown" : "duplicate");
+            return idx < 0 ? "error.unknown_purpose" : "error.bad_input";
+        }
+        ticked[idx] = 1;
+    }
+    return NULL;
+}
+
+/* Addresses are matched case-insensitively by later withdrawals. */
+static const char *subject_of(const consent_form_t *form,
+                              const consent_verdict_t *v, apr_pool_t *p)
+{
+    char *s, *c;
+
+    if (!form->subject) {
+        return NULL;
+    }
+    s = apr_pstrdup(p, apr_table_get(v->values, form->subject->name));
+    if (s && strcmp(form->subject->type, "email") == 0) {
+        for (c = s; *c; ++c) {
+            *c = (char)apr_tolower(*c);
+        }
+    }
+    return s;
+}
+
+static consent_proof_t *build_proof(const consent_form_t *form,
+                                    const consent_verdict_t *v,
+                                    const char *ticked,
+                                    const consent_request_info_t *in,
+                                    apr_pool_t *p)
+{
+    consent_proof_t *pr = consent_proof_make(p, CONSENT_EVENT_SUBMISSION);
+    const consent_notice_t *notice = consent_notice_get(form, v->lang);
+    int i;
+
+    pr->time = in->now;
+    pr->ip = in->ip;
+    pr->user_agent = in->user_agent ? in->user_agent : "";
+    pr->subject = subject_of(form, v, p);
+    pr->form_id = form->id;
+    pr->form_version = form->version;
+    pr->lang = v->lang;
+    pr->regime = form->regime_name;
+    pr->notice_sha256 = notice->sha256_hex;
+    pr->notice_text = notice->text;
+    for (i = 0; i < form->purposes->nelts; ++i) {
+        const consent_purpose_t *pu =
+            APR_ARRAY_IDX(form->purposes, i, const consent_purpose_t *);
+        /* R2: silence is refusal */
+        consent_proof_add_choice(pr, pu->id, ticked[i] ? CONSENT_STATE_GIVEN
+                                                       : CONSENT_STATE_REFUSED);
+    }
+    pr->token_nonce = consent_hex(p, v->facts.nonce, CONSENT_NONCE_LEN);
+    pr->token_issued = v->facts.issued;
+    pr->token_key_id = consent_hex(p, v->facts.key_id, CONSENT_KEY_ID_LEN);
+    pr->token_defaults = v->facts.defaults;
+    return pr;
+}
+
+static consent_verdict_t *check_token(const consent_form_t *form,
+                                      const consent_keyring_t *ring,
+                                      const apr_array_header_t *fs,
+                                      const consent_request_info_t *in,
+                                      consent_verdict_t *v, apr_pool_t *p)
+{
+    const consent_field_value_t *tok;
+    consent_token_status_t st;
+    const char *key;
+    int dup;
+
+    tok = find_single(fs, CONSENT_TOKEN_FIELD, &dup);
+    if (dup) {
+        return verdict(v, CONSENT_VERDICT_BAD_INPUT, "error.bad_input",
+                       "two consent_token fields");
+    }
+    st = consent_token_verify(&v->facts, ring,
+                              tok && consent_value_is_clean(tok, 4096)
+                              ? tok->value : "", form, in->now,
+                              in->lifetime, p);
+    if (tok && st == CONSENT_TOKEN_MISSING) {
+        st = CONSENT_TOKEN_MALFORMED;
+    }
+    v->kind = consent_verdict_for_token(st, &key);
+    v->error_key = key;
+    v->detail = apr_pstrcat(p, "render token: ",
+                            consent_token_status_str(st), NULL);
+    if (v->kind == CONSENT_VERDICT_OK) {
+        v->lang = v->facts.lang;
+        if (strchr(v->facts.defaults, CONSENT_BOX_TICKED)) {
+            return verdict(v, CONSENT_VERDICT_PRETICKED, "error.preticked",
+                           "a box was rendered ticked by default");
+        }
+    }
+    return v;
+}
+
+consent_verdict_t *consent_submission_check(const consent_form_t *form,
+                                            const consent_keyring_t *ring,
+                                            const apr_array_header_t *fs,
+                                            const consent_request_info_t *in,
+                                            apr_pool_t *p)
+{
+    consent_verdict_t *v = apr_pcalloc(p, sizeof *v);
+    char *ticked = apr_pcalloc(p, form->purposes->nelts + 1);
+    const char *err;
+
+    v->values = apr_table_make(p, form->fields->nelts + 1);
+    if (check_token(form, ring, fs, in, v, p)->kind != CONSENT_VERDICT_OK) {
+        return v;
+    }
+    err = check_fields(form, fs, v, p);
+    if (!err) {
+        err = read_ticks(form, fs, ticked, v, p);
+    }
+    if (err) {
+        return verdict(v, CONSENT_VERDICT_BAD_INPUT, err, v->detail);
+    }
+    v->proof = build_proof(form, v, ticked, in, p);
+    v->detail = NULL;
+    return v;
+}

@@ -1,0 +1,65 @@
+/*
+ * Submission validation, pure: the fields of a POST, the signed render
+ * token and the form in; a verdict and, when valid, the proof to store out.
+ * No I/O, so the Apache adapter, the nginx adapter, guard mode, the unit
+ * tests and the fuzzers share it.
+ */
+#ifndef CONSENT_SUBMIT_H
+#define CONSENT_SUBMIT_H
+
+#include "consent_form.h"
+#include "consent_token.h"
+#include "consent_proof.h"
+
+#define CONSENT_TOKEN_FIELD "consent_token"
+#define CONSENT_PURPOSE_FIELD "consent"
+
+/* One decoded form field; len is the decoded length (a %00 shows as
+ * len > strlen(value)). */
+typedef struct {
+    const char *name;
+    const char *value;
+    apr_size_t len;
+} consent_field_value_t;
+
+/* What the server knows about the request. */
+typedef struct {
+    const char *ip;
+    const char *user_agent;
+    apr_time_t now;
+    apr_interval_time_t lifetime;
+} consent_request_info_t;
+
+typedef enum {
+    CONSENT_VERDICT_OK = 0,     /* store verdict->proof */
+    CONSENT_VERDICT_BAD_INPUT,  /* 400: show the form again with error */
+    CONSENT_VERDICT_FORBIDDEN,  /* 403: no, forged, unknown-key token */
+    CONSENT_VERDICT_EXPIRED,    /* 403 with a fresh form to submit again */
+    CONSENT_VERDICT_PRETICKED   /* 422: a box was rendered ticked (R1) */
+} consent_verdict_kind_t;
+
+typedef struct {
+    consent_verdict_kind_t kind;
+    const char *error_key;      /* i18n key for the person */
+    const char *detail;         /* for the error log, never a secret */
+    const char *lang;           /* the token's language when known */
+    apr_table_t *values;        /* field values to show again (400) */
+    consent_token_facts_t facts;
+    consent_proof_t *proof;     /* set when kind == CONSENT_VERDICT_OK */
+} consent_verdict_t;
+
+consent_verdict_t *consent_submission_check(const consent_form_t *form,
+                                            const consent_keyring_t *ring,
+                                            const apr_array_header_t *fields,
+                                            const consent_request_info_t *in,
+                                            apr_pool_t *p);
+
+/* The token check alone (guard mode shares it). */
+consent_verdict_kind_t consent_verdict_for_token(consent_token_status_t st,
+                                                 const char **error_key);
+
+/* Structural checks of a field value: no NUL, valid UTF-8, bounded. */
+int consent_value_is_clean(const consent_field_value_t *f,
+                           apr_size_t max_len);
+
+#endif

@@ -1,0 +1,456 @@
+/*
+ * Directives and configuration merging. Every refusal stops start-up
+ * (apache2 -t fails) with a message naming the directive and the file.
+ */
+#include "mod_consent.h"
+#include <http_log.h>
+#include <apr_lib.h>
+#include <libxml/parser.h>
+
+#include "mod_consent.h"
+#include "consent_lint.h"
+
+APLOG_USE_MODULE(consent);
+
+typedef struct {
+    consent_dir_conf *conf;
+    server_rec *server;
+} form_use;
+
+/* Configuration-time state, reset with each configuration pass. */
+typedef struct {
+    apr_pool_t *pool;
+    consent_schema_t *schema;
+    apr_hash_t *forms;              /* path -> consent_form_t* */
+    apr_array_header_t *dirs;       /* form_use: a form and its place */
+    apr_hash_t *uis;                /* template dir -> consent_ui_t* */
+    apr_hash_t *compiled;           /* form -> the ui its pages came from */
+    apr_array_header_t *servers;    /* server_rec* with a form */
+} consent_registry;
+
+static consent_registry *registry;
+
+static apr_status_t registry_reset(void *data)
+{
+    registry = NULL;
+    return APR_SUCCESS;
+}
+
+static consent_registry *registry_get(apr_pool_t *pconf)
+{
+    if (!registry) {
+        registry = apr_pcalloc(pconf, sizeof *registry);
+        registry->pool = pconf;
+        registry->forms = apr_hash_make(pconf);
+        registry->uis = apr_hash_make(pconf);
+        registry->compiled = apr_hash_make(pconf);
+        registry->servers = apr_array_make(pconf, 4, sizeof(server_rec *));
+        registry->dirs = apr_array_make(pconf, 8, sizeof(form_use));
+        apr_pool_cleanup_register(pconf, NULL, registry_reset,
+                                  apr_pool_cleanup_null);
+    }
+    return registry;
+}
+
+void *consent_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    return apr_pcalloc(p, sizeof(consent_server_conf));
+}
+
+void *consent_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    consent_server_conf *base = basev, *add = addv;
+    consent_server_conf *conf = apr_pcalloc(p, sizeof *conf);
+
+    conf->keys = add->keys ? add->keys : base->keys;
+    return conf;
+}
+
+void *consent_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    consent_dir_conf *conf = apr_pcalloc(p, sizeof *conf);
+
+    conf->location = dir;
+    conf->lifetime = CONSENT_DEFAULT_LIFETIME;
+    conf->max_body = CONSENT_DEFAULT_MAX_BODY;
+    return conf;
+}
+
+#define MERGE_PTR(f) conf->f = add->f ? add->f : base->f
+#define MERGE_SET(f) do { \
+        conf->f = add->f##_set ? add->f : base->f; \
+        conf->f##_set = add->f##_set || base->f##_set; \
+    } while (0)
+
+void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    consent_dir_conf *base = basev, *add = addv;
+    consent_dir_conf *conf = apr_pcalloc(p, sizeof *conf);
+
+    /* A form and the location it was declared in belong together. */
+    if (add->form) {
+        conf->form = add->form;
+        conf->form_path = add->form_path;
+        conf->location = add->location;
+        conf->ui = add->ui;
+    }
+    else {
+        conf->form = base->form;
+        conf->form_path = base->form_path;
+        conf->location = base->location;
+        conf->ui = base->ui;
+    }
+    MERGE_PTR(template_dir);
+    MERGE_PTR(default_lang);
+    MERGE_PTR(success_url);
+    MERGE_SET(lifetime);
+    MERGE_SET(max_body);
+    return conf;
+}
+
+static const char *problems_to_error(cmd_parms *cmd,
+                                     apr_array_header_t *problems)
+{
+    const char *msg = apr_psprintf(cmd->pool, "%s: %d problem(s)",
+                                   cmd->directive->directive,
+                                   problems->nelts);
+    int i;
+
+    for (i = 0; i < problems->nelts; ++i) {
+        msg = apr_pstrcat(cmd->pool, msg, "\n  ", consent_problem_str(
+                          cmd->pool, &APR_ARRAY_IDX(problems, i,
+                                                    consent_problem_t)),
+                          NULL);
+    }
+    return msg;
+}
+
+/* A Location's own ConsentTemplateDir, else its server's, else ours. */
+static const char *template_dir_of(const consent_dir_conf *conf,
+                                   server_rec *s)
+{
+    const consent_dir_conf *sdef =
+        ap_get_module_config(s->lookup_defaults, &consent_module);
+
+    if (conf->template_dir) {
+        return conf->template_dir;
+    }
+    return sdef && sdef->template_dir ? sdef->template_dir
+                                      : CONSENT_TEMPLATE_DIR;
+}
+
+/*
+ * The schema ships with the templates; a site's own template directory
+ * usually holds only a layout, so fall back to the installed one.
+ */
+static const char *schema_path(cmd_parms *cmd, const consent_dir_conf *conf)
+{
+    const consent_dir_conf *sdef = ap_get_module_config(
+        cmd->server->lookup_defaults, &consent_module);
+    const char *dir = conf->template_dir ? conf->template_dir
+                                         : sdef ? sdef->template_dir : NULL;
+    const char *path;
+    apr_finfo_t fi;
+
+    if (dir) {
+        path = apr_pstrcat(cmd->temp_pool, dir, "/consent-form.rng", NULL);
+        if (apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool)
+            == APR_SUCCESS) {
+            return path;
+        }
+    }
+    return CONSENT_TEMPLATE_DIR "/consent-form.rng";
+}
+
+static const char *load_schema(cmd_parms *cmd, consent_registry *reg,
+                               const consent_dir_conf *conf)
+{
+    apr_array_header_t *problems;
+    const char *path;
+
+    if (reg->schema) {
+        return NULL;
+    }
+    problems = apr_array_make(cmd->temp_pool, 4, sizeof(consent_problem_t));
+    path = schema_path(cmd, conf);
+    if (consent_schema_load(&reg->schema, path, problems, reg->pool)
+        != APR_SUCCESS) {
+        return problems_to_error(cmd, problems);
+    }
+    return NULL;
+}
+
+/* ConsentForm FILE: loaded, validated and linted right here. */
+static const char *set_form(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    consent_dir_conf *conf = dconf;
+    consent_registry *reg = registry_get(cmd->pool);
+    apr_array_header_t *problems;
+    const char *path, *err;
+    form_use *use;
+
+    if (!cmd->path) {
+        return "ConsentForm belongs in a <Location> (or <Directory>)";
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path) {
+        return apr_pstrcat(cmd->pool, "ConsentForm: bad path ", arg, NULL);
+    }
+    conf->form_path = path;
+    conf->form = apr_hash_get(reg->forms, path, APR_HASH_KEY_STRING);
+    if (!conf->form) {
+        if ((err = load_schema(cmd, reg, conf))) {
+            return err;
+        }
+        problems = apr_array_make(cmd->temp_pool, 4,
+                                  sizeof(consent_problem_t));
+        if (consent_form_compile(&conf->form, reg->schema, path, problems,
+                                 cmd->pool) != APR_SUCCESS) {
+            return problems_to_error(cmd, problems);
+        }
+        apr_hash_set(reg->forms, path, APR_HASH_KEY_STRING, conf->form);
+    }
+    use = apr_array_push(reg->dirs);
+    use->conf = conf;
+    use->server = cmd->server;
+    return NULL;
+}
+
+static const char *set_secret_file(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    consent_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &consent_module);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    consent_key_t *key;
+    const char *err;
+
+    if (!path) {
+        return apr_pstrcat(cmd->pool, "ConsentSecretFile: bad path ", arg,
+                           NULL);
+    }
+    if (consent_key_load(&key, path, cmd->pool, &err) != APR_SUCCESS) {
+        return apr_pstrcat(cmd->pool, "ConsentSecretFile: ", err, NULL);
+    }
+    if (!sconf->keys) {
+        sconf->keys = consent_keyring_make(cmd->pool);
+    }
+    if (consent_keyring_find(sconf->keys, key->id)) {
+        return apr_pstrcat(cmd->pool, "ConsentSecretFile: ", path,
+                           " holds the same secret as an earlier file", NULL);
+    }
+    consent_keyring_add(sconf->keys, key);
+    return NULL;
+}
+
+static const char *set_template_dir(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    consent_dir_conf *conf = dconf;
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t fi;
+
+    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool)
+        != APR_SUCCESS || fi.filetype != APR_DIR) {
+        return apr_pstrcat(cmd->pool, "ConsentTemplateDir: ", arg,
+                           " is not a directory", NULL);
+    }
+    conf->template_dir = path;
+    return NULL;
+}
+
+static const char *set_lifetime(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    consent_dir_conf *conf = dconf;
+    apr_interval_time_t t;
+
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS
+        || t < apr_time_from_sec(10) || t > apr_time_from_sec(30 * 86400)) {
+        return "ConsentTokenLifetime: a duration between 10s and 30 days "
+               "(e.g. 7200, 120min)";
+    }
+    conf->lifetime = t;
+    conf->lifetime_set = 1;
+    return NULL;
+}
+
+static const char *set_default_lang(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    consent_dir_conf *conf = dconf;
+    const char *c;
+
+    for (c = arg; *c; ++c) {
+        if (!apr_isalnum(*c) && *c != '-') {
+            break;
+        }
+    }
+    if (*c || c == arg || c - arg > 35) {
+        return "ConsentDefaultLanguage: a language tag such as en or fr";
+    }
+    conf->default_lang = arg;
+    return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    consent_dir_conf *conf = dconf;
+    apr_off_t n;
+
+    if (apr_strtoff(&n, arg, NULL, 10) != APR_SUCCESS || n < 1024
+        || n > 16 * 1024 * 1024) {
+        return "ConsentMaxBody: a size in bytes between 1024 and 16777216";
+    }
+    conf->max_body = (apr_size_t)n;
+    conf->max_body_set = 1;
+    return NULL;
+}
+
+static const char *set_success_url(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    consent_dir_conf *conf = dconf;
+    apr_uri_t uri;
+
+    if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS
+        || (!uri.scheme && arg[0] != '/')) {
+        return "ConsentSuccessURL: an absolute URL or a path starting "
+               "with /";
+    }
+    conf->success_url = arg;
+    return NULL;
+}
+
+const command_rec consent_cmds[] = {
+    AP_INIT_TAKE1("ConsentForm", set_form, NULL, ACCESS_CONF,
+                  "a form definition (XML) served at this location"),
+    AP_INIT_ITERATE("ConsentSecretFile", set_secret_file, NULL, RSRC_CONF,
+                    "secret key file(s) for signing; the first signs, all "
+                    "verify"),
+    AP_INIT_TAKE1("ConsentTemplateDir", set_template_dir, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "directory of HTML templates and translations"),
+    AP_INIT_TAKE1("ConsentTokenLifetime", set_lifetime, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "how long a rendered form can be submitted (default 2h)"),
+    AP_INIT_TAKE1("ConsentDefaultLanguage", set_default_lang, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "language when Accept-Language matches none (default en)"),
+    AP_INIT_TAKE1("ConsentMaxBody", set_max_body, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "largest submission body in bytes (default 65536)"),
+    AP_INIT_TAKE1("ConsentSuccessURL", set_success_url, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "where to send people after a submission (303); default: "
+                  "a confirmation page"),
+    { NULL }
+};
+
+static const consent_ui_t *ui_for(const char *dir, apr_pool_t *pconf,
+                                  server_rec *s)
+{
+    consent_registry *reg = registry;
+    consent_ui_t *ui = apr_hash_get(reg->uis, dir, APR_HASH_KEY_STRING);
+    apr_array_header_t *problems;
+    int i;
+
+    if (ui) {
+        return ui;
+    }
+    problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
+    if (consent_ui_load(&ui, dir, problems, pconf) != APR_SUCCESS) {
+        for (i = 0; i < problems->nelts; ++i) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0001)
+                         "templates: %s", consent_problem_str(pconf,
+                         &APR_ARRAY_IDX(problems, i, consent_problem_t)));
+        }
+        return NULL;
+    }
+    apr_hash_set(reg->uis, dir, APR_HASH_KEY_STRING, ui);
+    return ui;
+}
+
+/*
+ * Compiles a form's pages once per template directory: a definition used
+ * by two locations with different layouts gets a copy of its own.
+ */
+static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
+                         server_rec *s)
+{
+    apr_array_header_t *problems;
+    const consent_ui_t *done;
+    const char *key;
+    int i;
+
+    conf->ui = ui_for(template_dir_of(conf, s), pconf, s);
+    if (!conf->ui) {
+        return 0;
+    }
+    key = apr_psprintf(pconf, "%pp", (void *)conf->form);
+    done = apr_hash_get(registry->compiled, key, APR_HASH_KEY_STRING);
+    if (done == conf->ui) {
+        return 1;
+    }
+    if (done) {
+        conf->form = apr_pmemdup(pconf, conf->form, sizeof *conf->form);
+        conf->form->pages = apr_hash_make(pconf);
+        key = apr_psprintf(pconf, "%pp", (void *)conf->form);
+    }
+    apr_hash_set(registry->compiled, key, APR_HASH_KEY_STRING, conf->ui);
+    problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
+    if (consent_render_compile(conf->ui, conf->form, problems, pconf)
+        != APR_SUCCESS) {
+        for (i = 0; i < problems->nelts; ++i) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0002)
+                         "form %s: %s", conf->form_path,
+                         consent_problem_str(pconf, &APR_ARRAY_IDX(
+                             problems, i, consent_problem_t)));
+        }
+        return 0;
+    }
+    return 1;
+}
+
+int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
+                         server_rec *s)
+{
+    apr_array_header_t *servers;
+    int i, j;
+
+    if (!registry) {
+        return OK;
+    }
+    servers = registry->servers;
+    for (i = 0; i < registry->dirs->nelts; ++i) {
+        form_use *use = &APR_ARRAY_IDX(registry->dirs, i, form_use);
+        consent_server_conf *sc =
+            ap_get_module_config(use->server->module_config, &consent_module);
+
+        if (!sc->keys) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, use->server,
+                         CONSENT_LOGNO(0003) "ConsentForm %s is used but no "
+                         "ConsentSecretFile is set for this server",
+                         use->conf->form_path);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!compile_pages(use->conf, pconf, use->server)) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        for (j = 0; j < servers->nelts; ++j) {
+            if (APR_ARRAY_IDX(servers, j, server_rec *) == use->server) {
+                break;
+            }
+        }
+        if (j == servers->nelts) {
+            APR_ARRAY_PUSH(servers, server_rec *) = use->server;
+        }
+    }
+    return consent_dbd_check(pconf, servers);
+}
+
+void consent_config_start(apr_pool_t *pconf, server_rec *s)
+{
+    if (registry) {
+        consent_dbd_migrate(pconf, registry->servers);
+    }
+}

@@ -1,0 +1,221 @@
+/*
+ * The store behind mod_dbd. mod_dbd owns the connections (DBDriver,
+ * DBDParams, DBDMin/DBDMax that admins already know); we only prepare our
+ * statements in its pool and create the schema.
+ *
+ * mod_dbd prepares statements when it opens a connection and its
+ * DBDInitSQL errors are silent, so the schema must exist before its pool
+ * opens: post_config creates it with a connection of our own, while still
+ * root, and hands an sqlite3 file to the User httpd runs as. A database
+ * that is down at start-up is not fatal: consent locations answer 503 and
+ * children retry the migration, at most every few seconds.
+ */
+#include "mod_consent.h"
+#include <http_log.h>
+#include <unixd.h>
+#include <apr_optional.h>
+#include <apr_dbd.h>
+#include <mod_dbd.h>
+#include <unistd.h>
+
+#include "consent_handler.h"
+#include "consent_store.h"
+
+APLOG_USE_MODULE(consent);
+
+#define MIGRATE_RETRY apr_time_from_sec(5)
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+/* The last DBDriver/DBDParams that apply to s, as httpd would apply them. */
+static void find_dbd(const ap_directive_t *d, const server_rec *s,
+                     int in_vhost, consent_server_conf *conf, apr_pool_t *p)
+{
+    for (; d; d = d->next) {
+        const char *args = d->args;
+
+        if (strcasecmp(d->directive, "<VirtualHost") == 0) {
+            if (s->is_virtual && (unsigned)d->line_num == s->defn_line_number
+                && strcmp(d->filename, s->defn_name) == 0) {
+                find_dbd(d->first_child, s, 1, conf, p);
+            }
+            continue;
+        }
+        if (strcasecmp(d->directive, "DBDriver") == 0) {
+            conf->dbd_driver = ap_getword_conf(p, &args);
+        }
+        else if (strcasecmp(d->directive, "DBDParams") == 0) {
+            conf->dbd_params = ap_getword_conf(p, &args);
+        }
+        else if (d->first_child) {
+            find_dbd(d->first_child, s, in_vhost, conf, p);
+        }
+    }
+}
+
+/* An sqlite3 file made by root must become the User's, or every write
+ * from a child fails. */
+static void give_to_user(const consent_server_conf *conf, server_rec *s,
+                         apr_pool_t *p)
+{
+    static const char *const suffixes[] = { "", "-wal", "-shm", NULL };
+    const char *const *sfx;
+
+    if (strcmp(conf->dbd_driver, "sqlite3") != 0 || geteuid() != 0) {
+        return;
+    }
+    for (sfx = suffixes; *sfx; ++sfx) {
+        const char *f = apr_pstrcat(p, conf->dbd_params, *sfx, NULL);
+        if (chown(f, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0
+            && !**sfx) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, CONSENT_LOGNO(0020)
+                         "cannot give %s to the httpd User", f);
+        }
+    }
+}
+
+/* Opens our own connection and migrates; logs and returns 0 on failure. */
+static int migrate(consent_server_conf *conf, server_rec *s, apr_pool_t *p)
+{
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    rv = apr_dbd_get_driver(p, conf->dbd_driver, &driver);
+    if (rv == APR_SUCCESS) {
+        rv = apr_dbd_open_ex(driver, p, conf->dbd_params, &handle, &err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = consent_store_migrate(driver, handle, p, &err);
+        apr_dbd_close(driver, handle);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0021)
+                     "store %s unavailable, consent locations answer 503 "
+                     "until it is back: %s", conf->dbd_driver,
+                     err ? err : "cannot open");
+        return 0;
+    }
+    return 1;
+}
+
+static const char *check_server(server_rec *s, apr_pool_t *pconf)
+{
+    consent_server_conf *conf =
+        ap_get_module_config(s->module_config, &consent_module);
+    const consent_stmt_def_t *st;
+
+    if (conf->dbd_driver) {
+        return NULL;                /* several forms, one server */
+    }
+    find_dbd(ap_conftree, s, 0, conf, pconf);
+    if (!conf->dbd_driver || !conf->dbd_params) {
+        return "ConsentForm needs a store: set DBDriver (sqlite3 or pgsql) "
+               "and DBDParams";
+    }
+    st = consent_store_statements(conf->dbd_driver);
+    if (!st) {
+        return apr_pstrcat(pconf, "DBDriver ", conf->dbd_driver,
+                           " is not supported by mod_consent (use sqlite3 "
+                           "or pgsql)", NULL);
+    }
+    for (; st->label; ++st) {
+        dbd_prepare(s, st->sql, st->label);
+    }
+    return NULL;
+}
+
+/* check_config (apachectl -t too): a store is named and supported; our
+ * statements go to mod_dbd before its post_config collects them. */
+int consent_dbd_check(apr_pool_t *pconf, apr_array_header_t *servers)
+{
+    const char *err;
+    int i;
+
+    dbd_prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    for (i = 0; i < servers->nelts; ++i) {
+        server_rec *s = APR_ARRAY_IDX(servers, i, server_rec *);
+
+        if (!dbd_prepare || !dbd_acquire) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0022)
+                         "ConsentForm needs mod_dbd: add "
+                         "LoadModule dbd_module .../mod_dbd.so (a2enmod dbd)");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if ((err = check_server(s, pconf))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0023)
+                         "%s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+/* post_config (not under apachectl -t): create the schema while root. */
+void consent_dbd_migrate(apr_pool_t *pconf, apr_array_header_t *servers)
+{
+    int i;
+
+    for (i = 0; i < servers->nelts; ++i) {
+        server_rec *s = APR_ARRAY_IDX(servers, i, server_rec *);
+        consent_server_conf *conf =
+            ap_get_module_config(s->module_config, &consent_module);
+
+        if (!conf->schema_ready && migrate(conf, s, pconf)) {
+            conf->schema_ready = 1;
+            give_to_user(conf, s, pconf);
+        }
+    }
+}
+
+/*
+ * A child whose store was down at start-up creates the schema once it is
+ * reachable; mod_dbd then opens connections (it retries on each acquire).
+ */
+static void retry_migrate(request_rec *r, consent_server_conf *conf)
+{
+    static apr_time_t last;     /* racy by design: at worst two attempts */
+    apr_time_t now = apr_time_now();
+
+    if (conf->schema_ready || now - last < MIGRATE_RETRY) {
+        return;
+    }
+    last = now;
+    if (migrate(conf, r->server, r->pool)) {
+        conf->schema_ready = 1;
+    }
+}
+
+consent_store_t *consent_dbd_store(request_rec *r)
+{
+    consent_server_conf *conf =
+        ap_get_module_config(r->server->module_config, &consent_module);
+    const char *const *sql;
+    consent_store_t *store;
+    ap_dbd_t *dbd;
+    int nrows;
+
+    dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+    if (!dbd) {
+        retry_migrate(r, conf);
+        return NULL;
+    }
+    /* per connection settings (busy timeout...) cost no I/O */
+    for (sql = consent_store_connection_sql(conf->dbd_driver);
+         sql && *sql; ++sql) {
+        if (apr_dbd_query(dbd->driver, dbd->handle, &nrows, *sql) != 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0024)
+                          "%s: %s", *sql, apr_dbd_error(dbd->driver,
+                          dbd->handle, 0));
+            return NULL;
+        }
+    }
+    store = apr_pcalloc(r->pool, sizeof *store);
+    store->driver = dbd->driver;
+    store->handle = dbd->handle;
+    store->prepared = dbd->prepared;
+    return store;
+}

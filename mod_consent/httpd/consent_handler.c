@@ -1,0 +1,240 @@
+/*
+ * The consent-form handler: routes a request at a form's location L to
+ * the form page, its withdrawal page or its unsubscribe page, and answers
+ * with the statuses of DESIGN.md's HTTP table.
+ */
+#include "mod_consent.h"
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_filter.h>
+
+#include "mod_consent.h"
+#include "consent_handler.h"
+#include "consent_lang.h"
+#include "consent_notice.h"
+#include "consent_token.h"
+
+APLOG_USE_MODULE(consent);
+
+static apr_status_t write_brigade(void *baton, const char *data,
+                                  apr_size_t len)
+{
+    return apr_brigade_write(baton, NULL, NULL, data, len);
+}
+
+/* Pages carry single-use tokens: never cached, never framed. */
+void consent_page_headers(request_rec *r, const char *lang)
+{
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    apr_table_setn(r->headers_out, "Content-Language", lang);
+    apr_table_mergen(r->headers_out, "Vary", "Accept-Language");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Content-Security-Policy",
+                   "default-src 'none'; style-src 'self'; img-src 'self'; "
+                   "form-action 'self'; frame-ancestors 'none'; "
+                   "base-uri 'none'");
+    apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(r->headers_out, "Referrer-Policy", "no-referrer");
+}
+
+consent_page_t *consent_page_make(request_rec *r)
+{
+    consent_page_t *pg = apr_pcalloc(r->pool, sizeof *pg);
+
+    pg->r = r;
+    pg->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    pg->write = write_brigade;
+    return pg;
+}
+
+/* Sends what was rendered; the status is already in r->status. */
+int consent_page_send(consent_page_t *pg, apr_status_t rendered)
+{
+    request_rec *r = pg->r;
+    apr_status_t rv;
+
+    if (rendered != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rendered, r, CONSENT_LOGNO(0010)
+                      "rendering failed");
+        apr_brigade_cleanup(pg->bb);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    APR_BRIGADE_INSERT_TAIL(pg->bb, apr_bucket_eos_create(
+                                r->connection->bucket_alloc));
+    rv = ap_pass_brigade(r->output_filters, pg->bb);
+    if (rv != APR_SUCCESS) {
+        /* the client went away: nothing more to tell it */
+        return AP_FILTER_ERROR;
+    }
+    return OK;
+}
+
+const char *consent_request_lang(request_rec *r, const consent_dir_conf *conf)
+{
+    const char *dflt = conf->default_lang ? conf->default_lang
+                                          : CONSENT_DEFAULT_LANG;
+    const apr_array_header_t *offered = conf->form->languages;
+    int i;
+
+    /* the configured default only counts if the form speaks it */
+    for (i = 0; i < offered->nelts; ++i) {
+        if (strcmp(APR_ARRAY_IDX(offered, i, const char *), dflt) == 0) {
+            break;
+        }
+    }
+    return consent_lang_negotiate(apr_table_get(r->headers_in,
+                                                "Accept-Language"),
+                                  offered, i < offered->nelts ? dflt : NULL,
+                                  r->pool);
+}
+
+int consent_send_message(request_rec *r, const consent_dir_conf *conf,
+                         const char *lang, int status, const char *key)
+{
+    consent_page_t *pg = consent_page_make(r);
+    const char *title = apr_pstrcat(r->pool, key, ".title", NULL);
+
+    r->status = status;
+    consent_page_headers(r, lang);
+    if (r->header_only) {
+        return OK;
+    }
+    return consent_page_send(pg, consent_render_message(
+        conf->ui, lang, title, key, pg->write, pg->bb));
+}
+
+apr_status_t consent_issue_form_token(request_rec *r,
+                                      const consent_dir_conf *conf,
+                                      const char *lang, const char **token)
+{
+    consent_server_conf *sconf =
+        ap_get_module_config(r->server->module_config, &consent_module);
+    const consent_notice_t *notice = consent_notice_get(conf->form, lang);
+    consent_token_facts_t facts;
+    char *defaults;
+
+    memset(&facts, 0, sizeof facts);
+    facts.form_id = conf->form->id;
+    facts.form_version = conf->form->version;
+    facts.lang = lang;
+    memcpy(facts.notice_sha256, notice->sha256, CONSENT_SHA256_LEN);
+    /* the form pages compiled at start-up never tick a box (R1) */
+    defaults = apr_palloc(r->pool, conf->form->purposes->nelts + 1);
+    memset(defaults, CONSENT_BOX_UNTICKED, conf->form->purposes->nelts);
+    defaults[conf->form->purposes->nelts] = '\0';
+    facts.defaults = defaults;
+    return consent_token_issue(token, sconf->keys, &facts, r->pool);
+}
+
+static const char *withdraw_url(request_rec *r, const consent_dir_conf *conf)
+{
+    apr_size_t n = strlen(conf->location);
+
+    while (n > 0 && conf->location[n - 1] == '/') {
+        --n;
+    }
+    return apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, conf->location, n),
+                       "/withdraw", NULL);
+}
+
+int consent_send_form(request_rec *r, const consent_dir_conf *conf,
+                      const char *lang, int status, const char *error_key,
+                      apr_table_t *values)
+{
+    consent_page_t *pg = consent_page_make(r);
+    consent_form_request_t req;
+    apr_status_t rv;
+
+    memset(&req, 0, sizeof req);
+    req.lang = lang;
+    req.values = values;
+    req.error = error_key ? consent_ui_text(conf->ui, lang, error_key) : NULL;
+    req.withdraw_url = withdraw_url(r, conf);
+    rv = consent_issue_form_token(r, conf, lang, &req.token);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CONSENT_LOGNO(0011)
+                      "cannot sign a render token");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->status = status;
+    consent_page_headers(r, lang);
+    if (r->header_only) {
+        return OK;
+    }
+    return consent_page_send(pg, consent_render_form(conf->form, &req,
+                                                     pg->write, pg->bb));
+}
+
+/* What follows L in the URL: "" for the form itself. */
+static const char *sub_path(request_rec *r, const consent_dir_conf *conf)
+{
+    apr_size_t n = strlen(conf->location);
+
+    while (n > 0 && conf->location[n - 1] == '/') {
+        --n;
+    }
+    if (strncmp(r->uri, conf->location, n) != 0) {
+        return NULL;
+    }
+    return r->uri + n;
+}
+
+static int allow(request_rec *r, const consent_dir_conf *conf,
+                 const char *methods)
+{
+    apr_table_setn(r->headers_out, "Allow", methods);
+    return consent_send_message(r, conf, consent_request_lang(r, conf),
+                                HTTP_METHOD_NOT_ALLOWED, "error.method");
+}
+
+int consent_send_confirmation(request_rec *r, const consent_dir_conf *conf,
+                              const consent_proof_t *proof)
+{
+    consent_page_t *pg = consent_page_make(r);
+
+    r->status = HTTP_OK;
+    consent_page_headers(r, proof->lang);
+    return consent_page_send(pg, consent_render_confirmation(
+        conf->ui, conf->form, proof->lang, proof, withdraw_url(r, conf),
+        pg->write, pg->bb));
+}
+
+static int form_page(request_rec *r, const consent_dir_conf *conf)
+{
+    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    if (r->method_number == M_GET) {
+        return consent_send_form(r, conf, consent_request_lang(r, conf),
+                                 HTTP_OK, NULL, NULL);
+    }
+    if (r->method_number == M_POST) {
+        return consent_submit(r, conf);
+    }
+    return allow(r, conf, "GET, HEAD, POST");
+}
+
+int consent_handler(request_rec *r)
+{
+    consent_dir_conf *conf;
+    const char *rest;
+
+    if (!r->handler || strcmp(r->handler, CONSENT_HANDLER) != 0) {
+        return DECLINED;
+    }
+    conf = ap_get_module_config(r->per_dir_config, &consent_module);
+    if (!conf->form || !conf->ui) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0012)
+                      "SetHandler consent-form without ConsentForm");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rest = sub_path(r, conf);
+    if (!rest) {
+        return HTTP_NOT_FOUND;
+    }
+    if (!*rest || strcmp(rest, "/") == 0) {
+        return form_page(r, conf);
+    }
+    return HTTP_NOT_FOUND;
+}

@@ -1,0 +1,199 @@
+/*
+ * POST at a form's location: read the urlencoded body (bounded), let the
+ * core judge it, store the proof, answer as DESIGN.md's HTTP table says.
+ */
+#include "mod_consent.h"
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_script.h>
+
+#include "consent_handler.h"
+#include "consent_submit.h"
+#include "consent_store.h"
+
+APLOG_USE_MODULE(consent);
+
+/* One writer per thread: its own chain in the store, no lock shared. */
+static __thread char thread_lane[64];
+
+static const char *lane_of_thread(apr_pool_t *p)
+{
+    if (!thread_lane[0]) {
+        apr_cpystrn(thread_lane, consent_store_lane_id(p),
+                    sizeof thread_lane);
+    }
+    return thread_lane;
+}
+
+static int is_urlencoded(request_rec *r)
+{
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    apr_size_t n = sizeof "application/x-www-form-urlencoded" - 1;
+
+    return ct && strncasecmp(ct, "application/x-www-form-urlencoded", n) == 0
+           && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* ap_form_pair_t values are brigades; the core wants bytes + length. */
+static apr_status_t read_fields(request_rec *r, apr_array_header_t *pairs,
+                                apr_array_header_t **fields)
+{
+    int i;
+
+    *fields = apr_array_make(r->pool, pairs->nelts + 1,
+                             sizeof(consent_field_value_t));
+    for (i = 0; i < pairs->nelts; ++i) {
+        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+        consent_field_value_t *f = apr_array_push(*fields);
+        apr_off_t len;
+        apr_size_t size;
+        char *buf;
+        apr_status_t rv;
+
+        apr_brigade_length(pair->value, 1, &len);
+        size = (apr_size_t)len;
+        buf = apr_palloc(r->pool, size + 1);
+        rv = apr_brigade_flatten(pair->value, buf, &size);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        buf[size] = '\0';
+        f->name = pair->name;
+        f->value = buf;
+        f->len = size;
+    }
+    return APR_SUCCESS;
+}
+
+static int answer_stored(request_rec *r, const consent_dir_conf *conf,
+                         const consent_proof_t *proof)
+{
+    apr_table_setn(r->headers_out, "Consent-Receipt", proof->receipt_id);
+    apr_table_setn(r->err_headers_out, "Consent-Receipt", proof->receipt_id);
+    if (conf->success_url) {
+        apr_table_setn(r->headers_out, "Location", conf->success_url);
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+        return HTTP_SEE_OTHER;
+    }
+    return consent_send_confirmation(r, conf, proof);
+}
+
+static int unavailable(request_rec *r, const consent_dir_conf *conf,
+                       const char *lang)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After", "30");
+    apr_table_setn(r->headers_out, "Retry-After", "30");
+    return consent_send_message(r, conf, lang,
+                                HTTP_SERVICE_UNAVAILABLE, "error.unavailable");
+}
+
+static int store_proof(request_rec *r, const consent_dir_conf *conf,
+                       const consent_verdict_t *v)
+{
+    consent_server_conf *sconf =
+        ap_get_module_config(r->server->module_config, &consent_module);
+    consent_store_t *store = consent_dbd_store(r);
+    const consent_key_t *key;
+    const char *err = NULL;
+
+    if (!store) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0030)
+                      "store unavailable: answering 503");
+        return unavailable(r, conf, v->lang);
+    }
+    key = APR_ARRAY_IDX(sconf->keys->keys, 0, const consent_key_t *);
+    switch (consent_store_record(store, v->proof, lane_of_thread(r->pool),
+                                 key, r->pool, &err)) {
+    case CONSENT_STORE_OK:
+        return answer_stored(r, conf, v->proof);
+    case CONSENT_STORE_DUPLICATE:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0031)
+                      "render token replayed (nonce %s)",
+                      v->proof->token_nonce);
+        return consent_send_message(r, conf, v->lang, HTTP_CONFLICT,
+                                    "error.replay");
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0032)
+                      "cannot store proof: %s", err ? err : "?");
+        return unavailable(r, conf, v->lang);
+    }
+}
+
+static int judge(request_rec *r, const consent_dir_conf *conf,
+                 apr_array_header_t *fields)
+{
+    consent_server_conf *sconf =
+        ap_get_module_config(r->server->module_config, &consent_module);
+    consent_request_info_t in;
+    consent_verdict_t *v;
+    const char *lang;
+
+    in.ip = r->useragent_ip;
+    in.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    in.now = r->request_time;
+    in.lifetime = conf->lifetime;
+    v = consent_submission_check(conf->form, sconf->keys, fields, &in,
+                                 r->pool);
+    lang = v->lang ? v->lang : consent_request_lang(r, conf);
+    if (v->detail) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0033)
+                      "submission refused: %s", v->detail);
+    }
+    switch (v->kind) {
+    case CONSENT_VERDICT_OK:
+        return store_proof(r, conf, v);
+    case CONSENT_VERDICT_BAD_INPUT:
+        return consent_send_form(r, conf, lang, HTTP_BAD_REQUEST,
+                                 v->error_key, v->values);
+    case CONSENT_VERDICT_EXPIRED:
+        return consent_send_form(r, conf, lang, HTTP_FORBIDDEN,
+                                 v->error_key, NULL);
+    case CONSENT_VERDICT_PRETICKED:
+        return consent_send_message(r, conf, lang,
+                                    HTTP_UNPROCESSABLE_ENTITY,
+                                    "error.preticked");
+    default:
+        return consent_send_message(r, conf, lang, HTTP_FORBIDDEN,
+                                    "error.forbidden");
+    }
+}
+
+int consent_submit(request_rec *r, const consent_dir_conf *conf)
+{
+    const char *lang = consent_request_lang(r, conf);
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_array_header_t *pairs = NULL, *fields;
+    apr_off_t length;
+    int rc;
+
+    if (!is_urlencoded(r)) {
+        return consent_send_message(r, conf, lang,
+                                    HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                    "error.media_type");
+    }
+    /* refuse early what is announced too large, without reading it */
+    if (cl && (apr_strtoff(&length, cl, NULL, 10) != APR_SUCCESS
+               || length > (apr_off_t)conf->max_body)) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return consent_send_message(r, conf, lang,
+                                    HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "error.too_large");
+    }
+    rc = ap_parse_form_data(r, NULL, &pairs, -1, conf->max_body);
+    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        return consent_send_message(r, conf, lang, rc, "error.too_large");
+    }
+    if (!pairs) {
+        pairs = apr_array_make(r->pool, 1, sizeof(ap_form_pair_t));
+    }
+    if (rc != OK) {
+        return consent_send_message(r, conf, lang, HTTP_BAD_REQUEST,
+                                    "error.bad_input");
+    }
+    if (read_fields(r, pairs, &fields) != APR_SUCCESS) {
+        return consent_send_message(r, conf, lang, HTTP_BAD_REQUEST,
+                                    "error.bad_input");
+    }
+    return judge(r, conf, fields);
+}

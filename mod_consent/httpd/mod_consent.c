@@ -1,0 +1,72 @@
+/*
+ * mod_consent: server-rendered, server-validated consent forms with
+ * stored proofs. This file declares the module and wires its hooks; the
+ * work is done by the core (../consent_*.c).
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <ap_mpm.h>
+#include <libxml/parser.h>
+
+#include "mod_consent.h"
+#include "consent_log.h"
+
+
+static const int level_map[] = {
+    APLOG_ERR, APLOG_WARNING, APLOG_INFO, APLOG_DEBUG
+};
+
+/* The core's log callback: its messages land in Apache's error log. */
+static void log_to_httpd(void *baton, consent_log_level_t level,
+                         apr_status_t rv, const char *file, int line,
+                         const char *msg)
+{
+    server_rec *s = baton;
+
+    ap_log_error_(file, line, consent_module.module_index,
+                  level_map[level], rv, s,
+                  "%s", msg);
+}
+
+static int consent_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp)
+{
+    /* libxml2 must be initialised before threads exist. */
+    xmlInitParser();
+    return OK;
+}
+
+/* Runs under apachectl -t too, so every refusal shows there. */
+static int consent_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *s)
+{
+    consent_log_set(log_to_httpd, s);
+    return consent_config_check(pconf, ptemp, s);
+}
+
+static int consent_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    consent_config_start(pconf, s);
+    return OK;
+}
+
+static void consent_register_hooks(apr_pool_t *p)
+{
+    ap_hook_pre_config(consent_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(consent_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(consent_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(consent_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(consent) = {
+    STANDARD20_MODULE_STUFF,
+    consent_create_dir_conf,
+    consent_merge_dir_conf,
+    consent_create_server_conf,
+    consent_merge_server_conf,
+    consent_cmds,
+    consent_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

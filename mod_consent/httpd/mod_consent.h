@@ -1,0 +1,71 @@
+/*
+ * The Apache httpd adapter: configuration, hooks and handlers that turn a
+ * request into core calls and back. The only sources that include httpd
+ * headers.
+ */
+#ifndef MOD_CONSENT_H
+#define MOD_CONSENT_H
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include "consent_form.h"
+#include "consent_render.h"
+#include "consent_key.h"
+#include "consent_store.h"
+
+/* Our own log tags: APLOGNO numbers belong to httpd itself. */
+#define CONSENT_LOGNO(n) "CONSENT" #n ": "
+
+#define CONSENT_HANDLER "consent-form"
+#define CONSENT_DEFAULT_LIFETIME apr_time_from_sec(2 * 3600)
+#define CONSENT_DEFAULT_MAX_BODY (64 * 1024)
+#define CONSENT_DEFAULT_LANG "en"
+
+extern module AP_MODULE_DECLARE_DATA consent_module;
+
+typedef struct {
+    consent_keyring_t *keys;        /* ConsentSecretFile, first signs */
+    /* mod_dbd's DBDriver/DBDParams for this server, read from the
+     * configuration tree in post_config (mod_dbd keeps them private) */
+    const char *dbd_driver;
+    const char *dbd_params;
+    int schema_ready;
+} consent_server_conf;
+
+typedef struct {
+    const char *location;           /* <Location> path, for sub-pages */
+    const char *form_path;          /* ConsentForm */
+    consent_form_t *form;
+    const char *template_dir;       /* ConsentTemplateDir */
+    const consent_ui_t *ui;         /* resolved in post_config */
+    const char *default_lang;       /* ConsentDefaultLanguage */
+    apr_interval_time_t lifetime;   /* ConsentTokenLifetime */
+    int lifetime_set;
+    apr_size_t max_body;            /* ConsentMaxBody */
+    int max_body_set;
+    const char *success_url;        /* ConsentSuccessURL */
+} consent_dir_conf;
+
+extern const command_rec consent_cmds[];
+
+void *consent_create_server_conf(apr_pool_t *p, server_rec *s);
+void *consent_merge_server_conf(apr_pool_t *p, void *base, void *add);
+void *consent_create_dir_conf(apr_pool_t *p, char *dir);
+void *consent_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+
+/* check_config (apachectl -t too): compiles every form's pages with its
+ * templates, checks keys and stores. post_config: creates the schema. */
+int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
+                         server_rec *s);
+void consent_config_start(apr_pool_t *pconf, server_rec *s);
+
+int consent_handler(request_rec *r);
+
+/* The store: prepared in mod_dbd, schema created (consent_dbd.c). */
+int consent_dbd_check(apr_pool_t *pconf, apr_array_header_t *servers);
+void consent_dbd_migrate(apr_pool_t *pconf, apr_array_header_t *servers);
+/* The request's store connection, or NULL: answer 503. */
+consent_store_t *consent_dbd_store(request_rec *r);
+
+#endif

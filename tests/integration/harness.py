@@ -1,0 +1,251 @@
+"""Real Apache for the integration tests.
+
+Each ApacheServer writes a complete httpd.conf of its own (no Debian
+/etc/apache2 involved), starts `/usr/sbin/apache2 -X -f CONF` on 127.0.0.1
+with User/Group set, and stops it. Paths to what the build produced come
+from the environment (set by build/test) or default to an in-tree build.
+"""
+import os
+import pwd
+import grp
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("CONSENT_BUILD_DIR", TOP)
+MODULE = os.path.join(BUILD, ".libs", "mod_consent.so")
+CONSENTCTL = os.path.join(BUILD, "mod_consent", "consentctl")
+TEMPLATES = os.path.join(TOP, "templates")
+FIXTURES = os.path.join(TOP, "tests", "fixtures")
+EXAMPLE = os.path.join(TEMPLATES, "examples", "newsletter.xml")
+APACHE = "/usr/sbin/apache2"
+MODDIR = "/usr/lib/apache2/modules"
+
+RUN_USER = "www-data" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+RUN_GROUP = "www-data" if os.geteuid() == 0 else grp.getgrgid(os.getegid()).gr_name
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def give_to_run_user(path):
+    """The store directory must be writable by the User httpd runs as."""
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam(RUN_USER)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+def make_workdir():
+    d = tempfile.mkdtemp(prefix="consent-it-")
+    os.chmod(d, 0o755)
+    give_to_run_user(d)
+    return d
+
+
+def write_key(path, secret=b"k" * 48, mode=0o600):
+    with open(path, "wb") as f:
+        f.write(secret + b"\n")
+    os.chmod(path, mode)
+    return path
+
+
+BASE_CONF = """\
+ServerRoot {dir}
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile {dir}/httpd.pid
+DefaultRuntimeDir {dir}
+ErrorLog {dir}/error.log
+LogLevel info consent:debug
+LogFormat "%h %r %>s %b" plain
+CustomLog {dir}/access.log plain
+User {user}
+Group {group}
+LoadModule mpm_event_module {moddir}/mod_mpm_event.so
+LoadModule authz_core_module {moddir}/mod_authz_core.so
+LoadModule dbd_module {moddir}/mod_dbd.so
+LoadModule consent_module {module}
+{extra_modules}
+DBDriver {driver}
+DBDParams "{params}"
+ConsentSecretFile {key}
+ConsentTemplateDir {templates}
+"""
+
+FORM_LOCATION = """\
+<Location {location}>
+    SetHandler consent-form
+    ConsentForm {form}
+{extra}
+</Location>
+"""
+
+
+class ApacheServer:
+    """One Apache on 127.0.0.1 with mod_consent and a store."""
+
+    def __init__(self, workdir=None, driver="sqlite3", params=None,
+                 forms=None, extra="", extra_modules="", key=None):
+        self.dir = workdir or make_workdir()
+        self.port = free_port()
+        self.driver = driver
+        self.params = params or os.path.join(self.dir, "consent.db")
+        self.key = key or write_key(os.path.join(self.dir, "consent.key"))
+        self.forms = forms if forms is not None else [("/newsletter", EXAMPLE, "")]
+        self.extra = extra
+        self.extra_modules = extra_modules
+        self.proc = None
+        self.conf = os.path.join(self.dir, "httpd.conf")
+
+    def config_text(self):
+        text = BASE_CONF.format(
+            dir=self.dir, port=self.port, user=RUN_USER, group=RUN_GROUP,
+            moddir=MODDIR, module=MODULE, driver=self.driver,
+            params=self.params, key=self.key, templates=TEMPLATES,
+            extra_modules=self.extra_modules)
+        for location, form, extra in self.forms:
+            text += FORM_LOCATION.format(location=location, form=form,
+                                         extra=extra)
+        return text + self.extra
+
+    def write_config(self):
+        with open(self.conf, "w") as f:
+            f.write(self.config_text())
+
+    def check_config(self):
+        """`apache2 -t`: (exit code, output)."""
+        self.write_config()
+        p = subprocess.run([APACHE, "-t", "-f", self.conf],
+                           capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout + p.stderr
+
+    def start(self, env=None, wrapper=()):
+        self.write_config()
+        self.proc = subprocess.Popen(
+            list(wrapper) + [APACHE, "-X", "-f", self.conf],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=env, start_new_session=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read().decode(errors="replace")
+                raise RuntimeError("apache2 exited %s:\n%s\n%s" % (
+                    self.proc.returncode, out, self.error_log()))
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("apache2 did not listen:\n" + self.error_log())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.proc = None
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.dir, "error.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def consentctl(*args, input=None):
+    return subprocess.run([CONSENTCTL] + list(args), capture_output=True,
+                          text=True, input=input, timeout=120)
+
+
+PG_BIN = sorted(__import__("glob").glob("/usr/lib/postgresql/*/bin"))[-1:] \
+    or ["/usr/lib/postgresql/15/bin"]
+PG_BIN = PG_BIN[0]
+
+
+def _as_postgres(cmd):
+    """PostgreSQL refuses to run as root: use its own account then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--"] + cmd
+    return cmd
+
+
+class PostgresServer:
+    """A real PostgreSQL server of the suite's own: initdb in a temporary
+    directory, listening only on a unix socket there."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="consent-pg-")
+        os.chmod(self.dir, 0o755)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        self.user = "postgres" if os.geteuid() == 0 else RUN_USER
+        self.dbs = 0
+
+    def run(self, *cmd, check=True):
+        return subprocess.run(_as_postgres(list(cmd)), capture_output=True,
+                              text=True, timeout=120, check=check)
+
+    def start(self):
+        if not os.path.exists(self.data):
+            self.run(os.path.join(PG_BIN, "initdb"), "-D", self.data,
+                     "-U", self.user, "--auth=trust", "-E", "UTF8")
+        self.run(os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-w",
+                 "-l", os.path.join(self.dir, "pg.log"), "-o",
+                 "-k %s -p %d -c listen_addresses='' -c fsync=on "
+                 "-c max_connections=300" % (self.dir, self.port), "start")
+        return self
+
+    def stop(self, mode="fast"):
+        self.run(os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-w",
+                 "-m", mode, "stop", check=False)
+
+    def create_db(self):
+        self.dbs += 1
+        name = "consent%d" % self.dbs
+        self.run(os.path.join(PG_BIN, "createdb"), "-h", self.dir, "-p",
+                 str(self.port), "-U", self.user, name)
+        return self.params(name)
+
+    def params(self, db):
+        return "host=%s port=%d dbname=%s user=%s" % (
+            self.dir, self.port, db, self.user)
+
+    def cleanup(self):
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def export(server):
+    """Every proof of a server's store, parsed."""
+    import json
+    p = consentctl("-d", server.driver, "-p", server.params, "export")
+    assert p.returncode == 0, p.stderr
+    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+
+
+def verify(server, *extra_keys):
+    args = ["-d", server.driver, "-p", server.params, "-k", server.key]
+    for k in extra_keys:
+        args += ["-k", k]
+    return consentctl(*(args + ["verify"]))

@@ -1,0 +1,60 @@
+"""An independent implementation of the render token format (see
+mod_consent/consent_token.h), so tests can make tokens the server would
+never issue: a box rendered ticked, another key, a crafted age."""
+import base64
+import hashlib
+import hmac
+import os
+import struct
+import time
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def unb64url(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def key_bytes(path):
+    with open(path, "rb") as f:
+        return f.read().rstrip(b"\r\n")
+
+
+def decode(token):
+    raw = unb64url(token[3:])
+    payload = raw[:-32]
+    fixed = struct.unpack(">B8sQ16sI32s", payload[:69])
+    rest = payload[69:]
+    strings = []
+    for _ in range(3):
+        n = rest[0]
+        strings.append(rest[1:1 + n].decode())
+        rest = rest[1 + n:]
+    return {"key_id": fixed[1], "issued": fixed[2], "nonce": fixed[3],
+            "form_version": fixed[4], "notice": fixed[5],
+            "form_id": strings[0], "lang": strings[1],
+            "defaults": strings[2]}
+
+
+def make(key, form_id, form_version, notice, lang, defaults,
+         issued=None, nonce=None):
+    key_id = hashlib.sha256(key).digest()[:8]
+    issued = int(time.time() * 1e6) if issued is None else issued
+    nonce = nonce or os.urandom(16)
+    payload = struct.pack(">B8sQ16sI32s", 1, key_id, issued, nonce,
+                          form_version, notice)
+    for s in (form_id, lang, defaults):
+        s = s.encode()
+        payload += bytes([len(s)]) + s
+    mac = hmac.new(key, b"c1." + payload, hashlib.sha256).digest()
+    return "c1." + b64url(payload + mac)
+
+
+def reissue(token, key, **changes):
+    """The facts of a real token, changed, signed with key."""
+    f = decode(token)
+    f.update(changes)
+    return make(key, f["form_id"], f["form_version"], f["notice"],
+                f["lang"], f["defaults"], f["issued"], f["nonce"])
