@@ -193,10 +193,9 @@ consent_store_t *consent_dbd_store(request_rec *r)
 {
     consent_server_conf *conf =
         ap_get_module_config(r->server->module_config, &consent_module);
-    const char *const *sql;
     consent_store_t *store;
     ap_dbd_t *dbd;
-    int nrows;
+    const char *err = NULL;
 
     dbd = dbd_acquire ? dbd_acquire(r) : NULL;
     if (!dbd) {
@@ -204,14 +203,11 @@ consent_store_t *consent_dbd_store(request_rec *r)
         return NULL;
     }
     /* per connection settings (busy timeout...) cost no I/O */
-    for (sql = consent_store_connection_sql(conf->dbd_driver);
-         sql && *sql; ++sql) {
-        if (apr_dbd_query(dbd->driver, dbd->handle, &nrows, *sql) != 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0024)
-                          "%s: %s", *sql, apr_dbd_error(dbd->driver,
-                          dbd->handle, 0));
-            return NULL;
-        }
+    if (consent_store_connection_init(dbd->driver, dbd->handle, r->pool,
+                                      &err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0024)
+                      "store connection: %s", err ? err : "?");
+        return NULL;
     }
     store = apr_pcalloc(r->pool, sizeof *store);
     store->driver = dbd->driver;

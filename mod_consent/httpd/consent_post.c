@@ -69,20 +69,21 @@ static apr_status_t read_fields(request_rec *r, apr_array_header_t *pairs,
 static int answer_stored(request_rec *r, const consent_dir_conf *conf,
                          const consent_proof_t *proof)
 {
-    apr_table_setn(r->headers_out, "Consent-Receipt", proof->receipt_id);
-    apr_table_setn(r->err_headers_out, "Consent-Receipt", proof->receipt_id);
     if (conf->success_url) {
+        /* a redirect is sent by httpd: only err_headers_out survive */
+        apr_table_setn(r->err_headers_out, "Consent-Receipt",
+                       proof->receipt_id);
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         apr_table_setn(r->headers_out, "Location", conf->success_url);
-        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
         return HTTP_SEE_OTHER;
     }
+    apr_table_setn(r->headers_out, "Consent-Receipt", proof->receipt_id);
     return consent_send_confirmation(r, conf, proof);
 }
 
 static int unavailable(request_rec *r, const consent_dir_conf *conf,
                        const char *lang)
 {
-    apr_table_setn(r->err_headers_out, "Retry-After", "30");
     apr_table_setn(r->headers_out, "Retry-After", "30");
     return consent_send_message(r, conf, lang,
                                 HTTP_SERVICE_UNAVAILABLE, "error.unavailable");

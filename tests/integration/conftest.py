@@ -104,7 +104,9 @@ def get_form(server, path="/newsletter", lang="en"):
     return r, token_of(r.text)
 
 
-def submit(server, data, path="/newsletter", lang="en", **kw):
+def submit(server, data, path="/newsletter", lang="en", headers=None,
+           **kw):
+    h = {"Accept-Language": lang}
+    h.update(headers or {})
     return requests.post(server.url(path), data=data, timeout=30,
-                         headers={"Accept-Language": lang},
-                         allow_redirects=False, **kw)
+                         headers=h, allow_redirects=False, **kw)

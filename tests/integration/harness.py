@@ -126,10 +126,13 @@ class ApacheServer:
                            capture_output=True, text=True, timeout=60)
         return p.returncode, p.stdout + p.stderr
 
-    def start(self, env=None, wrapper=()):
+    def start(self, env=None, wrapper=(), single=True):
+        """-X (one process) by default; single=False runs the usual
+        master and children, for tests that kill a child."""
         self.write_config()
+        mode = ["-X"] if single else ["-DFOREGROUND"]
         self.proc = subprocess.Popen(
-            list(wrapper) + [APACHE, "-X", "-f", self.conf],
+            list(wrapper) + [APACHE] + mode + ["-f", self.conf],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             env=env, start_new_session=True)
         deadline = time.time() + 30
@@ -154,6 +157,11 @@ class ApacheServer:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self.proc = None
+
+    def children(self):
+        p = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                           capture_output=True, text=True)
+        return [int(x) for x in p.stdout.split()]
 
     def error_log(self):
         try:

@@ -276,7 +276,7 @@ def test_wrong_content_type(store_apache):
 
 HOSTILE = ["'; DROP TABLE consent_proof; --", "\" OR 1=1 --",
            "<script>alert(1)</script>", "Robert'); DELETE FROM x;--",
-           "%00%27", "\u202e\u0000"[:1], "😀 ünïcödé"]
+           "%00%27", "\u202e", "😀 ünïcödé"]
 
 
 def test_hostile_values_in_every_field(store_apache):
@@ -286,7 +286,7 @@ def test_hostile_values_in_every_field(store_apache):
                                   "email": "o'brien+x@example.org",
                                   "phone": "+33 1 23 45 67 89",
                                   "consent": "sms", "consent_token": token},
-                   "/signup", headers={"User-Agent": value})
+                   "/signup", headers={"User-Agent": value.encode()})
         assert r.status_code == 200, (value, r.text)
         assert "<script>" not in r.text
         [proof] = proofs_of(store_apache, r.headers["Consent-Receipt"])

@@ -1,0 +1,366 @@
+/*
+ * consentctl export, verify and status: the proof store from a shell.
+ * The store is opened the way mod_consent opens it (connection settings,
+ * then migration), so a fresh sqlite3 file gets the same schema.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <ctype.h>
+
+#include <apr_getopt.h>
+#include <apr_dbd.h>
+
+#include "consentctl_store.h"
+#include "consent_store.h"
+
+#define EXIT_PROBLEM 1
+#define EXIT_USAGE 2
+
+typedef struct {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+} connection_t;
+
+static apr_status_t close_connection(void *data)
+{
+    connection_t *c = data;
+
+    return apr_dbd_close(c->driver, c->handle);
+}
+
+/* Prints why on stderr and returns NULL when the store cannot be used. */
+static consent_store_t *open_store(const consentctl_opts *o)
+{
+    connection_t *c = apr_pcalloc(o->pool, sizeof *c);
+    const char *driver = o->driver ? o->driver : "sqlite3";
+    consent_store_t *store = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (o->params == NULL) {
+        fprintf(stderr, "consentctl: -p PARAMS (as DBDParams) is needed\n");
+        return NULL;
+    }
+    apr_dbd_init(o->pool);
+    if ((rv = apr_dbd_get_driver(o->pool, driver, &c->driver))) {
+        fprintf(stderr, "consentctl: DBD driver %s is not available "
+                "(is libaprutil1-dbd-%s installed?)\n", driver, driver);
+        return NULL;
+    }
+    if ((rv = apr_dbd_open_ex(c->driver, o->pool, o->params, &c->handle,
+                              &err))) {
+        fprintf(stderr, "consentctl: cannot open the %s store: %s\n",
+                driver, err ? err : "unknown error");
+        return NULL;
+    }
+    apr_pool_cleanup_register(o->pool, c, close_connection,
+                              apr_pool_cleanup_null);
+    if (consent_store_connection_init(c->driver, c->handle, o->pool, &err)
+        || consent_store_migrate(c->driver, c->handle, o->pool, &err)
+        || consent_store_open(&store, c->driver, c->handle, o->pool,
+                              &err)) {
+        fprintf(stderr, "consentctl: store: %s\n", err);
+        return NULL;
+    }
+    return store;
+}
+
+/* ---- export --------------------------------------------------------- */
+
+static int digits(const char *s, int n)
+{
+    int i;
+
+    for (i = 0; i < n; ++i) {
+        if (!isdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Seconds since the epoch, or RFC 3339 ("2026-11-28", "...T07:29:35Z",
+ * "...T07:29:35.5+02:00"). */
+static int parse_since(const char *s, apr_time_t *t)
+{
+    apr_time_exp_t tm;
+    apr_int64_t usec = 0, scale = 100000, off = 0;
+    size_t len = strlen(s);
+
+    if (len > 0 && digits(s, (int)len)) {
+        *t = apr_time_from_sec(apr_atoi64(s));
+        return 1;
+    }
+    memset(&tm, 0, sizeof tm);
+    if (len < 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2)
+        || s[7] != '-' || !digits(s + 8, 2)) {
+        return 0;
+    }
+    tm.tm_year = atoi(s) - 1900;
+    tm.tm_mon = atoi(s + 5) - 1;
+    tm.tm_mday = atoi(s + 8);
+    s += 10;
+    if (*s == 'T' || *s == 't' || *s == ' ') {
+        if (strlen(s) < 9 || !digits(s + 1, 2) || s[3] != ':'
+            || !digits(s + 4, 2) || s[6] != ':' || !digits(s + 7, 2)) {
+            return 0;
+        }
+        tm.tm_hour = atoi(s + 1);
+        tm.tm_min = atoi(s + 4);
+        tm.tm_sec = atoi(s + 7);
+        s += 9;
+        if (*s == '.') {
+            for (++s; isdigit((unsigned char)*s); ++s, scale /= 10) {
+                usec += (*s - '0') * scale;
+            }
+        }
+        if ((*s == '+' || *s == '-') && strlen(s) == 6 && digits(s + 1, 2)
+            && s[3] == ':' && digits(s + 4, 2)) {
+            off = (atoi(s + 1) * 3600 + atoi(s + 4) * 60)
+                  * (*s == '-' ? -1 : 1);
+            s += 6;
+        }
+        else if (*s == 'Z' || *s == 'z') {
+            ++s;
+        }
+        else {
+            return 0;
+        }
+    }
+    if (*s != '\0' || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1
+        || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59
+        || tm.tm_sec > 60 || apr_time_exp_gmt_get(t, &tm) != APR_SUCCESS) {
+        return 0;
+    }
+    *t += usec - apr_time_from_sec(off);
+    return 1;
+}
+
+static apr_status_t print_json(void *baton, const consent_proof_t *proof)
+{
+    apr_pool_t *p = baton;
+
+    /* a full disk or a closed pipe must not pass for a complete export */
+    if (printf("%s\n", consent_proof_json(p, proof)) < 0) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+int consentctl_export(const consentctl_opts *o, int argc,
+                      const char *const *argv)
+{
+    static const apr_getopt_option_t opts[] = {
+        { "since", 's', 1, "only proofs from this time on" },
+        { "subject", 'S', 1, "only this person's proofs" },
+        { NULL, 0, 0, NULL }
+    };
+    const char *subject = NULL, *arg, *err = NULL;
+    consent_store_t *store;
+    apr_time_t since = 0;
+    apr_getopt_t *os;
+    apr_status_t rv;
+    int opt;
+
+    apr_getopt_init(&os, o->pool, argc, argv);
+    while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
+        if (opt == 'S') {
+            subject = arg;
+        }
+        else if (!parse_since(arg, &since)) {
+            fprintf(stderr, "consentctl export: --since %s: expected RFC "
+                    "3339 (2026-11-28T07:29:35Z) or epoch seconds\n", arg);
+            return EXIT_USAGE;
+        }
+    }
+    if (rv != APR_EOF || os->ind < argc) {
+        fprintf(stderr, "usage: consentctl -d DRIVER -p PARAMS export "
+                "[--since TIME] [--subject S]\n");
+        return EXIT_USAGE;
+    }
+    if ((store = open_store(o)) == NULL) {
+        return EXIT_PROBLEM;
+    }
+    if (consent_store_each(store, since, subject, print_json, o->pool,
+                           o->pool, &err) != APR_SUCCESS
+        || fflush(stdout) != 0) {
+        fprintf(stderr, "consentctl export: %s\n",
+                err ? err : "cannot write the output");
+        return EXIT_PROBLEM;
+    }
+    return 0;
+}
+
+/* ---- verify --------------------------------------------------------- */
+
+static consent_keyring_t *load_keyring(const consentctl_opts *o)
+{
+    consent_keyring_t *ring = consent_keyring_make(o->pool);
+    const char *err = NULL;
+    int i;
+
+    for (i = 0; o->key_files && i < o->key_files->nelts; ++i) {
+        consent_key_t *key;
+
+        if (consent_key_load(&key, APR_ARRAY_IDX(o->key_files, i,
+                                                 const char *),
+                             o->pool, &err) != APR_SUCCESS) {
+            fprintf(stderr, "consentctl: %s\n", err);
+            return NULL;
+        }
+        consent_keyring_add(ring, key);
+    }
+    return ring;
+}
+
+int consentctl_verify(const consentctl_opts *o, int argc,
+                      const char *const *argv)
+{
+    apr_array_header_t *problems;
+    consent_keyring_t *ring;
+    consent_store_t *store;
+    apr_int64_t proofs = 0, lanes = 0;
+    const char *err = NULL;
+    int i, n;
+
+    if (argc > 1 || o->key_files == NULL || o->key_files->nelts == 0) {
+        fprintf(stderr, "usage: consentctl -d DRIVER -p PARAMS -k KEYFILE "
+                "[-k OLDKEY]... verify\n");
+        return EXIT_USAGE;
+    }
+    if ((ring = load_keyring(o)) == NULL || (store = open_store(o)) == NULL) {
+        return EXIT_PROBLEM;
+    }
+    problems = apr_array_make(o->pool, 8, sizeof(consent_problem_t));
+    n = consent_store_verify(store, ring, problems, o->pool);
+    for (i = 0; i < problems->nelts; ++i) {
+        fprintf(stderr, "%s\n", consent_problem_str(o->pool,
+                &APR_ARRAY_IDX(problems, i, consent_problem_t)));
+    }
+    if (consent_store_count(store, &proofs, &lanes, o->pool, &err)) {
+        fprintf(stderr, "consentctl verify: %s\n", err);
+        return EXIT_PROBLEM;
+    }
+    if (n == 0) {
+        printf("%" APR_INT64_T_FMT " proofs, %" APR_INT64_T_FMT
+               " lanes: intact\n", proofs, lanes);
+        return 0;
+    }
+    printf("%" APR_INT64_T_FMT " proofs, %" APR_INT64_T_FMT " lanes: %d "
+           "problem%s\n", proofs, lanes, n, n == 1 ? "" : "s");
+    return EXIT_PROBLEM;
+}
+
+/* ---- status --------------------------------------------------------- */
+
+/* The latest decision on one purpose. */
+typedef struct {
+    const char *purpose;
+    const char *state;
+    apr_time_t time;
+    const char *receipt;
+} latest_t;
+
+typedef struct {
+    apr_pool_t *pool;
+    apr_hash_t *by_purpose;         /* purpose -> latest_t* */
+    apr_array_header_t *order;      /* latest_t*, first seen first */
+} history_t;
+
+/* Proofs come in time order: the last one met for a purpose wins. */
+static apr_status_t note_decisions(void *baton, const consent_proof_t *pf)
+{
+    history_t *h = baton;
+    int i;
+
+    for (i = 0; pf->choices && i < pf->choices->nelts; ++i) {
+        const consent_choice_t *c = &APR_ARRAY_IDX(pf->choices, i,
+                                                   consent_choice_t);
+        latest_t *l = apr_hash_get(h->by_purpose, c->purpose,
+                                   APR_HASH_KEY_STRING);
+        if (l == NULL) {
+            l = apr_pcalloc(h->pool, sizeof *l);
+            l->purpose = apr_pstrdup(h->pool, c->purpose);
+            apr_hash_set(h->by_purpose, l->purpose, APR_HASH_KEY_STRING, l);
+            APR_ARRAY_PUSH(h->order, latest_t *) = l;
+        }
+        l->state = apr_pstrdup(h->pool, c->state);
+        l->time = pf->time;
+        l->receipt = apr_pstrdup(h->pool, pf->receipt_id);
+    }
+    return APR_SUCCESS;
+}
+
+static void print_status_json(const history_t *h, const char *subject)
+{
+    apr_pool_t *p = h->pool;
+    int i;
+
+    printf("{\"subject\":%s,\"purposes\":{", consent_json_str(p, subject));
+    for (i = 0; i < h->order->nelts; ++i) {
+        const latest_t *l = APR_ARRAY_IDX(h->order, i, latest_t *);
+
+        printf("%s%s:{\"state\":%s,\"time\":%s,\"receipt_id\":%s}",
+               i ? "," : "", consent_json_str(p, l->purpose),
+               consent_json_str(p, l->state),
+               consent_json_str(p, consent_time_rfc3339(p, l->time)),
+               consent_json_str(p, l->receipt));
+    }
+    printf("}}\n");
+}
+
+int consentctl_status(const consentctl_opts *o, int argc,
+                      const char *const *argv)
+{
+    static const apr_getopt_option_t opts[] = {
+        { "subject", 'S', 1, "the person (e.g. the email address)" },
+        { "json", 'j', 0, "one JSON object instead of lines" },
+        { NULL, 0, 0, NULL }
+    };
+    const char *subject = NULL, *arg, *err = NULL;
+    consent_store_t *store;
+    apr_getopt_t *os;
+    apr_status_t rv;
+    history_t h;
+    int opt, json = 0, i;
+
+    apr_getopt_init(&os, o->pool, argc, argv);
+    while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
+        if (opt == 'S') {
+            subject = arg;
+        }
+        else {
+            json = 1;
+        }
+    }
+    if (rv != APR_EOF || os->ind < argc || subject == NULL) {
+        fprintf(stderr, "usage: consentctl -d DRIVER -p PARAMS status "
+                "--subject S [--json]\n");
+        return EXIT_USAGE;
+    }
+    if ((store = open_store(o)) == NULL) {
+        return EXIT_PROBLEM;
+    }
+    h.pool = o->pool;
+    h.by_purpose = apr_hash_make(o->pool);
+    h.order = apr_array_make(o->pool, 4, sizeof(latest_t *));
+    if (consent_store_each(store, 0, subject, note_decisions, &h, o->pool,
+                           &err) != APR_SUCCESS) {
+        fprintf(stderr, "consentctl status: %s\n", err);
+        return EXIT_PROBLEM;
+    }
+    if (json) {
+        print_status_json(&h, subject);
+        return 0;
+    }
+    for (i = 0; i < h.order->nelts; ++i) {
+        const latest_t *l = APR_ARRAY_IDX(h.order, i, latest_t *);
+
+        printf("%s\t%s\t%s\t%s\n", l->purpose, l->state,
+               consent_time_rfc3339(o->pool, l->time), l->receipt);
+    }
+    if (h.order->nelts == 0) {
+        fprintf(stderr, "consentctl status: no proof for %s\n", subject);
+    }
+    return 0;
+}
