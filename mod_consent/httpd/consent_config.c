@@ -108,21 +108,27 @@ void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     return conf;
 }
 
+/*
+ * httpd prints a directive's error on one line (it escapes newlines), so
+ * every problem is logged on a line of its own and the error names the
+ * first.
+ */
 static const char *problems_to_error(cmd_parms *cmd,
                                      apr_array_header_t *problems)
 {
-    const char *msg = apr_psprintf(cmd->pool, "%s: %d problem(s)",
-                                   cmd->directive->directive,
-                                   problems->nelts);
     int i;
 
     for (i = 0; i < problems->nelts; ++i) {
-        msg = apr_pstrcat(cmd->pool, msg, "\n  ", consent_problem_str(
-                          cmd->pool, &APR_ARRAY_IDX(problems, i,
-                                                    consent_problem_t)),
-                          NULL);
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "%s: %s", cmd->directive->directive,
+                     consent_problem_str(cmd->temp_pool, &APR_ARRAY_IDX(
+                         problems, i, consent_problem_t)));
     }
-    return msg;
+    return apr_psprintf(cmd->pool, "%s: %d problem(s), the first: %s",
+                        cmd->directive->directive, problems->nelts,
+                        problems->nelts ? consent_problem_str(cmd->pool,
+                        &APR_ARRAY_IDX(problems, 0, consent_problem_t))
+                        : "?");
 }
 
 /* A Location's own ConsentTemplateDir, else its server's, else ours. */

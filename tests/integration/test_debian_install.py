@@ -1,0 +1,126 @@
+"""`make install` and Debian's stock Apache: the module, its templates and
+its consent.load/consent.conf pair go where apxs and a2enmod expect them,
+and the module serves a form next to the stock default site."""
+import os
+import shutil
+import subprocess
+import time
+
+import requests
+
+import harness
+from conftest import get_form, submit
+
+
+def make_install(destdir):
+    p = subprocess.run(["make", "-C", harness.BUILD, "install",
+                        "DESTDIR=" + destdir], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return destdir
+
+
+def apxs(var):
+    return subprocess.run(["apxs", "-q", var], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_make_install_puts_everything_in_place(tmp_path):
+    root = make_install(str(tmp_path / "root"))
+    moddir = root + apxs("LIBEXECDIR")
+    confdir = root + apxs("SYSCONFDIR") + "/mods-available"
+    assert os.path.exists(moddir + "/mod_consent.so")
+    assert not os.path.exists(moddir + "/mod_consent.la")
+    load = open(confdir + "/consent.load").read()
+    assert "# Depends: dbd" in load
+    assert ("LoadModule consent_module %s/mod_consent.so"
+            % apxs("LIBEXECDIR")) in load
+    assert os.path.exists(confdir + "/consent.conf")
+    shares = [d for d, _, files in os.walk(root) if "consent-form.rng"
+              in files]
+    assert shares, "schema not installed"
+    for f in ("page.html", "form.html", "i18n/en.xml", "i18n/fr.xml",
+              "examples/newsletter.xml"):
+        assert os.path.exists(os.path.join(shares[0], f)), f
+    assert os.access(root + "/usr/local/bin/consentctl", os.X_OK) or any(
+        "consentctl" in files for _, _, files in os.walk(root))
+
+
+def stock_copy(tmp_path, root):
+    """A copy of Debian's /etc/apache2, enabled as a2enmod would."""
+    etc = str(tmp_path / "apache2")
+    shutil.copytree("/etc/apache2", etc, symlinks=True)
+    confdir = root + apxs("SYSCONFDIR") + "/mods-available"
+    load = open(confdir + "/consent.load").read().replace(
+        apxs("LIBEXECDIR"), root + apxs("LIBEXECDIR"))
+    with open(etc + "/mods-available/consent.load", "w") as f:
+        f.write(load)
+    shutil.copy(confdir + "/consent.conf", etc + "/mods-available/")
+    for m in ("dbd.load", "consent.load", "consent.conf"):
+        dst = etc + "/mods-enabled/" + m
+        if not os.path.lexists(dst):
+            os.symlink("../mods-available/" + m, dst)
+    return etc
+
+
+def test_debian_stock_apache_serves_a_form_next_to_its_default_site(
+        tmp_path):
+    root = make_install(str(tmp_path / "root"))
+    etc = stock_copy(tmp_path, root)
+    share = [d for d, _, files in os.walk(root)
+             if "consent-form.rng" in files][0]
+    run = harness.make_workdir()
+    port = harness.free_port()
+    key = harness.write_key(os.path.join(run, "consent.key"))
+    with open(etc + "/ports.conf", "w") as f:
+        f.write("Listen 127.0.0.1:%d\n" % port)
+    with open(etc + "/sites-enabled/050-consent.conf", "w") as f:
+        f.write("""
+DBDriver sqlite3
+DBDParams %(run)s/consent.db
+ConsentSecretFile %(key)s
+<VirtualHost *:%(port)d>
+    ServerName consent.test
+    # installed under DESTDIR, not where the module looks by default
+    ConsentTemplateDir %(share)s
+    <Location /newsletter>
+        SetHandler consent-form
+        ConsentForm %(share)s/examples/newsletter.xml
+    </Location>
+</VirtualHost>
+""" % {"run": run, "key": key, "share": share, "port": port})
+    env = dict(os.environ, APACHE_CONFDIR=etc, APACHE_RUN_DIR=run,
+               APACHE_PID_FILE=run + "/apache2.pid",
+               APACHE_LOCK_DIR=run, APACHE_LOG_DIR=run,
+               APACHE_RUN_USER=harness.RUN_USER,
+               APACHE_RUN_GROUP=harness.RUN_GROUP, LANG="C")
+    cmd = [harness.APACHE, "-d", etc, "-f", etc + "/apache2.conf"]
+    check = subprocess.run(cmd + ["-t"], env=env, capture_output=True,
+                           text=True)
+    assert check.returncode == 0, check.stderr
+    proc = subprocess.Popen(cmd + ["-X"], env=env, start_new_session=True)
+    try:
+        server = harness.ApacheServer(workdir=run)
+        server.port, server.proc = port, proc
+        server.driver, server.params, server.key = "sqlite3", \
+            run + "/consent.db", key
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                default = requests.get(server.url("/"), timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert default.status_code == 200      # the stock default site
+        assert "Apache2 Debian Default Page" in default.text
+        r = requests.get(server.url("/newsletter"),
+                         headers={"Host": "consent.test"}, timeout=10)
+        assert r.status_code == 200
+        _, token = get_form(server)
+        r = submit(server, {"email": "stock@example.org",
+                            "consent_token": token})
+        assert r.status_code == 200, r.text
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        shutil.rmtree(run, ignore_errors=True)
