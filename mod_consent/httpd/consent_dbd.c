@@ -17,6 +17,7 @@
 #include <apr_dbd.h>
 #include <mod_dbd.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "consent_handler.h"
 #include "consent_store.h"
@@ -54,6 +55,28 @@ static void find_dbd(const ap_directive_t *d, const server_rec *s,
     }
 }
 
+/* sqlite3 creates -wal and -shm next to the file from the children. */
+static void check_dir_writable(const char *file, server_rec *s,
+                               apr_pool_t *p)
+{
+    char *dir = apr_pstrdup(p, file), *slash = strrchr(dir, '/');
+    struct stat st;
+
+    if (!slash) {
+        return;
+    }
+    *(slash == dir ? slash + 1 : slash) = '\0';
+    if (stat(dir, &st) == 0
+        && !(st.st_uid == ap_unixd_config.user_id && (st.st_mode & S_IWUSR))
+        && !(st.st_gid == ap_unixd_config.group_id && (st.st_mode & S_IWGRP))
+        && !(st.st_mode & S_IWOTH)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CONSENT_LOGNO(0025)
+                     "%s is not writable by the httpd User: sqlite3 cannot "
+                     "create its -wal/-shm files there and consent locations "
+                     "will answer 503 (chown it to the User)", dir);
+    }
+}
+
 /* An sqlite3 file made by root must become the User's, or every write
  * from a child fails. */
 static void give_to_user(const consent_server_conf *conf, server_rec *s,
@@ -65,6 +88,7 @@ static void give_to_user(const consent_server_conf *conf, server_rec *s,
     if (strcmp(conf->dbd_driver, "sqlite3") != 0 || geteuid() != 0) {
         return;
     }
+    check_dir_writable(conf->dbd_params, s, p);
     for (sfx = suffixes; *sfx; ++sfx) {
         const char *f = apr_pstrcat(p, conf->dbd_params, *sfx, NULL);
         if (chown(f, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0

@@ -126,3 +126,23 @@ def test_store_down_at_start_up_does_not_stop_apache(request, postgres):
             break
         time.sleep(1)
     assert out.statuses == {200: 1}, (out.statuses, server.error_log()[-2000:])
+
+
+def test_unreadable_sqlite_store_is_503_then_recovers(fresh_apache):
+    server = fresh_apache().start()
+    out = load.run(server.url("/newsletter"), connections=1,
+                   per_connection=1)
+    assert out.statuses == {200: 1}
+    server.stop()
+    os.chmod(server.params, 0)              # as if the disk went away
+    server.start()
+    try:
+        out = load.run(server.url("/newsletter"), connections=1,
+                       per_connection=2)
+        assert out.statuses == {503: 2}, out.statuses
+    finally:
+        os.chmod(server.params, 0o644)
+    out2 = load.run(server.url("/newsletter"), connections=1,
+                    per_connection=1)
+    assert out2.statuses == {200: 1}, out2.statuses
+    assert_consistent(server, out2)
