@@ -10,7 +10,7 @@ import pytest
 
 import harness
 import load
-from conftest import store_params
+from conftest import get_form, store_params, submit
 
 MPM = """
 StartServers 2
@@ -140,6 +140,12 @@ def test_unreadable_sqlite_store_is_503_then_recovers(fresh_apache):
         out = load.run(server.url("/newsletter"), connections=1,
                        per_connection=2)
         assert out.statuses == {503: 2}, out.statuses
+        _, token = get_form(server)
+        r = submit(server, {"email": "a@example.org",
+                            "consent_token": token})
+        assert r.status_code == 503
+        assert r.headers["Retry-After"] == "30"
+        assert "Consent-Receipt" not in r.headers
     finally:
         os.chmod(server.params, 0o644)
     out2 = load.run(server.url("/newsletter"), connections=1,
