@@ -179,8 +179,10 @@ class ApacheServer:
 
 
 def consentctl(*args, input=None):
+    """The build's consentctl, finding the schema in the source tree."""
+    env = dict(os.environ, CONSENT_TEMPLATE_DIR=TEMPLATES)
     return subprocess.run([CONSENTCTL] + list(args), capture_output=True,
-                          text=True, input=input, timeout=120)
+                          text=True, input=input, timeout=120, env=env)
 
 
 PG_BIN = sorted(__import__("glob").glob("/usr/lib/postgresql/*/bin"))[-1:] \
