@@ -61,6 +61,7 @@
 #define S_NOTICE_PAGE "consent_notice_page"
 #define S_LANE_GET "consent_lane_get"
 #define S_LANE_NEWEST "consent_lane_newest"
+#define S_LANE_LOCK "consent_lane_lock"
 #define S_LANE_INSERT "consent_lane_insert"
 #define S_LANE_ADVANCE "consent_lane_advance"
 #define S_LANE_ALL "consent_lane_all"
@@ -119,7 +120,7 @@ static const char *const pgsql_schema[] = {
  * declares %s as varchar, which PostgreSQL will not compare with or store
  * into a BIGINT without a cast. NOTICE_PUT is "insert unless present".
  */
-#define STATEMENTS(N, NOTICE_PUT, FOR_UPDATE) { \
+#define STATEMENTS(N, NOTICE_PUT, FOR_UPDATE, LANE_LOCK) { \
     { S_PROOF_INSERT, \
       "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
       " user_agent, subject, form_id, form_version, lang, regime," \
@@ -150,6 +151,7 @@ static const char *const pgsql_schema[] = {
     { S_LANE_GET, \
       "SELECT " LANE_COLS " FROM consent_lane WHERE lane = %s" \
       FOR_UPDATE }, \
+    { S_LANE_LOCK, LANE_LOCK }, \
     { S_LANE_NEWEST, \
       "SELECT lane, creation_mac FROM consent_lane l WHERE NOT EXISTS" \
       " (SELECT 1 FROM consent_lane n WHERE n.prev_lane = l.lane)" \
@@ -171,14 +173,19 @@ static const consent_stmt_def_t sqlite_statements[] = STATEMENTS(
     "%s",
     "INSERT OR IGNORE INTO consent_notice " NOTICE_COLS
     " VALUES (%s, %s, %s, %s, %s, %s)",
-    "");
+    "",
+    "SELECT 1");     /* BEGIN IMMEDIATE already serialises writers */
 
 static const consent_stmt_def_t pgsql_statements[] = STATEMENTS(
     "CAST(%s AS BIGINT)",
     "INSERT INTO consent_notice " NOTICE_COLS
     " VALUES (%s, %s, %s, CAST(%s AS BIGINT), %s, CAST(%s AS BIGINT))"
     " ON CONFLICT (sha256) DO NOTHING",
-    " FOR UPDATE");
+    " FOR UPDATE",
+    /* Lane creation only (once per writer): without it, the threads of
+     * freshly started nodes all race for the same predecessor and most
+     * exhaust their retries. Released at commit. */
+    "SELECT pg_advisory_xact_lock(1668247143)");
 
 /* Durability: a receipt handed out must survive a crash (FULL); a busy
  * file is waited for rather than failed (busy_timeout). Not foreign_keys:
@@ -529,6 +536,9 @@ static const char *lane_create(consent_store_t *s, lane_t *ln,
     const char *kid = consent_hex(p, key->id, CONSENT_KEY_ID_LEN);
     int rv;
 
+    if ((rv = select_one(s, S_LANE_LOCK, &newest, p, 0, NULL)) != 0) {
+        return db_error(s->driver, s->handle, rv, S_LANE_LOCK, p);
+    }
     if ((rv = select_one(s, S_LANE_NEWEST, &newest, p, 0, NULL)) != 0) {
         return db_error(s->driver, s->handle, rv, S_LANE_NEWEST, p);
     }
