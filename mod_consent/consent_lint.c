@@ -244,14 +244,54 @@ static void lint_extra_notices(lint_t *l)
     const char *missing;
 
     if (l->form->extra_notices == NULL
-        || apr_hash_count(l->form->extra_notices) == 0) {
-        return;
+        || apr_hash_count(l->form->extra_notices) == 0
+        || l->form->regime != CONSENT_REGIME_OPT_IN) {
+        return;                 /* the regimes say more: lint_regime */
     }
     missing = missing_langs(l, l->form->extra_notices);
     if (missing != NULL) {
         report(l, l->form->line, "R5",
                apr_psprintf(l->p, "the form has a <notice> but none in %s",
                             missing));
+    }
+}
+
+/* ---- R9, R10: mail without prior consent ----------------------------- */
+
+/*
+ * Soft opt-in and b2b need no consent, but the person must be told why
+ * they may be written to, in the form's every language, before the
+ * objection box. Which words say it cannot be checked mechanically; that
+ * a <notice> says something in each language can, and the page adds the
+ * regime's standard sentence (form.objections_help.*) after it.
+ */
+static void lint_regime(lint_t *l)
+{
+    const consent_form_t *form = l->form;
+    const char *rule, *what, *missing;
+    apr_size_t have;
+
+    if (form->regime == CONSENT_REGIME_OPT_IN) {
+        return;
+    }
+    rule = form->regime == CONSENT_REGIME_SOFT_OPT_IN ? "R9" : "R10";
+    what = form->regime == CONSENT_REGIME_SOFT_OPT_IN
+           ? "that the person is a customer and that messages only concern "
+             "products or services similar to those bought"
+           : "that messages relate to the person's profession";
+    have = form->extra_notices ? apr_hash_count(form->extra_notices) : 0;
+    missing = have ? missing_langs(l, form->extra_notices) : NULL;
+    if (have == 0) {
+        report(l, form->line, rule,
+               apr_psprintf(l->p, "regime=\"%s\" needs a <notice> in every "
+                            "language of the form, saying %s",
+                            form->regime_name, what));
+    }
+    else if (missing != NULL) {
+        report(l, form->line, rule,
+               apr_psprintf(l->p, "regime=\"%s\": no <notice> in %s; each "
+                            "language must say %s", form->regime_name,
+                            missing, what));
     }
 }
 
@@ -346,6 +386,7 @@ int consent_lint(const consent_form_t *form, apr_array_header_t *problems)
     apr_pool_create(&l.p, problems->pool);
     lint_controller(&l);
     lint_extra_notices(&l);
+    lint_regime(&l);
     lint_fields(&l);
     lint_purposes(&l);
     lint_subject(&l);

@@ -8,6 +8,10 @@
  *   R5 no controller, no policy link, a purpose without label or
  *      description in a language the form offers, a field without label
  *   R7 no field identifies the subject (an email field or subject="true")
+ *   R9 regime="soft-opt-in" without a <notice> in every language (the
+ *      customer relationship, similar products)
+ *   R10 regime="b2b" without a <notice> in every language (messages
+ *      relate to the person's profession)
  */
 #ifndef CONSENT_LINT_H
 #define CONSENT_LINT_H

@@ -28,7 +28,8 @@
 
 enum {
     TPL_PAGE, TPL_FORM, TPL_FIELD, TPL_PURPOSE, TPL_ERROR, TPL_MESSAGE,
-    TPL_CONFIRM, TPL_CHOICE, TPL_COUNT
+    TPL_CONFIRM, TPL_CHOICE, TPL_WITHDRAW, TPL_WITHDRAW_PURPOSE,
+    TPL_UNSUBSCRIBE, TPL_DONE, TPL_COUNT
 };
 
 /* What each template may and must contain (space-separated names). */
@@ -42,8 +43,8 @@ typedef struct {
 static const tpl_spec_t specs[TPL_COUNT] = {
     { "page.html", "lang title", "content", "lang title content" },
     /* Everything the notice digest covers must be shown (R7). */
-    { "form.html", "token controller contact policy withdraw_url",
-      "error notice fields purposes",
+    { "form.html", "token controller contact policy withdraw_url "
+      "purposes_legend purposes_help", "error notice fields purposes",
       "token error notice fields purposes controller contact policy "
       "withdraw_url" },
     { "field.html", "name type label value required_label", "attributes",
@@ -53,7 +54,14 @@ static const tpl_spec_t specs[TPL_COUNT] = {
     { "message.html", "title body", "", "title body" },
     { "confirm.html", "receipt withdraw_url", "choices",
       "receipt choices withdraw_url" },
-    { "choice.html", "label state", "", "label state" }
+    { "choice.html", "label state", "", "label state" },
+    /* Departures (R6): the withdrawal page, one box per purpose, the
+     * unsubscribe link's confirm button, and the page after either. */
+    { "withdraw.html", "token", "error fields purposes",
+      "token error fields purposes" },
+    { "withdraw-purpose.html", "id label description", "", "id label" },
+    { "unsubscribe.html", "", "", "" },
+    { "done.html", "title body receipt", "", "title body receipt" }
 };
 
 struct consent_ui_t {
@@ -61,6 +69,8 @@ struct consent_ui_t {
     consent_i18n_t *i18n;
     consent_tpl_t *tpl[TPL_COUNT];
     apr_hash_t *messages;   /* lang -> page with slots title and body */
+    apr_hash_t *unsubscribe;    /* lang -> the confirm page, no slot */
+    apr_hash_t *done;       /* lang -> page with title, body, receipt */
 };
 
 /* What form->pages holds for one language. */
@@ -71,6 +81,7 @@ typedef struct {
     consent_tpl_t *error;   /* the error block; slot left: message */
     consent_tpl_t *confirm; /* slots left: receipt, withdraw_url,
                                state:PURPOSE */
+    consent_tpl_t *withdraw;    /* slots left: token, error, value:NAME */
 } render_page_t;
 
 /* ---- checks at start-up ---- */
@@ -219,10 +230,11 @@ static void check_html(const consent_tpl_t *tpl, int which,
                             "purpose.html must contain <input "
                             "type=\"checkbox\" name=\"consent\">");
     }
-    if (which == TPL_FORM && !c.token_input) {
+    if ((which == TPL_FORM || which == TPL_WITHDRAW) && !c.token_input) {
         consent_problem_add(problems, tpl->name, 0, "template",
-                            "form.html must contain <input type=\"hidden\" "
-                            "name=\"consent_token\" value=\"{{token}}\">");
+                            "%s must contain <input type=\"hidden\" "
+                            "name=\"consent_token\" value=\"{{token}}\">",
+                            specs[which].file);
     }
 }
 
@@ -300,21 +312,45 @@ static consent_tpl_t *bind_tpl(bind_ctx_t *c, int which)
     return consent_tpl_bind(c->ui->tpl[which], bind_lookup, c, c->p);
 }
 
-/* Precompiles the message page of each language (slots title, body). */
+/* page.html around one template, in one language; title from a key
+ * (NULL: left as the slot "title"). */
+static consent_tpl_t *compile_page(consent_ui_t *ui, const char *lang,
+                                   int which, const char *title_key,
+                                   apr_pool_t *p)
+{
+    bind_ctx_t c;
+
+    bind_init(&c, ui, lang, p);
+    bind_set(&c, "lang", CONSENT_VAL_TEXT, lang, NULL);
+    if (title_key != NULL) {
+        bind_set(&c, "title", CONSENT_VAL_TEXT,
+                 consent_i18n_text(ui->i18n, lang, title_key), NULL);
+    }
+    bind_set(&c, "content", CONSENT_VAL_TEMPLATE, NULL, bind_tpl(&c, which));
+    return bind_tpl(&c, TPL_PAGE);
+}
+
+/* Precompiles the pages that do not depend on a form, per language:
+ * messages (slots title, body), the unsubscribe confirm page, and the
+ * page after a departure (slots title, body, receipt). */
 static void compile_messages(consent_ui_t *ui, apr_pool_t *p)
 {
     const apr_array_header_t *langs = consent_i18n_languages(ui->i18n);
-    bind_ctx_t c;
     int i;
 
     ui->messages = apr_hash_make(p);
+    ui->unsubscribe = apr_hash_make(p);
+    ui->done = apr_hash_make(p);
     for (i = 0; i < langs->nelts; i++) {
-        bind_init(&c, ui, APR_ARRAY_IDX(langs, i, const char *), p);
-        bind_set(&c, "lang", CONSENT_VAL_TEXT, c.lang, NULL);
-        bind_set(&c, "content", CONSENT_VAL_TEMPLATE, NULL,
-                 bind_tpl(&c, TPL_MESSAGE));
-        apr_hash_set(ui->messages, c.lang, APR_HASH_KEY_STRING,
-                     bind_tpl(&c, TPL_PAGE));
+        const char *lang = APR_ARRAY_IDX(langs, i, const char *);
+
+        apr_hash_set(ui->messages, lang, APR_HASH_KEY_STRING,
+                     compile_page(ui, lang, TPL_MESSAGE, NULL, p));
+        apr_hash_set(ui->unsubscribe, lang, APR_HASH_KEY_STRING,
+                     compile_page(ui, lang, TPL_UNSUBSCRIBE,
+                                  "unsubscribe.title", p));
+        apr_hash_set(ui->done, lang, APR_HASH_KEY_STRING,
+                     compile_page(ui, lang, TPL_DONE, NULL, p));
     }
 }
 
@@ -422,33 +458,38 @@ static const char *field_attributes(const consent_field_t *fd)
     return fd->required ? " required aria-required=\"true\"" : "";
 }
 
+static consent_tpl_t *flatten_field(flatten_t *f, const consent_field_t *fd)
+{
+    bind_ctx_t c;
+
+    bind_init(&c, f->ui, f->lang, f->p);
+    bind_set(&c, "name", CONSENT_VAL_TEXT, fd->name, NULL);
+    bind_set(&c, "type", CONSENT_VAL_TEXT,
+             fd->type ? fd->type : "text", NULL);
+    bind_set(&c, "label", CONSENT_VAL_TEXT,
+             form_text(f, fd->labels, "label", fd->name, fd->line), NULL);
+    bind_set(&c, "required_label", CONSENT_VAL_TEXT, !fd->required ? ""
+             : apr_pstrcat(f->p, " (", consent_i18n_text(
+                   f->ui->i18n, f->lang, "field.required"), ")", NULL),
+             NULL);
+    bind_set(&c, "attributes", CONSENT_VAL_MARKUP,
+             field_attributes(fd), NULL);
+    /* Left for the request, one slot per field. */
+    bind_set(&c, "value", CONSENT_VAL_RENAME,
+             apr_pstrcat(f->p, "value:", fd->name, NULL), NULL);
+    return bind_tpl(&c, TPL_FIELD);
+}
+
 static consent_tpl_t *flatten_fields(flatten_t *f)
 {
     const apr_array_header_t *fs = f->form->fields;
     const consent_tpl_t **frags;
-    const consent_field_t *fd;
-    bind_ctx_t c;
     int i, n = fs ? fs->nelts : 0;
 
     frags = apr_pcalloc(f->p, sizeof(*frags) * (n + 1));
     for (i = 0; i < n; i++) {
-        fd = APR_ARRAY_IDX(fs, i, const consent_field_t *);
-        bind_init(&c, f->ui, f->lang, f->p);
-        bind_set(&c, "name", CONSENT_VAL_TEXT, fd->name, NULL);
-        bind_set(&c, "type", CONSENT_VAL_TEXT,
-                 fd->type ? fd->type : "text", NULL);
-        bind_set(&c, "label", CONSENT_VAL_TEXT,
-                 form_text(f, fd->labels, "label", fd->name, fd->line), NULL);
-        bind_set(&c, "required_label", CONSENT_VAL_TEXT, !fd->required ? ""
-                 : apr_pstrcat(f->p, " (", consent_i18n_text(
-                       f->ui->i18n, f->lang, "field.required"), ")", NULL),
-                 NULL);
-        bind_set(&c, "attributes", CONSENT_VAL_MARKUP,
-                 field_attributes(fd), NULL);
-        /* Left for the request, one slot per field. */
-        bind_set(&c, "value", CONSENT_VAL_RENAME,
-                 apr_pstrcat(f->p, "value:", fd->name, NULL), NULL);
-        frags[i] = bind_tpl(&c, TPL_FIELD);
+        frags[i] = flatten_field(f, APR_ARRAY_IDX(fs, i,
+                                                  const consent_field_t *));
     }
     return consent_tpl_concat("fields", frags, n, f->p);
 }
@@ -475,6 +516,18 @@ static const char *notice_markup(flatten_t *f)
                        "</p>", NULL);
 }
 
+/* The translation of the key that fits the form's regime: in soft
+ * opt-in and b2b the boxes are objections, not consents (R9, R10). */
+static const char *regime_text(flatten_t *f, const char *opt_in,
+                               const char *soft, const char *b2b)
+{
+    const char *key = f->form->regime == CONSENT_REGIME_SOFT_OPT_IN ? soft
+                      : f->form->regime == CONSENT_REGIME_B2B ? b2b
+                      : opt_in;
+
+    return consent_i18n_text(f->ui->i18n, f->lang, key);
+}
+
 static consent_tpl_t *flatten_form(flatten_t *f)
 {
     const consent_controller_t *ctl = f->form->controller;
@@ -485,6 +538,11 @@ static consent_tpl_t *flatten_form(flatten_t *f)
     bind_set(&c, "contact", CONSENT_VAL_TEXT, ctl->contact, NULL);
     bind_set(&c, "policy", CONSENT_VAL_TEXT, ctl->policy, NULL);
     bind_set(&c, "notice", CONSENT_VAL_MARKUP, notice_markup(f), NULL);
+    bind_set(&c, "purposes_legend", CONSENT_VAL_TEXT, regime_text(
+        f, "form.purposes", "form.objections", "form.objections"), NULL);
+    bind_set(&c, "purposes_help", CONSENT_VAL_TEXT, regime_text(
+        f, "form.purposes_help", "form.objections_help.soft-opt-in",
+        "form.objections_help.b2b"), NULL);
     bind_set(&c, "fields", CONSENT_VAL_TEMPLATE, NULL, flatten_fields(f));
     bind_set(&c, "purposes", CONSENT_VAL_TEMPLATE, NULL,
              flatten_purposes(f));
@@ -534,6 +592,54 @@ static consent_tpl_t *flatten_confirm(flatten_t *f)
     return bind_tpl(&c, TPL_PAGE);
 }
 
+/* One box per purpose on the withdrawal page. */
+static consent_tpl_t *flatten_withdraw_boxes(flatten_t *f)
+{
+    const apr_array_header_t *ps = f->form->purposes;
+    const consent_tpl_t **frags;
+    const consent_purpose_t *pp;
+    bind_ctx_t c;
+    int i, n = ps ? ps->nelts : 0;
+
+    frags = apr_pcalloc(f->p, sizeof(*frags) * (n + 1));
+    for (i = 0; i < n; i++) {
+        pp = APR_ARRAY_IDX(ps, i, const consent_purpose_t *);
+        bind_init(&c, f->ui, f->lang, f->p);
+        bind_set(&c, "id", CONSENT_VAL_TEXT, pp->id, NULL);
+        bind_set(&c, "label", CONSENT_VAL_TEXT,
+                 form_text(f, pp->labels, "label", pp->id, pp->line), NULL);
+        bind_set(&c, "description", CONSENT_VAL_TEXT,
+                 form_text(f, pp->descriptions, "description", pp->id,
+                           pp->line), NULL);
+        frags[i] = bind_tpl(&c, TPL_WITHDRAW_PURPOSE);
+    }
+    return consent_tpl_concat("purposes", frags, n, f->p);
+}
+
+/* The withdrawal page asks for the subject only, always as required. */
+static consent_tpl_t *flatten_withdraw(flatten_t *f)
+{
+    consent_field_t subject;
+    bind_ctx_t c;
+
+    bind_init(&c, f->ui, f->lang, f->p);
+    if (f->form->subject != NULL) {
+        subject = *f->form->subject;
+        subject.required = 1;
+        bind_set(&c, "fields", CONSENT_VAL_TEMPLATE, NULL,
+                 flatten_field(f, &subject));
+    }
+    bind_set(&c, "purposes", CONSENT_VAL_TEMPLATE, NULL,
+             flatten_withdraw_boxes(f));
+    bind_set(&c, "lang", CONSENT_VAL_TEXT, f->lang, NULL);
+    bind_set(&c, "title", CONSENT_VAL_TEXT,
+             consent_i18n_text(f->ui->i18n, f->lang, "withdraw.title"),
+             NULL);
+    bind_set(&c, "content", CONSENT_VAL_TEMPLATE, NULL,
+             bind_tpl(&c, TPL_WITHDRAW));
+    return bind_tpl(&c, TPL_PAGE);
+}
+
 static render_page_t *flatten_page(flatten_t *f)
 {
     const consent_controller_t *ctl = f->form->controller;
@@ -551,6 +657,7 @@ static render_page_t *flatten_page(flatten_t *f)
     page->lang = f->lang;
     page->page = flatten_form(f);
     page->confirm = flatten_confirm(f);
+    page->withdraw = flatten_withdraw(f);
     bind_init(&c, f->ui, f->lang, f->p);
     page->error = bind_tpl(&c, TPL_ERROR);
     return page;
@@ -658,6 +765,21 @@ apr_status_t consent_render_form(const consent_form_t *form,
     return consent_tpl_render(c.page->page, request_lookup, &c, write, baton);
 }
 
+apr_status_t consent_render_withdraw(const consent_form_t *form,
+                                     const consent_form_request_t *req,
+                                     consent_write_fn *write, void *baton)
+{
+    request_ctx_t c;
+
+    c.req = req;
+    c.page = find_page(form, req->lang);
+    if (c.page == NULL) {
+        return APR_NOTFOUND;
+    }
+    return consent_tpl_render(c.page->withdraw, request_lookup, &c, write,
+                              baton);
+}
+
 typedef struct {
     const consent_ui_t *ui;
     const char *lang;
@@ -672,7 +794,8 @@ static const char *state_key(const char *state)
         { CONSENT_STATE_GIVEN, "state.given" },
         { CONSENT_STATE_REFUSED, "state.refused" },
         { CONSENT_STATE_WITHDRAWN, "state.withdrawn" },
-        { CONSENT_STATE_OBJECTED, "state.objected" }
+        { CONSENT_STATE_OBJECTED, "state.objected" },
+        { "not-objected", "state.not-objected" }
     };
     apr_size_t i;
 
@@ -746,6 +869,7 @@ apr_status_t consent_render_confirmation(const consent_ui_t *ui,
 typedef struct {
     const char *title;
     const char *body;
+    const char *receipt;
 } message_ctx_t;
 
 static void message_lookup(void *baton, const char *name,
@@ -761,6 +885,51 @@ static void message_lookup(void *baton, const char *name,
         v->kind = CONSENT_VAL_TEXT;
         v->str = c->body;
     }
+    else if (strcmp(name, "receipt") == 0) {
+        v->kind = CONSENT_VAL_TEXT;
+        v->str = c->receipt;
+    }
+}
+
+/* The precompiled page of lang in pages, else of English. */
+static const consent_tpl_t *ui_page(const consent_ui_t *ui,
+                                    apr_hash_t *pages, const char **lang)
+{
+    if (!consent_i18n_has_lang(ui->i18n, *lang)) {
+        *lang = CONSENT_I18N_FALLBACK;
+    }
+    return apr_hash_get(pages, *lang, APR_HASH_KEY_STRING);
+}
+
+apr_status_t consent_render_unsubscribe(const consent_ui_t *ui,
+                                        const char *lang,
+                                        consent_write_fn *write, void *baton)
+{
+    const consent_tpl_t *tpl = ui_page(ui, ui->unsubscribe, &lang);
+    message_ctx_t c;
+
+    if (tpl == NULL) {
+        return APR_NOTFOUND;
+    }
+    memset(&c, 0, sizeof c);
+    return consent_tpl_render(tpl, message_lookup, &c, write, baton);
+}
+
+apr_status_t consent_render_done(const consent_ui_t *ui, const char *lang,
+                                 const char *title_key, const char *body_key,
+                                 const char *receipt,
+                                 consent_write_fn *write, void *baton)
+{
+    const consent_tpl_t *tpl = ui_page(ui, ui->done, &lang);
+    message_ctx_t c;
+
+    if (tpl == NULL) {
+        return APR_NOTFOUND;
+    }
+    c.title = consent_i18n_text(ui->i18n, lang, title_key);
+    c.body = consent_i18n_text(ui->i18n, lang, body_key);
+    c.receipt = receipt;
+    return consent_tpl_render(tpl, message_lookup, &c, write, baton);
 }
 
 apr_status_t consent_render_message(const consent_ui_t *ui, const char *lang,

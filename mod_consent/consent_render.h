@@ -69,6 +69,24 @@ apr_status_t consent_render_confirmation(const consent_ui_t *ui,
                                          consent_write_fn *write,
                                          void *baton);
 
+/* The withdrawal page (L/withdraw): the subject field, one unticked box
+ * per purpose and one for all, the token; req->values and req->error as
+ * for the form. */
+apr_status_t consent_render_withdraw(const consent_form_t *form,
+                                     const consent_form_request_t *req,
+                                     consent_write_fn *write, void *baton);
+
+/* The confirm button of an unsubscribe link (GET never unsubscribes). */
+apr_status_t consent_render_unsubscribe(const consent_ui_t *ui,
+                                        const char *lang,
+                                        consent_write_fn *write, void *baton);
+
+/* The page after a withdrawal or an unsubscribe: title, body, receipt. */
+apr_status_t consent_render_done(const consent_ui_t *ui, const char *lang,
+                                 const char *title_key, const char *body_key,
+                                 const char *receipt,
+                                 consent_write_fn *write, void *baton);
+
 /* A page that only says something (errors: 403, 409, 422, 503...). */
 apr_status_t consent_render_message(const consent_ui_t *ui, const char *lang,
                                     const char *title_key,

@@ -3,6 +3,7 @@
 
 #include "consent_submit.h"
 #include "consent_notice.h"
+#include "consent_status.h"
 
 #define MAX_TEXT 1000
 #define MAX_EMAIL 254
@@ -115,8 +116,8 @@ static const char *check_field(const consent_field_t *def, const char *v)
     return is_plain_text(v) ? NULL : "error.invalid_field";
 }
 
-static const consent_field_value_t *find_single(const apr_array_header_t *fs,
-                                                const char *name, int *dup)
+const consent_field_value_t *consent_field_single(
+    const apr_array_header_t *fs, const char *name, int *dup)
 {
     const consent_field_value_t *found = NULL;
     int i;
@@ -136,33 +137,44 @@ static const consent_field_value_t *find_single(const apr_array_header_t *fs,
     return found;
 }
 
+const char *consent_check_field(const consent_field_t *def,
+                                const apr_array_header_t *fs,
+                                consent_verdict_t *v, apr_pool_t *p)
+{
+    const consent_field_value_t *f;
+    const char *val, *err;
+    int dup;
+
+    f = consent_field_single(fs, def->name, &dup);
+    if (dup) {
+        err = "error.bad_input";
+    }
+    else if (f && !consent_value_is_clean(f, MAX_TEXT)) {
+        err = "error.invalid_field";
+    }
+    else {
+        val = f ? trimmed(p, f->value) : "";
+        err = check_field(def, val);
+        if (!err) {
+            apr_table_setn(v->values, def->name, val);
+        }
+    }
+    return err;
+}
+
 /* Personal fields: kept for re-display when valid, checked in order. */
 static const char *check_fields(const consent_form_t *form,
                                 const apr_array_header_t *fs,
                                 consent_verdict_t *v, apr_pool_t *p)
 {
-    const char *first_error = NULL;
-    int i, dup;
+    const char *first_error = NULL, *err;
+    int i;
 
     for (i = 0; i < form->fields->nelts; ++i) {
         const consent_field_t *def =
             APR_ARRAY_IDX(form->fields, i, const consent_field_t *);
-        const consent_field_value_t *f = find_single(fs, def->name, &dup);
-        const char *val, *err;
 
-        if (dup) {
-            err = "error.bad_input";
-        }
-        else if (f && !consent_value_is_clean(f, MAX_TEXT)) {
-            err = "error.invalid_field";
-        }
-        else {
-            val = f ? trimmed(p, f->value) : "";
-            err = check_field(def, val);
-            if (!err) {
-                apr_table_setn(v->values, def->name, val);
-            }
-        }
+        err = consent_check_field(def, fs, v, p);
         if (err && !first_error) {
             first_error = err;
             v->detail = apr_psprintf(p, "field %s: %s", def->name, err);
@@ -197,21 +209,34 @@ static const char *read_ticks(const consent_form_t *form,
 }
 
 /* Addresses are matched case-insensitively by later withdrawals. */
-static const char *subject_of(const consent_form_t *form,
-                              const consent_verdict_t *v, apr_pool_t *p)
+const char *consent_subject_canonical(const consent_form_t *form,
+                                      const char *value, apr_pool_t *p)
 {
     char *s, *c;
 
     if (!form->subject) {
         return NULL;
     }
-    s = apr_pstrdup(p, apr_table_get(v->values, form->subject->name));
+    s = apr_pstrdup(p, value);
     if (s && strcmp(form->subject->type, "email") == 0) {
         for (c = s; *c; ++c) {
             *c = (char)apr_tolower(*c);
         }
     }
     return s;
+}
+
+/*
+ * Opt-in (R8): a ticked box gives consent and silence is refusal (R2).
+ * Soft opt-in and b2b (R9, R10): the box is an objection; unticked means
+ * the person did not object, which is not a consent either.
+ */
+static const char *choice_state(const consent_form_t *form, int ticked)
+{
+    if (form->regime == CONSENT_REGIME_OPT_IN) {
+        return ticked ? CONSENT_STATE_GIVEN : CONSENT_STATE_REFUSED;
+    }
+    return ticked ? CONSENT_STATE_OBJECTED : CONSENT_STATE_NOT_OBJECTED;
 }
 
 static consent_proof_t *build_proof(const consent_form_t *form,
@@ -227,7 +252,8 @@ static consent_proof_t *build_proof(const consent_form_t *form,
     pr->time = in->now;
     pr->ip = in->ip;
     pr->user_agent = in->user_agent ? in->user_agent : "";
-    pr->subject = subject_of(form, v, p);
+    pr->subject = form->subject ? consent_subject_canonical(
+        form, apr_table_get(v->values, form->subject->name), p) : NULL;
     pr->form_id = form->id;
     pr->form_version = form->version;
     pr->lang = v->lang;
@@ -237,9 +263,7 @@ static consent_proof_t *build_proof(const consent_form_t *form,
     for (i = 0; i < form->purposes->nelts; ++i) {
         const consent_purpose_t *pu =
             APR_ARRAY_IDX(form->purposes, i, const consent_purpose_t *);
-        /* R2: silence is refusal */
-        consent_proof_add_choice(pr, pu->id, ticked[i] ? CONSENT_STATE_GIVEN
-                                                       : CONSENT_STATE_REFUSED);
+        consent_proof_add_choice(pr, pu->id, choice_state(form, ticked[i]));
     }
     pr->token_nonce = consent_hex(p, v->facts.nonce, CONSENT_NONCE_LEN);
     pr->token_issued = v->facts.issued;
@@ -248,18 +272,18 @@ static consent_proof_t *build_proof(const consent_form_t *form,
     return pr;
 }
 
-static consent_verdict_t *check_token(const consent_form_t *form,
-                                      const consent_keyring_t *ring,
-                                      const apr_array_header_t *fs,
-                                      const consent_request_info_t *in,
-                                      consent_verdict_t *v, apr_pool_t *p)
+consent_verdict_t *consent_check_token(const consent_form_t *form,
+                                       const consent_keyring_t *ring,
+                                       const apr_array_header_t *fs,
+                                       const consent_request_info_t *in,
+                                       consent_verdict_t *v, apr_pool_t *p)
 {
     const consent_field_value_t *tok;
     consent_token_status_t st;
     const char *key;
     int dup;
 
-    tok = find_single(fs, CONSENT_TOKEN_FIELD, &dup);
+    tok = consent_field_single(fs, CONSENT_TOKEN_FIELD, &dup);
     if (dup) {
         return verdict(v, CONSENT_VERDICT_BAD_INPUT, "error.bad_input",
                        "two consent_token fields");
@@ -296,7 +320,8 @@ consent_verdict_t *consent_submission_check(const consent_form_t *form,
     const char *err;
 
     v->values = apr_table_make(p, form->fields->nelts + 1);
-    if (check_token(form, ring, fs, in, v, p)->kind != CONSENT_VERDICT_OK) {
+    if (consent_check_token(form, ring, fs, in, v, p)->kind
+        != CONSENT_VERDICT_OK) {
         return v;
     }
     err = check_fields(form, fs, v, p);

@@ -62,4 +62,28 @@ consent_verdict_kind_t consent_verdict_for_token(consent_token_status_t st,
 int consent_value_is_clean(const consent_field_value_t *f,
                            apr_size_t max_len);
 
+/* The pieces of a submission check that the withdrawal page shares
+ * (consent_withdraw.c). */
+
+/* The signed render token: v->kind, error_key, facts and lang set. */
+consent_verdict_t *consent_check_token(const consent_form_t *form,
+                                       const consent_keyring_t *ring,
+                                       const apr_array_header_t *fs,
+                                       const consent_request_info_t *in,
+                                       consent_verdict_t *v, apr_pool_t *p);
+
+/* The only field called name, NULL when absent; *dup set when repeated. */
+const consent_field_value_t *consent_field_single(
+    const apr_array_header_t *fs, const char *name, int *dup);
+
+/* One personal field: NULL and its trimmed value kept in v->values, or
+ * the i18n key of what is wrong. */
+const char *consent_check_field(const consent_field_t *def,
+                                const apr_array_header_t *fs,
+                                consent_verdict_t *v, apr_pool_t *p);
+
+/* The subject as stored: an email address lower-cased. */
+const char *consent_subject_canonical(const consent_form_t *form,
+                                      const char *value, apr_pool_t *p);
+
 #endif

@@ -159,6 +159,13 @@ static const command_t *commands(void)
           "check the tamper evidence of the store (-d, -p, -k)" },
         { "status", consentctl_status, "--subject S [--json]",
           "the current state of each purpose for a person (-d, -p)" },
+        { "unsubscribe-url", consentctl_unsubscribe_url,
+          "--base URL --form ID --subject S [--purpose P]...",
+          "a signed one-click unsubscribe link and its two mail headers "
+          "(-k)" },
+        { "suppression-list", consentctl_suppression_list,
+          "[--hashed] [--purpose P]",
+          "everyone a mailer must not write to, one a line (-d, -p)" },
         { NULL, NULL, NULL, NULL }
     };
     return table;

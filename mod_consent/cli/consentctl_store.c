@@ -12,6 +12,7 @@
 
 #include "consentctl_store.h"
 #include "consent_store.h"
+#include "consent_status.h"
 
 #define EXIT_PROBLEM 1
 #define EXIT_USAGE 2
@@ -28,8 +29,7 @@ static apr_status_t close_connection(void *data)
     return apr_dbd_close(c->driver, c->handle);
 }
 
-/* Prints why on stderr and returns NULL when the store cannot be used. */
-static consent_store_t *open_store(const consentctl_opts *o)
+consent_store_t *consentctl_open_store(const consentctl_opts *o)
 {
     connection_t *c = apr_pcalloc(o->pool, sizeof *c);
     const char *driver = o->driver ? o->driver : "sqlite3";
@@ -178,7 +178,7 @@ int consentctl_export(const consentctl_opts *o, int argc,
                 "[--since TIME] [--subject S]\n");
         return EXIT_USAGE;
     }
-    if ((store = open_store(o)) == NULL) {
+    if ((store = consentctl_open_store(o)) == NULL) {
         return EXIT_PROBLEM;
     }
     if (consent_store_each(store, since, subject, print_json, o->pool,
@@ -193,7 +193,7 @@ int consentctl_export(const consentctl_opts *o, int argc,
 
 /* ---- verify --------------------------------------------------------- */
 
-static consent_keyring_t *load_keyring(const consentctl_opts *o)
+consent_keyring_t *consentctl_load_keyring(const consentctl_opts *o)
 {
     consent_keyring_t *ring = consent_keyring_make(o->pool);
     const char *err = NULL;
@@ -228,7 +228,8 @@ int consentctl_verify(const consentctl_opts *o, int argc,
                 "[-k OLDKEY]... verify\n");
         return EXIT_USAGE;
     }
-    if ((ring = load_keyring(o)) == NULL || (store = open_store(o)) == NULL) {
+    if ((ring = consentctl_load_keyring(o)) == NULL
+        || (store = consentctl_open_store(o)) == NULL) {
         return EXIT_PROBLEM;
     }
     problems = apr_array_make(o->pool, 8, sizeof(consent_problem_t));
@@ -253,58 +254,43 @@ int consentctl_verify(const consentctl_opts *o, int argc,
 
 /* ---- status --------------------------------------------------------- */
 
-/* The latest decision on one purpose. */
-typedef struct {
-    const char *purpose;
-    const char *state;
-    apr_time_t time;
-    const char *receipt;
-} latest_t;
+/* Addresses are stored lower-cased: so are they looked up. */
+const char *consentctl_subject(apr_pool_t *p, const char *s)
+{
+    char *c, *out = apr_pstrdup(p, s);
 
-typedef struct {
-    apr_pool_t *pool;
-    apr_hash_t *by_purpose;         /* purpose -> latest_t* */
-    apr_array_header_t *order;      /* latest_t*, first seen first */
-} history_t;
+    if (strchr(out, '@')) {
+        for (c = out; *c; ++c) {
+            *c = (char)tolower((unsigned char)*c);
+        }
+    }
+    return out;
+}
 
-/* Proofs come in time order: the last one met for a purpose wins. */
 static apr_status_t note_decisions(void *baton, const consent_proof_t *pf)
 {
-    history_t *h = baton;
-    int i;
-
-    for (i = 0; pf->choices && i < pf->choices->nelts; ++i) {
-        const consent_choice_t *c = &APR_ARRAY_IDX(pf->choices, i,
-                                                   consent_choice_t);
-        latest_t *l = apr_hash_get(h->by_purpose, c->purpose,
-                                   APR_HASH_KEY_STRING);
-        if (l == NULL) {
-            l = apr_pcalloc(h->pool, sizeof *l);
-            l->purpose = apr_pstrdup(h->pool, c->purpose);
-            apr_hash_set(h->by_purpose, l->purpose, APR_HASH_KEY_STRING, l);
-            APR_ARRAY_PUSH(h->order, latest_t *) = l;
-        }
-        l->state = apr_pstrdup(h->pool, c->state);
-        l->time = pf->time;
-        l->receipt = apr_pstrdup(h->pool, pf->receipt_id);
-    }
+    consent_status_add(baton, pf);
     return APR_SUCCESS;
 }
 
-static void print_status_json(const history_t *h, const char *subject)
+static void print_status_json(const consent_status_t *st,
+                              const char *subject)
 {
-    apr_pool_t *p = h->pool;
+    apr_pool_t *p = st->pool;
     int i;
 
     printf("{\"subject\":%s,\"purposes\":{", consent_json_str(p, subject));
-    for (i = 0; i < h->order->nelts; ++i) {
-        const latest_t *l = APR_ARRAY_IDX(h->order, i, latest_t *);
+    for (i = 0; i < st->order->nelts; ++i) {
+        const consent_purpose_state_t *l =
+            APR_ARRAY_IDX(st->order, i, consent_purpose_state_t *);
 
-        printf("%s%s:{\"state\":%s,\"time\":%s,\"receipt_id\":%s}",
+        printf("%s%s:{\"state\":%s,\"event\":%s,\"form_id\":%s,"
+               "\"time\":%s,\"receipt_id\":%s}",
                i ? "," : "", consent_json_str(p, l->purpose),
-               consent_json_str(p, l->state),
+               consent_json_str(p, l->state), consent_json_str(p, l->event),
+               consent_json_str(p, l->form_id),
                consent_json_str(p, consent_time_rfc3339(p, l->time)),
-               consent_json_str(p, l->receipt));
+               consent_json_str(p, l->receipt_id));
     }
     printf("}}\n");
 }
@@ -319,15 +305,15 @@ int consentctl_status(const consentctl_opts *o, int argc,
     };
     const char *subject = NULL, *arg, *err = NULL;
     consent_store_t *store;
+    consent_status_t *st;
     apr_getopt_t *os;
     apr_status_t rv;
-    history_t h;
     int opt, json = 0, i;
 
     apr_getopt_init(&os, o->pool, argc, argv);
     while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
         if (opt == 'S') {
-            subject = arg;
+            subject = consentctl_subject(o->pool, arg);
         }
         else {
             json = 1;
@@ -338,28 +324,27 @@ int consentctl_status(const consentctl_opts *o, int argc,
                 "--subject S [--json]\n");
         return EXIT_USAGE;
     }
-    if ((store = open_store(o)) == NULL) {
+    if ((store = consentctl_open_store(o)) == NULL) {
         return EXIT_PROBLEM;
     }
-    h.pool = o->pool;
-    h.by_purpose = apr_hash_make(o->pool);
-    h.order = apr_array_make(o->pool, 4, sizeof(latest_t *));
-    if (consent_store_each(store, 0, subject, note_decisions, &h, o->pool,
+    st = consent_status_make(o->pool);
+    if (consent_store_each(store, 0, subject, note_decisions, st, o->pool,
                            &err) != APR_SUCCESS) {
         fprintf(stderr, "consentctl status: %s\n", err);
         return EXIT_PROBLEM;
     }
     if (json) {
-        print_status_json(&h, subject);
+        print_status_json(st, subject);
         return 0;
     }
-    for (i = 0; i < h.order->nelts; ++i) {
-        const latest_t *l = APR_ARRAY_IDX(h.order, i, latest_t *);
+    for (i = 0; i < st->order->nelts; ++i) {
+        const consent_purpose_state_t *l =
+            APR_ARRAY_IDX(st->order, i, consent_purpose_state_t *);
 
         printf("%s\t%s\t%s\t%s\n", l->purpose, l->state,
-               consent_time_rfc3339(o->pool, l->time), l->receipt);
+               consent_time_rfc3339(o->pool, l->time), l->receipt_id);
     }
-    if (h.order->nelts == 0) {
+    if (st->order->nelts == 0) {
         fprintf(stderr, "consentctl status: no proof for %s\n", subject);
     }
     return 0;

@@ -3,6 +3,8 @@
 #define CONSENTCTL_STORE_H
 
 #include "consent.h"
+#include "consent_key.h"
+#include "consent_store.h"
 
 typedef struct {
     apr_pool_t *pool;
@@ -18,5 +20,19 @@ int consentctl_verify(const consentctl_opts *o, int argc,
                       const char *const *argv);
 int consentctl_status(const consentctl_opts *o, int argc,
                       const char *const *argv);
+
+/* consentctl_mail.c: what a mailer needs. */
+int consentctl_unsubscribe_url(const consentctl_opts *o, int argc,
+                               const char *const *argv);
+int consentctl_suppression_list(const consentctl_opts *o, int argc,
+                                const char *const *argv);
+
+/* Shared by the commands: NULL after saying why on stderr. */
+consent_store_t *consentctl_open_store(const consentctl_opts *o);
+consent_keyring_t *consentctl_load_keyring(const consentctl_opts *o);
+
+/* An address as the store holds it (lower-cased); other subjects as
+ * given. */
+const char *consentctl_subject(apr_pool_t *p, const char *s);
 
 #endif

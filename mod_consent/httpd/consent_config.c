@@ -9,6 +9,7 @@
 
 #include "mod_consent.h"
 #include "consent_lint.h"
+#include "consent_guard.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -93,13 +94,16 @@ void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->form_path = add->form_path;
         conf->location = add->location;
         conf->ui = add->ui;
+        conf->guard = add->guard;
     }
     else {
         conf->form = base->form;
         conf->form_path = base->form_path;
         conf->location = base->location;
         conf->ui = base->ui;
+        conf->guard = base->guard;
     }
+    MERGE_SET(guard_fix);
     MERGE_PTR(template_dir);
     MERGE_PTR(default_lang);
     MERGE_PTR(success_url);
@@ -186,24 +190,35 @@ static const char *load_schema(cmd_parms *cmd, consent_registry *reg,
     return NULL;
 }
 
-/* ConsentForm FILE: loaded, validated and linted right here. */
-static const char *set_form(cmd_parms *cmd, void *dconf, const char *arg)
+/*
+ * ConsentForm FILE and ConsentGuard FILE: loaded, validated and linted
+ * right here; a guard definition also by the rule "guard" (every purpose
+ * names the application's box), so it is cached apart.
+ */
+static const char *load_form(cmd_parms *cmd, consent_dir_conf *conf,
+                             const char *arg, int guard)
 {
-    consent_dir_conf *conf = dconf;
+    const char *name = cmd->directive->directive;
     consent_registry *reg = registry_get(cmd->pool);
     apr_array_header_t *problems;
-    const char *path, *err;
+    const char *path, *key, *err;
     form_use *use;
 
     if (!cmd->path) {
-        return "ConsentForm belongs in a <Location> (or <Directory>)";
+        return apr_pstrcat(cmd->pool, name, " belongs in a <Location> (or "
+                           "<Directory>)", NULL);
+    }
+    if (conf->form && conf->guard != guard) {
+        return "ConsentForm and ConsentGuard cannot share a location";
     }
     path = ap_server_root_relative(cmd->pool, arg);
     if (!path) {
-        return apr_pstrcat(cmd->pool, "ConsentForm: bad path ", arg, NULL);
+        return apr_pstrcat(cmd->pool, name, ": bad path ", arg, NULL);
     }
     conf->form_path = path;
-    conf->form = apr_hash_get(reg->forms, path, APR_HASH_KEY_STRING);
+    conf->guard = guard;
+    key = guard ? apr_pstrcat(cmd->pool, "guard:", path, NULL) : path;
+    conf->form = apr_hash_get(reg->forms, key, APR_HASH_KEY_STRING);
     if (!conf->form) {
         if ((err = load_schema(cmd, reg, conf))) {
             return err;
@@ -211,14 +226,34 @@ static const char *set_form(cmd_parms *cmd, void *dconf, const char *arg)
         problems = apr_array_make(cmd->temp_pool, 4,
                                   sizeof(consent_problem_t));
         if (consent_form_compile(&conf->form, reg->schema, path, problems,
-                                 cmd->pool) != APR_SUCCESS) {
+                                 cmd->pool) != APR_SUCCESS
+            || (guard && consent_guard_lint(conf->form, problems))) {
             return problems_to_error(cmd, problems);
         }
-        apr_hash_set(reg->forms, path, APR_HASH_KEY_STRING, conf->form);
+        apr_hash_set(reg->forms, key, APR_HASH_KEY_STRING, conf->form);
     }
     use = apr_array_push(reg->dirs);
     use->conf = conf;
     use->server = cmd->server;
+    return NULL;
+}
+
+static const char *set_form(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return load_form(cmd, dconf, arg, 0);
+}
+
+static const char *set_guard(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return load_form(cmd, dconf, arg, 1);
+}
+
+static const char *set_guard_fix(cmd_parms *cmd, void *dconf, int on)
+{
+    consent_dir_conf *conf = dconf;
+
+    conf->guard_fix = on;
+    conf->guard_fix_set = 1;
     return NULL;
 }
 
@@ -330,6 +365,13 @@ static const char *set_success_url(cmd_parms *cmd, void *dconf,
 const command_rec consent_cmds[] = {
     AP_INIT_TAKE1("ConsentForm", set_form, NULL, ACCESS_CONF,
                   "a form definition (XML) served at this location"),
+    AP_INIT_TAKE1("ConsentGuard", set_guard, NULL, ACCESS_CONF,
+                  "guard mode: the definition (XML, purpose@input) of the "
+                  "application's own form at this location"),
+    AP_INIT_FLAG("ConsentGuardFix", set_guard_fix, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "guard mode: un-tick the application's pre-ticked boxes "
+                 "(default Off: its submissions get 422)"),
     AP_INIT_ITERATE("ConsentSecretFile", set_secret_file, NULL, RSRC_CONF,
                     "secret key file(s) for signing; the first signs, all "
                     "verify"),

@@ -224,6 +224,7 @@ consent_store_t *consent_dbd_store(request_rec *r)
     dbd = dbd_acquire ? dbd_acquire(r) : NULL;
     if (!dbd) {
         retry_migrate(r, conf);
+        consent_dbd_outcome(r, 0);
         return NULL;
     }
     /* per connection settings (busy timeout...) cost no I/O */
@@ -231,6 +232,7 @@ consent_store_t *consent_dbd_store(request_rec *r)
                                       &err) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0024)
                       "store connection: %s", err ? err : "?");
+        consent_dbd_outcome(r, 0);
         return NULL;
     }
     store = apr_pcalloc(r->pool, sizeof *store);
@@ -238,4 +240,27 @@ consent_store_t *consent_dbd_store(request_rec *r)
     store->handle = dbd->handle;
     store->prepared = dbd->prepared;
     return store;
+}
+
+void consent_dbd_outcome(request_rec *r, int ok)
+{
+    consent_server_conf *conf =
+        ap_get_module_config(r->server->module_config, &consent_module);
+
+    conf->store_failed = ok ? 0 : apr_time_now();
+}
+
+int consent_dbd_unavailable(request_rec *r)
+{
+    consent_server_conf *conf =
+        ap_get_module_config(r->server->module_config, &consent_module);
+
+    if (!conf->store_failed) {
+        return 0;
+    }
+    if (!consent_dbd_store(r)) {
+        return 1;
+    }
+    consent_dbd_outcome(r, 1);
+    return 0;
 }

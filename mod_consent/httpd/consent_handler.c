@@ -106,27 +106,36 @@ int consent_send_message(request_rec *r, const consent_dir_conf *conf,
         conf->ui, lang, title, key, pg->write, pg->bb));
 }
 
-apr_status_t consent_issue_form_token(request_rec *r,
-                                      const consent_dir_conf *conf,
-                                      const char *lang, const char **token)
+apr_status_t consent_issue_token(request_rec *r,
+                                 const consent_dir_conf *conf,
+                                 const char *lang, const char *defaults,
+                                 const char **token)
 {
     consent_server_conf *sconf =
         ap_get_module_config(r->server->module_config, &consent_module);
     const consent_notice_t *notice = consent_notice_get(conf->form, lang);
     consent_token_facts_t facts;
-    char *defaults;
 
     memset(&facts, 0, sizeof facts);
     facts.form_id = conf->form->id;
     facts.form_version = conf->form->version;
     facts.lang = lang;
     memcpy(facts.notice_sha256, notice->sha256, CONSENT_SHA256_LEN);
+    facts.defaults = defaults;
+    return consent_token_issue(token, sconf->keys, &facts, r->pool);
+}
+
+apr_status_t consent_issue_form_token(request_rec *r,
+                                      const consent_dir_conf *conf,
+                                      const char *lang, const char **token)
+{
+    char *defaults;
+
     /* the form pages compiled at start-up never tick a box (R1) */
     defaults = apr_palloc(r->pool, conf->form->purposes->nelts + 1);
     memset(defaults, CONSENT_BOX_UNTICKED, conf->form->purposes->nelts);
     defaults[conf->form->purposes->nelts] = '\0';
-    facts.defaults = defaults;
-    return consent_token_issue(token, sconf->keys, &facts, r->pool);
+    return consent_issue_token(r, conf, lang, defaults, token);
 }
 
 static const char *withdraw_url(request_rec *r, const consent_dir_conf *conf)
@@ -205,6 +214,10 @@ int consent_send_confirmation(request_rec *r, const consent_dir_conf *conf,
 static int form_page(request_rec *r, const consent_dir_conf *conf)
 {
     r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    if (r->method_number == M_GET && consent_dbd_unavailable(r)) {
+        return consent_send_unavailable(r, conf,
+                                        consent_request_lang(r, conf));
+    }
     if (r->method_number == M_GET) {
         return consent_send_form(r, conf, consent_request_lang(r, conf),
                                  HTTP_OK, NULL, NULL);
@@ -235,6 +248,12 @@ int consent_handler(request_rec *r)
     }
     if (!*rest || strcmp(rest, "/") == 0) {
         return form_page(r, conf);
+    }
+    if (strcmp(rest, "/withdraw") == 0) {
+        return consent_withdraw_page(r, conf);
+    }
+    if (strcmp(rest, "/unsubscribe") == 0) {
+        return consent_unsubscribe_page(r, conf);
     }
     return HTTP_NOT_FOUND;
 }

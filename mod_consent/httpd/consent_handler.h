@@ -20,6 +20,12 @@ const char *consent_request_lang(request_rec *r,
 apr_status_t consent_issue_form_token(request_rec *r,
                                       const consent_dir_conf *conf,
                                       const char *lang, const char **token);
+/* A token for a form whose boxes rendered as defaults says (guard mode:
+ * what the application's page showed). */
+apr_status_t consent_issue_token(request_rec *r,
+                                 const consent_dir_conf *conf,
+                                 const char *lang, const char *defaults,
+                                 const char **token);
 
 /* The form page (status 200, or 400/403 with an error shown). */
 int consent_send_form(request_rec *r, const consent_dir_conf *conf,
@@ -36,5 +42,28 @@ int consent_send_confirmation(request_rec *r, const consent_dir_conf *conf,
 
 /* POST at L. */
 int consent_submit(request_rec *r, const consent_dir_conf *conf);
+
+/* Shared by every POST (consent_post.c). The urlencoded body, bounded:
+ * OK with *fields set, or *fields NULL and the answer already sent
+ * (413, 415, 400) whose handler result is returned. */
+int consent_read_body(request_rec *r, const consent_dir_conf *conf,
+                      const char *lang, apr_array_header_t **fields);
+
+/* This thread's lane in the store: one writer, its own chain. */
+const char *consent_thread_lane(apr_pool_t *p);
+
+/* 503 with Retry-After. */
+int consent_send_unavailable(request_rec *r, const consent_dir_conf *conf,
+                             const char *lang);
+
+/* Stores proof (on store, or the request's when NULL): 1 when stored;
+ * else 0 and the 409 or 503 answer was sent, its result in *rc. */
+int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
+                         consent_store_t *store, consent_proof_t *proof,
+                         int *rc);
+
+/* L/withdraw and L/unsubscribe (consent_withdraw.c). */
+int consent_withdraw_page(request_rec *r, const consent_dir_conf *conf);
+int consent_unsubscribe_page(request_rec *r, const consent_dir_conf *conf);
 
 #endif

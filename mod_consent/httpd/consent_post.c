@@ -1,6 +1,8 @@
 /*
  * POST at a form's location: read the urlencoded body (bounded), let the
  * core judge it, store the proof, answer as DESIGN.md's HTTP table says.
+ * The body reading and the storing are shared with the withdrawal and
+ * unsubscribe pages (consent_withdraw.c).
  */
 #include "mod_consent.h"
 #include <http_log.h>
@@ -17,7 +19,7 @@ APLOG_USE_MODULE(consent);
 /* One writer per thread: its own chain in the store, no lock shared. */
 static __thread char thread_lane[64];
 
-static const char *lane_of_thread(apr_pool_t *p)
+const char *consent_thread_lane(apr_pool_t *p)
 {
     if (!thread_lane[0]) {
         apr_cpystrn(thread_lane, consent_store_lane_id(p),
@@ -81,44 +83,60 @@ static int answer_stored(request_rec *r, const consent_dir_conf *conf,
     return consent_send_confirmation(r, conf, proof);
 }
 
-static int unavailable(request_rec *r, const consent_dir_conf *conf,
-                       const char *lang)
+int consent_send_unavailable(request_rec *r, const consent_dir_conf *conf,
+                             const char *lang)
 {
     apr_table_setn(r->headers_out, "Retry-After", "30");
     return consent_send_message(r, conf, lang,
                                 HTTP_SERVICE_UNAVAILABLE, "error.unavailable");
 }
 
-static int store_proof(request_rec *r, const consent_dir_conf *conf,
-                       const consent_verdict_t *v)
+int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
+                         consent_store_t *store, consent_proof_t *proof,
+                         int *rc)
 {
     consent_server_conf *sconf =
         ap_get_module_config(r->server->module_config, &consent_module);
-    consent_store_t *store = consent_dbd_store(r);
     const consent_key_t *key;
     const char *err = NULL;
 
-    if (!store) {
+    if (!store && !(store = consent_dbd_store(r))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0030)
                       "store unavailable: answering 503");
-        return unavailable(r, conf, v->lang);
+        *rc = consent_send_unavailable(r, conf, proof->lang);
+        return 0;
     }
     key = APR_ARRAY_IDX(sconf->keys->keys, 0, const consent_key_t *);
-    switch (consent_store_record(store, v->proof, lane_of_thread(r->pool),
+    switch (consent_store_record(store, proof, consent_thread_lane(r->pool),
                                  key, r->pool, &err)) {
     case CONSENT_STORE_OK:
-        return answer_stored(r, conf, v->proof);
+        consent_dbd_outcome(r, 1);
+        return 1;
     case CONSENT_STORE_DUPLICATE:
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0031)
                       "render token replayed (nonce %s)",
-                      v->proof->token_nonce);
-        return consent_send_message(r, conf, v->lang, HTTP_CONFLICT,
-                                    "error.replay");
+                      proof->token_nonce);
+        *rc = consent_send_message(r, conf, proof->lang, HTTP_CONFLICT,
+                                   "error.replay");
+        return 0;
     default:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0032)
                       "cannot store proof: %s", err ? err : "?");
-        return unavailable(r, conf, v->lang);
+        consent_dbd_outcome(r, 0);
+        *rc = consent_send_unavailable(r, conf, proof->lang);
+        return 0;
     }
+}
+
+static int store_proof(request_rec *r, const consent_dir_conf *conf,
+                       const consent_verdict_t *v)
+{
+    int rc;
+
+    if (!consent_record_proof(r, conf, NULL, v->proof, &rc)) {
+        return rc;
+    }
+    return answer_stored(r, conf, v->proof);
 }
 
 static int judge(request_rec *r, const consent_dir_conf *conf,
@@ -160,14 +178,15 @@ static int judge(request_rec *r, const consent_dir_conf *conf,
     }
 }
 
-int consent_submit(request_rec *r, const consent_dir_conf *conf)
+int consent_read_body(request_rec *r, const consent_dir_conf *conf,
+                      const char *lang, apr_array_header_t **fields)
 {
-    const char *lang = consent_request_lang(r, conf);
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_array_header_t *pairs = NULL, *fields;
+    apr_array_header_t *pairs = NULL;
     apr_off_t length;
     int rc;
 
+    *fields = NULL;
     if (!is_urlencoded(r)) {
         return consent_send_message(r, conf, lang,
                                     HTTP_UNSUPPORTED_MEDIA_TYPE,
@@ -192,9 +211,22 @@ int consent_submit(request_rec *r, const consent_dir_conf *conf)
         return consent_send_message(r, conf, lang, HTTP_BAD_REQUEST,
                                     "error.bad_input");
     }
-    if (read_fields(r, pairs, &fields) != APR_SUCCESS) {
+    if (read_fields(r, pairs, fields) != APR_SUCCESS) {
+        *fields = NULL;
         return consent_send_message(r, conf, lang, HTTP_BAD_REQUEST,
                                     "error.bad_input");
+    }
+    return OK;
+}
+
+int consent_submit(request_rec *r, const consent_dir_conf *conf)
+{
+    apr_array_header_t *fields;
+    int rc;
+
+    rc = consent_read_body(r, conf, consent_request_lang(r, conf), &fields);
+    if (!fields) {
+        return rc;
     }
     return judge(r, conf, fields);
 }

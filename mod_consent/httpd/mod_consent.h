@@ -31,6 +31,9 @@ typedef struct {
     const char *dbd_driver;
     const char *dbd_params;
     int schema_ready;
+    /* when this process last failed to use the store, 0 when fine: a
+     * hint shared by threads (torn reads only cost one extra probe) */
+    volatile apr_time_t store_failed;
 } consent_server_conf;
 
 typedef struct {
@@ -45,6 +48,9 @@ typedef struct {
     apr_size_t max_body;            /* ConsentMaxBody */
     int max_body_set;
     const char *success_url;        /* ConsentSuccessURL */
+    int guard;                      /* form came from ConsentGuard */
+    int guard_fix;                  /* ConsentGuardFix */
+    int guard_fix_set;
 } consent_dir_conf;
 
 extern const command_rec consent_cmds[];
@@ -62,10 +68,19 @@ void consent_config_start(apr_pool_t *pconf, server_rec *s);
 
 int consent_handler(request_rec *r);
 
+/* Guard mode (consent_guard.c): its filters and hooks. */
+void consent_guard_register(apr_pool_t *p);
+
 /* The store: prepared in mod_dbd, schema created (consent_dbd.c). */
 int consent_dbd_check(apr_pool_t *pconf, apr_array_header_t *servers);
 void consent_dbd_migrate(apr_pool_t *pconf, apr_array_header_t *servers);
 /* The request's store connection, or NULL: answer 503. */
 consent_store_t *consent_dbd_store(request_rec *r);
+/* Notes a failed or successful use of the store. */
+void consent_dbd_outcome(request_rec *r, int ok);
+/* 1 when the store failed lately and still cannot be reached: pages that
+ * lead to a submission answer 503 instead of a form that cannot be kept.
+ * Costs nothing while the store works. */
+int consent_dbd_unavailable(request_rec *r);
 
 #endif

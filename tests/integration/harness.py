@@ -88,6 +88,29 @@ FORM_LOCATION = """\
 """
 
 
+def server_env(env=None):
+    """The sanitizer gate (test_gates_sanitizers.py) sets CONSENT_PRELOAD:
+    Debian's apache2 is not built with ASan, so its runtime must be
+    preloaded before an ASan-built mod_consent.so can load."""
+    preload = os.environ.get("CONSENT_PRELOAD")
+    if not preload:
+        return env
+    env = dict(env if env is not None else os.environ)
+    env["LD_PRELOAD"] = preload
+    return env
+
+
+def keep_sanitizer_reports(log, name):
+    """httpd sends a module's stderr, so ASan/UBSan reports, to its
+    ErrorLog: the sanitizer gate collects them before the server's
+    directory goes (CONSENT_SANITIZER_REPORTS names where)."""
+    where = os.environ.get("CONSENT_SANITIZER_REPORTS")
+    if where and ("Sanitizer" in log or "runtime error:" in log):
+        with open(os.path.join(where, "httpd-" + os.path.basename(name)),
+                  "w") as f:
+            f.write(log)
+
+
 class ApacheServer:
     """One Apache on 127.0.0.1 with mod_consent and a store."""
 
@@ -123,7 +146,8 @@ class ApacheServer:
         """`apache2 -t`: (exit code, output)."""
         self.write_config()
         p = subprocess.run([APACHE, "-t", "-f", self.conf],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60,
+                           env=server_env())
         return p.returncode, p.stdout + p.stderr
 
     def start(self, env=None, wrapper=(), single=True):
@@ -134,7 +158,7 @@ class ApacheServer:
         self.proc = subprocess.Popen(
             list(wrapper) + [APACHE] + mode + ["-f", self.conf],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            env=env, start_new_session=True)
+            env=server_env(env), start_new_session=True)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -175,6 +199,7 @@ class ApacheServer:
 
     def cleanup(self):
         self.stop()
+        keep_sanitizer_reports(self.error_log(), self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -26,7 +26,11 @@ class Outcome:
 
 
 def _worker(url, n, outcome, stop, pause):
+    # A connection per request: a server may close an idle keep-alive
+    # connection just as a client reuses it, and a POST lost that way
+    # says nothing about the module (clients do not retry POSTs).
     s = requests.Session()
+    s.headers["Connection"] = "close"
     for i in range(n):
         if stop.is_set():
             return

@@ -172,6 +172,7 @@ static void test_explicit_unticked_allowed(void **state)
         "<consent-form xmlns='urn:mod-consent:form:1' id='f' version='7'"
         " regime='b2b'>"
         "<controller name='C' policy='http://example.org/p'/>"
+        "<notice xml:lang='en'>About your profession only.</notice>"
         "<field name='mail' type='email'><label xml:lang='en'>M</label>"
         "</field>"
         "<purpose id='news' input='optin[news]' default='unchecked'"
@@ -306,12 +307,13 @@ static void test_notice_extra_text(void **state)
         "</consent-form>";
     const consent_notice_t *n;
 
-    /* A notice in English only: French readers would miss it (R5). */
+    /* A notice in English only: French readers would miss it (R5; for
+     * soft opt-in, the notice the regime needs: R9). */
     assert_int_equal(load_string(&c, &form,
                                  apr_pstrcat(c.p, head, tail, NULL)),
                      APR_SUCCESS);
     assert_int_equal(consent_lint(form, c.problems), 1);
-    assert_string_equal(problem(&c, 0)->rule, "R5");
+    assert_string_equal(problem(&c, 0)->rule, "R9");
     assert_int_equal(problem(&c, 0)->line, 1);
 
     c.problems->nelts = 0;

@@ -1,0 +1,218 @@
+/*
+ * consentctl unsubscribe-url and suppression-list: what a mailer (listmonk,
+ * Mautic, a script around sendmail) needs so that every message carries a
+ * working one-click unsubscribe and nobody who left is written to again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <ctype.h>
+
+#include <apr_getopt.h>
+#include <openssl/evp.h>
+
+#include "consentctl_store.h"
+#include "consent_status.h"
+#include "consent_unsub.h"
+#include "consent_notice.h"
+
+#define EXIT_PROBLEM 1
+#define EXIT_USAGE 2
+
+/* ---- unsubscribe-url ------------------------------------------------ */
+
+typedef struct {
+    const char *base;
+    consent_unsub_t link;
+} url_args_t;
+
+static int parse_url_args(const consentctl_opts *o, int argc,
+                          const char *const *argv, url_args_t *a)
+{
+    static const apr_getopt_option_t opts[] = {
+        { "base", 'b', 1, "the form's location, https://site/newsletter" },
+        { "form", 'f', 1, "the form's id" },
+        { "subject", 'S', 1, "the person (their email address)" },
+        { "purpose", 'P', 1, "a purpose to stop (repeatable; none: all)" },
+        { NULL, 0, 0, NULL }
+    };
+    const char *arg;
+    apr_getopt_t *os;
+    apr_status_t rv;
+    int opt;
+
+    memset(a, 0, sizeof *a);
+    a->link.purposes = apr_array_make(o->pool, 4, sizeof(const char *));
+    apr_getopt_init(&os, o->pool, argc, argv);
+    while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
+        switch (opt) {
+        case 'b': a->base = arg; break;
+        case 'f': a->link.form_id = arg; break;
+        case 'S': a->link.subject = consentctl_subject(o->pool, arg); break;
+        case 'P': APR_ARRAY_PUSH(a->link.purposes, const char *) = arg;
+            break;
+        }
+    }
+    return rv == APR_EOF && os->ind == argc && a->base && a->link.form_id
+           && a->link.subject && *a->link.subject;
+}
+
+/* A mail client opens the link from anywhere: it must be absolute. */
+static const char *link_base(apr_pool_t *p, const char *base)
+{
+    apr_size_t n = strlen(base);
+
+    if (strncasecmp(base, "https://", 8) != 0
+        && strncasecmp(base, "http://", 7) != 0) {
+        return NULL;
+    }
+    while (n > 0 && base[n - 1] == '/') {
+        --n;
+    }
+    return apr_pstrmemdup(p, base, n);
+}
+
+int consentctl_unsubscribe_url(const consentctl_opts *o, int argc,
+                               const char *const *argv)
+{
+    consent_keyring_t *ring;
+    const char *token, *base, *url;
+    url_args_t a;
+
+    if (!parse_url_args(o, argc, argv, &a) || o->key_files->nelts == 0) {
+        fprintf(stderr, "usage: consentctl -k KEYFILE unsubscribe-url "
+                "--base URL --form ID --subject S [--purpose P]...\n");
+        return EXIT_USAGE;
+    }
+    if (!(base = link_base(o->pool, a.base))) {
+        fprintf(stderr, "consentctl unsubscribe-url: --base %s: expected "
+                "an absolute http(s) URL\n", a.base);
+        return EXIT_USAGE;
+    }
+    if (!(ring = consentctl_load_keyring(o))) {
+        return EXIT_PROBLEM;
+    }
+    if (consent_unsub_issue(&token, ring, &a.link, o->pool)
+        != APR_SUCCESS) {
+        fprintf(stderr, "consentctl unsubscribe-url: cannot make the link "
+                "(a value too long?)\n");
+        return EXIT_PROBLEM;
+    }
+    url = apr_pstrcat(o->pool, base, "/unsubscribe?t=", token, NULL);
+    printf("%s\nList-Unsubscribe: <%s>\n"
+           "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n", url, url);
+    return 0;
+}
+
+/* ---- suppression-list ----------------------------------------------- */
+
+typedef struct {
+    apr_pool_t *pool;
+    apr_hash_t *people;         /* subject -> consent_status_t* */
+} people_t;
+
+static apr_status_t note_person(void *baton, const consent_proof_t *pf)
+{
+    people_t *pp = baton;
+    consent_status_t *st;
+
+    if (pf->subject == NULL || *pf->subject == '\0') {
+        return APR_SUCCESS;
+    }
+    st = apr_hash_get(pp->people, pf->subject, APR_HASH_KEY_STRING);
+    if (st == NULL) {
+        st = consent_status_make(pp->pool);
+        apr_hash_set(pp->people, apr_pstrdup(pp->pool, pf->subject),
+                     APR_HASH_KEY_STRING, st);
+    }
+    consent_status_add(st, pf);
+    return APR_SUCCESS;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Lower-case hex SHA-256 of the lower-cased subject. */
+static const char *hashed(apr_pool_t *p, const char *subject)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    char *low = apr_pstrdup(p, subject), *c;
+
+    for (c = low; *c; ++c) {
+        *c = (char)tolower((unsigned char)*c);
+    }
+    if (!EVP_Digest(low, strlen(low), digest, &n, EVP_sha256(), NULL)) {
+        return NULL;
+    }
+    return consent_hex(p, digest, n);
+}
+
+/* Suppressed subjects (or their hashes), sorted: a stable output. */
+static apr_array_header_t *suppressed(const people_t *pp,
+                                      const char *purpose, int hash)
+{
+    apr_array_header_t *out = apr_array_make(pp->pool, 64,
+                                             sizeof(const char *));
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(pp->pool, pp->people); hi;
+         hi = apr_hash_next(hi)) {
+        const char *subject = apr_hash_this_key(hi);
+
+        if (consent_status_suppressed(apr_hash_this_val(hi), purpose)) {
+            APR_ARRAY_PUSH(out, const char *) =
+                hash ? hashed(pp->pool, subject) : subject;
+        }
+    }
+    qsort(out->elts, out->nelts, sizeof(const char *), by_string);
+    return out;
+}
+
+int consentctl_suppression_list(const consentctl_opts *o, int argc,
+                                const char *const *argv)
+{
+    static const apr_getopt_option_t opts[] = {
+        { "hashed", 'H', 0, "SHA-256 of each address instead" },
+        { "purpose", 'P', 1, "only those who must not get this purpose" },
+        { NULL, 0, 0, NULL }
+    };
+    const char *purpose = NULL, *arg, *err = NULL;
+    apr_array_header_t *list;
+    consent_store_t *store;
+    apr_getopt_t *os;
+    apr_status_t rv;
+    people_t pp;
+    int opt, hash = 0, i;
+
+    apr_getopt_init(&os, o->pool, argc, argv);
+    while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
+        if (opt == 'H') {
+            hash = 1;
+        }
+        else {
+            purpose = arg;
+        }
+    }
+    if (rv != APR_EOF || os->ind < argc) {
+        fprintf(stderr, "usage: consentctl -d DRIVER -p PARAMS "
+                "suppression-list [--hashed] [--purpose P]\n");
+        return EXIT_USAGE;
+    }
+    if ((store = consentctl_open_store(o)) == NULL) {
+        return EXIT_PROBLEM;
+    }
+    pp.pool = o->pool;
+    pp.people = apr_hash_make(o->pool);
+    if (consent_store_each(store, 0, NULL, note_person, &pp, o->pool, &err)
+        != APR_SUCCESS) {
+        fprintf(stderr, "consentctl suppression-list: %s\n", err);
+        return EXIT_PROBLEM;
+    }
+    list = suppressed(&pp, purpose, hash);
+    for (i = 0; i < list->nelts; ++i) {
+        printf("%s\n", APR_ARRAY_IDX(list, i, const char *));
+    }
+    return fflush(stdout) == 0 ? 0 : EXIT_PROBLEM;
+}

@@ -1,0 +1,260 @@
+/*
+ * Guard mode in Apache, the page side: an output filter passes the HTML
+ * an application (proxied backend, CGI, PHP) sends at a ConsentGuard
+ * location through the core's inspection (../consent_guard.c), which adds
+ * a signed consent_token to each form with a guarded box and, with
+ * ConsentGuardFix On, un-ticks pre-ticked ones. What the filter does not
+ * understand goes through untouched: another type than text/html, a
+ * compressed body, a HEAD, a status that carries no form, a charset
+ * whose bytes are not ASCII-based. The POST side is consent_guard_post.c.
+ */
+#include "mod_consent.h"
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_filter.h>
+
+#include "consent_handler.h"
+#include "consent_guard.h"
+#include "consent_guard_httpd.h"
+#include "consent_notice.h"
+
+APLOG_USE_MODULE(consent);
+
+#define GUARD_FILTER "CONSENT_GUARD"
+
+typedef struct {
+    consent_guard_t *guard;
+    apr_bucket_brigade *out;    /* what leaves the filter this call */
+    request_rec *r;
+    const consent_dir_conf *conf;
+    const char *lang;           /* the tokens' language */
+} guard_ctx;
+
+/* Pages that may hold the application's form: 2xx with a body, and the
+ * statuses an application shows its form again with (400, 409, 422). */
+static int status_has_form(int status)
+{
+    return (status >= 200 && status < 300 && status != HTTP_NO_CONTENT
+            && status != HTTP_RESET_CONTENT
+            && status != HTTP_PARTIAL_CONTENT)
+           || status == HTTP_BAD_REQUEST || status == HTTP_CONFLICT
+           || status == HTTP_UNPROCESSABLE_ENTITY;
+}
+
+static int is_html(const char *ct)
+{
+    apr_size_t n = sizeof "text/html" - 1;
+
+    return ct && strncasecmp(ct, "text/html", n) == 0
+           && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Whether this response is one the guard reads; logs why not when the
+ * page should have been read but cannot be. */
+static int inspectable(request_rec *r)
+{
+    const char *ce = apr_table_get(r->headers_out, "Content-Encoding");
+    const char *cs;
+
+    if (r->main || r->header_only || !status_has_form(r->status)
+        || !is_html(r->content_type)) {
+        return 0;
+    }
+    if (!ce) {
+        ce = r->content_encoding;
+    }
+    if (ce && strcasecmp(ce, "identity") != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0500)
+                      "ConsentGuard: %s came %s-encoded although the "
+                      "request asked for identity: passed on untouched, "
+                      "its forms get no token (their POSTs: 403)",
+                      r->uri, ce);
+        return 0;
+    }
+    cs = consent_guard_charset_of(r->content_type, r->pool);
+    if (!consent_guard_charset_ok(cs)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0501)
+                      "ConsentGuard: %s is in charset %s, which the guard "
+                      "cannot edit: passed on untouched", r->uri, cs);
+        return 0;
+    }
+    return 1;
+}
+
+/* The core's signer: the facts of one form of the page. */
+static apr_status_t sign_form(void *baton, const char *defaults,
+                              const char **token)
+{
+    guard_ctx *ctx = baton;
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, ctx->r, CONSENT_LOGNO(0502)
+                  "ConsentGuard: form on %s rendered boxes %s", ctx->r->uri,
+                  defaults);
+    return consent_issue_token(ctx->r, ctx->conf, ctx->lang, defaults,
+                               token);
+}
+
+static apr_status_t write_out(void *baton, const char *data, apr_size_t len)
+{
+    guard_ctx *ctx = baton;
+
+    return apr_brigade_write(ctx->out, NULL, NULL, data, len);
+}
+
+/* The page will differ from the application's: new length, a token for
+ * this person only, in the language of the request. */
+static void edited_page_headers(request_rec *r)
+{
+    apr_table_unset(r->headers_out, "Content-Length");
+    apr_table_unset(r->headers_out, "ETag");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_mergen(r->headers_out, "Vary", "Accept-Language");
+}
+
+static apr_status_t guard_start(ap_filter_t *f, const consent_dir_conf *conf)
+{
+    request_rec *r = f->r;
+    guard_ctx *ctx = apr_pcalloc(r->pool, sizeof *ctx);
+    consent_guard_opts_t opts;
+
+    ctx->r = r;
+    ctx->conf = conf;
+    ctx->lang = consent_request_lang(r, conf);
+    ctx->out = apr_brigade_create(r->pool, f->c->bucket_alloc);
+    memset(&opts, 0, sizeof opts);
+    opts.form = conf->form;
+    opts.fix = conf->guard_fix;
+    opts.token = sign_form;
+    opts.token_baton = ctx;
+    opts.write = write_out;
+    opts.write_baton = ctx;
+    edited_page_headers(r);
+    consent_guard_restore_request(r);
+    f->ctx = ctx;
+    return consent_guard_open(&ctx->guard, &opts, r->pool);
+}
+
+/* What the page had, for the admin: the application is to be fixed. */
+static void log_report(guard_ctx *ctx)
+{
+    const consent_guard_report_t *rep = consent_guard_report(ctx->guard);
+    request_rec *r = ctx->r;
+
+    if (rep->fixed) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0503)
+                      "ConsentGuardFix: un-ticked %d pre-ticked box(es) "
+                      "in %s", rep->fixed, r->uri);
+    }
+    if (rep->ticked) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0504)
+                      "ConsentGuard: %s renders %d guarded box(es) ticked "
+                      "by default: its submissions are refused (422) until "
+                      "the application is fixed or ConsentGuardFix is On",
+                      r->uri, rep->ticked);
+    }
+    if (rep->unsure) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0505)
+                      "ConsentGuard: %d form(s) of %s left without a token: "
+                      "a guarded box could not be read back unambiguously",
+                      rep->unsure, r->uri);
+    }
+    if (rep->too_wide) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0509)
+                      "ConsentGuard: %d form(s) of %s left without a token: "
+                      "longer than %d bytes after their first guarded box",
+                      rep->too_wide, r->uri, CONSENT_GUARD_DEFAULT_HOLD);
+    }
+    if (rep->gave_up) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0506)
+                      "ConsentGuard: rest of %s passed on untouched: %s",
+                      r->uri, rep->gave_up);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CONSENT_LOGNO(0507)
+                  "ConsentGuard: %d token(s) added to %s", rep->forms,
+                  r->uri);
+}
+
+/* One bucket into the guard; metadata goes straight to the output. */
+static apr_status_t guard_bucket(ap_filter_t *f, guard_ctx *ctx,
+                                 apr_bucket *e)
+{
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (APR_BUCKET_IS_EOS(e)) {
+        rv = consent_guard_finish(ctx->guard);
+        log_report(ctx);
+    }
+    else if (APR_BUCKET_IS_METADATA(e)) {
+        rv = APR_SUCCESS;
+    }
+    else {
+        rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
+        if (rv == APR_SUCCESS) {
+            rv = consent_guard_push(ctx->guard, data, len);
+        }
+        apr_bucket_delete(e);
+        return rv;
+    }
+    APR_BUCKET_REMOVE(e);
+    APR_BRIGADE_INSERT_TAIL(ctx->out, e);
+    if (APR_BUCKET_IS_FLUSH(e) || APR_BUCKET_IS_EOS(e)) {
+        rv = ap_pass_brigade(f->next, ctx->out);
+        apr_brigade_cleanup(ctx->out);
+    }
+    return rv;
+}
+
+static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    guard_ctx *ctx = f->ctx;
+    const consent_dir_conf *conf;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!ctx) {
+        conf = ap_get_module_config(f->r->per_dir_config, &consent_module);
+        if (!conf->guard || !inspectable(f->r)) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        if ((rv = guard_start(f, conf)) != APR_SUCCESS) {
+            return rv;
+        }
+        ctx = f->ctx;
+    }
+    while (rv == APR_SUCCESS && !APR_BRIGADE_EMPTY(bb)) {
+        rv = guard_bucket(f, ctx, APR_BRIGADE_FIRST(bb));
+    }
+    if (rv == APR_SUCCESS && !APR_BRIGADE_EMPTY(ctx->out)) {
+        rv = ap_pass_brigade(f->next, ctx->out);
+    }
+    apr_brigade_cleanup(ctx->out);
+    apr_brigade_cleanup(bb);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, f->r, CONSENT_LOGNO(0508)
+                      "ConsentGuard: page not sent whole");
+    }
+    return rv;
+}
+
+static void guard_insert_filter(request_rec *r)
+{
+    const consent_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &consent_module);
+
+    if (conf->guard && !r->main) {
+        ap_add_output_filter(GUARD_FILTER, NULL, r, r->connection);
+    }
+}
+
+void consent_guard_register(apr_pool_t *p)
+{
+    /* a resource filter: before mod_deflate compresses for the client */
+    ap_register_output_filter(GUARD_FILTER, guard_filter, NULL,
+                              AP_FTYPE_RESOURCE);
+    ap_hook_insert_filter(guard_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    consent_guard_register_post(p);
+}

@@ -1,0 +1,332 @@
+/*
+ * Guard mode in Apache, the submission side: a POST to a ConsentGuard
+ * location is judged in the fixups hook, before any handler (mod_proxy,
+ * CGI, PHP) runs. Its urlencoded body is read once (bounded by
+ * ConsentMaxBody) through an input filter that keeps a copy, the way
+ * httpd's mod_request keeps a body (KEEP_BODY); a refused request is
+ * answered here and the application never sees it. An accepted one has
+ * its proof stored, then goes on with a Consent-Receipt header, and a
+ * second input filter (mod_request's KEPT_BODY idea) hands the
+ * application the body exactly as the client sent it.
+ */
+#include "mod_consent.h"
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_filter.h>
+
+#include "consent_handler.h"
+#include "consent_guard.h"
+#include "consent_guard_httpd.h"
+
+APLOG_USE_MODULE(consent);
+
+#define KEEP_FILTER "CONSENT_GUARD_KEEP"
+#define REPLAY_FILTER "CONSENT_GUARD_BODY"
+#define RECEIPT_HEADER "Consent-Receipt"
+#define STATE_KEY "consent-guard"
+
+static ap_filter_rec_t *keep_filter, *replay_filter;
+
+/* Per request, in r->pool: an internal redirect (same pool) finds it. */
+typedef struct {
+    apr_bucket_brigade *kept;   /* the body as read */
+    apr_size_t kept_len;
+    apr_size_t max;             /* ConsentMaxBody: never keep more */
+    char *body;                 /* ... flattened for the replay */
+    apr_size_t body_len;
+    const char *receipt;        /* set once the proof is stored */
+    const char *accept_encoding;    /* set aside while the application
+                                       answers a GET */
+} guard_state;
+
+typedef struct {
+    guard_state *st;
+    apr_size_t offset;
+} replay_ctx;
+
+static guard_state *state_of(request_rec *r, int create)
+{
+    void *st = NULL;
+
+    apr_pool_userdata_get(&st, STATE_KEY, r->pool);
+    if (!st && create) {
+        st = apr_pcalloc(r->pool, sizeof(guard_state));
+        apr_pool_userdata_setn(st, STATE_KEY, NULL, r->pool);
+    }
+    return st;
+}
+
+/* KEEP: a copy of every byte of the body the check reads. */
+static apr_status_t keep_body(ap_filter_t *f, apr_bucket_brigade *bb,
+                              ap_input_mode_t mode, apr_read_type_e block,
+                              apr_off_t readbytes)
+{
+    guard_state *st = f->ctx;
+    apr_bucket *e;
+    apr_status_t rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    const char *data;
+    apr_size_t len;
+
+    if (rv != APR_SUCCESS || mode != AP_MODE_READBYTES) {
+        return rv;
+    }
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
+         e = APR_BUCKET_NEXT(e)) {
+        if (APR_BUCKET_IS_METADATA(e)) {
+            continue;
+        }
+        rv = apr_bucket_read(e, &data, &len, block);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        /* past the limit the body is refused (413) and only drained */
+        st->kept_len += len;
+        if (st->kept_len <= st->max) {
+            apr_brigade_write(st->kept, NULL, NULL, data, len);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* KEPT: the body again, for the application, then end of stream. */
+static apr_status_t replay_body(ap_filter_t *f, apr_bucket_brigade *bb,
+                                ap_input_mode_t mode, apr_read_type_e block,
+                                apr_off_t readbytes)
+{
+    replay_ctx *ctx = f->ctx;
+    apr_size_t n = ctx->st->body_len - ctx->offset;
+
+    if (mode != AP_MODE_READBYTES && mode != AP_MODE_SPECULATIVE
+        && mode != AP_MODE_GETLINE) {
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    if (n == 0) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+        return APR_SUCCESS;
+    }
+    if (readbytes > 0 && (apr_size_t)readbytes < n) {
+        n = (apr_size_t)readbytes;
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
+        ctx->st->body + ctx->offset, n, f->r->pool, f->c->bucket_alloc));
+    if (mode != AP_MODE_SPECULATIVE) {
+        ctx->offset += n;
+    }
+    return APR_SUCCESS;
+}
+
+/* The accepted request goes on: its body replayed (framing now a plain
+ * Content-Length, the body itself unchanged), its receipt in a header. */
+static void pass_on(request_rec *r, guard_state *st)
+{
+    replay_ctx *ctx = apr_pcalloc(r->pool, sizeof *ctx);
+
+    ctx->st = st;
+    ap_add_input_filter_handle(replay_filter, ctx, r, r->connection);
+    apr_table_unset(r->headers_in, "Transfer-Encoding");
+    apr_table_setn(r->headers_in, "Content-Length",
+                   apr_off_t_toa(r->pool, (apr_off_t)st->body_len));
+    apr_table_setn(r->headers_in, RECEIPT_HEADER, st->receipt);
+}
+
+/* A refusal page: the application never sees the request. */
+static int refuse(request_rec *r, const consent_dir_conf *conf,
+                  const char *lang, int status, const char *title,
+                  const char *body)
+{
+    consent_page_t *pg = consent_page_make(r);
+    int rc;
+
+    r->status = status;
+    consent_page_headers(r, lang);
+    rc = consent_page_send(pg, consent_render_message(
+        conf->ui, lang, title, body, pg->write, pg->bb));
+    return rc == OK ? DONE : rc;
+}
+
+static int answer_verdict(request_rec *r, const consent_dir_conf *conf,
+                          const consent_verdict_t *v, const char *lang)
+{
+    switch (v->kind) {
+    case CONSENT_VERDICT_BAD_INPUT:
+        return refuse(r, conf, lang, HTTP_BAD_REQUEST,
+                      "error.bad_input.title", v->error_key);
+    case CONSENT_VERDICT_PRETICKED:
+        return refuse(r, conf, lang, HTTP_UNPROCESSABLE_ENTITY,
+                      "error.preticked.title", "error.preticked");
+    case CONSENT_VERDICT_EXPIRED:
+        /* there is no fresh form of ours to show: the page is the
+         * application's, so the person reloads it */
+        return refuse(r, conf, lang, HTTP_FORBIDDEN, "error.reload.title",
+                      "error.reload");
+    default:
+        return refuse(r, conf, lang, HTTP_FORBIDDEN,
+                      "error.forbidden.title", "error.forbidden");
+    }
+}
+
+static consent_verdict_t *judge(request_rec *r, const consent_dir_conf *conf,
+                                const apr_array_header_t *fields)
+{
+    consent_server_conf *sconf =
+        ap_get_module_config(r->server->module_config, &consent_module);
+    consent_request_info_t in;
+
+    in.ip = r->useragent_ip;
+    in.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    in.now = r->request_time;
+    in.lifetime = conf->lifetime;
+    return consent_guard_check(conf->form, sconf->keys, fields, &in,
+                               r->pool);
+}
+
+/* Reads the body through KEEP: the fields for the check, the bytes for
+ * the application. OK with *fields, or the answer's result. */
+static int read_kept(request_rec *r, const consent_dir_conf *conf,
+                     guard_state *st, const char *lang,
+                     apr_array_header_t **fields)
+{
+    ap_filter_t *keep;
+    int rc;
+
+    st->kept = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    st->max = conf->max_body;
+    keep = ap_add_input_filter_handle(keep_filter, st, r, r->connection);
+    rc = consent_read_body(r, conf, lang, fields);
+    ap_remove_input_filter(keep);
+    if (!*fields) {
+        return rc == OK ? DONE : rc;
+    }
+    if (st->kept_len > st->max) {
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    if (apr_brigade_pflatten(st->kept, &st->body, &st->body_len, r->pool)
+        != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_brigade_cleanup(st->kept);
+    return OK;
+}
+
+static int check_post(request_rec *r, const consent_dir_conf *conf)
+{
+    const char *lang = consent_request_lang(r, conf);
+    guard_state *st = state_of(r, 0);
+    apr_array_header_t *fields;
+    consent_verdict_t *v;
+    int rc;
+
+    if ((rc = read_kept(r, conf, st, lang, &fields)) != OK) {
+        return rc;
+    }
+    v = judge(r, conf, fields);
+    lang = v->lang ? v->lang : lang;
+    if (v->kind != CONSENT_VERDICT_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0510)
+                      "ConsentGuard: POST %s refused before the "
+                      "application: %s", r->uri, v->detail);
+        return answer_verdict(r, conf, v, lang);
+    }
+    if (!consent_record_proof(r, conf, NULL, v->proof, &rc)) {
+        return rc == OK ? DONE : rc;
+    }
+    st->receipt = v->proof->receipt_id;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CONSENT_LOGNO(0511)
+                  "ConsentGuard: proof %s stored, POST %s goes on",
+                  st->receipt, r->uri);
+    pass_on(r, st);
+    return DECLINED;
+}
+
+/* A form sent with method="get" would reach the application unchecked:
+ * a guarded box in the query string is refused. */
+static int query_has_box(request_rec *r, const consent_form_t *form)
+{
+    char *args, *pair, *last, *eq;
+    int i;
+
+    if (!r->args) {
+        return 0;
+    }
+    args = apr_pstrdup(r->pool, r->args);
+    for (pair = apr_strtok(args, "&;", &last); pair;
+         pair = apr_strtok(NULL, "&;", &last)) {
+        if ((eq = strchr(pair, '=')) != NULL) {
+            *eq = '\0';
+        }
+        ap_unescape_urlencoded(pair);
+        for (i = 0; i < form->purposes->nelts; ++i) {
+            const consent_purpose_t *pu =
+                APR_ARRAY_IDX(form->purposes, i, const consent_purpose_t *);
+            if (pu->input && strcmp(pu->input, pair) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* After an internal redirect (same pool) the new request gets the body
+ * and the receipt the first one was accepted with. */
+static int redirected(request_rec *r, guard_state *st)
+{
+    if (st->receipt) {
+        pass_on(r, st);
+    }
+    return DECLINED;
+}
+
+static int guard_fixups(request_rec *r)
+{
+    const consent_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &consent_module);
+    guard_state *st;
+
+    if (!conf->guard || !conf->form || r->main) {
+        return DECLINED;
+    }
+    if (r->prev && (st = state_of(r, 0)) != NULL) {
+        return redirected(r, st);
+    }
+    /* only the check says a consent was stored */
+    apr_table_unset(r->headers_in, RECEIPT_HEADER);
+    if (query_has_box(r, conf->form)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0512)
+                      "ConsentGuard: a guarded box in the query string of "
+                      "%s: guarded forms must use method=\"post\"", r->uri);
+        return refuse(r, conf, consent_request_lang(r, conf),
+                      HTTP_BAD_REQUEST, "error.bad_input.title",
+                      "error.bad_input");
+    }
+    /* the page must come uncompressed for the guard to read it */
+    st = state_of(r, 1);
+    st->accept_encoding = apr_table_get(r->headers_in, "Accept-Encoding");
+    apr_table_unset(r->headers_in, "Accept-Encoding");
+    if (r->method_number == M_POST) {
+        return check_post(r, conf);
+    }
+    return DECLINED;
+}
+
+void consent_guard_restore_request(request_rec *r)
+{
+    guard_state *st = state_of(r, 0);
+
+    if (st && st->accept_encoding) {
+        apr_table_setn(r->headers_in, "Accept-Encoding",
+                       st->accept_encoding);
+    }
+}
+
+void consent_guard_register_post(apr_pool_t *p)
+{
+    keep_filter = ap_register_input_filter(KEEP_FILTER, keep_body, NULL,
+                                           AP_FTYPE_RESOURCE);
+    replay_filter = ap_register_input_filter(REPLAY_FILTER, replay_body,
+                                             NULL, AP_FTYPE_RESOURCE);
+    /* last: after mod_rewrite and mod_proxy have placed the request, just
+     * before its handler */
+    ap_hook_fixups(guard_fixups, NULL, NULL, APR_HOOK_LAST);
+}

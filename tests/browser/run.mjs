@@ -1,0 +1,98 @@
+// Drives Debian's Chromium through every page of PAGES in every language,
+// runs axe-core (WCAG 2.1 A/AA) in each, saves a screenshot of each, and
+// completes the form with the mouse and with the keyboard alone.
+//   node run.mjs '{"base": URL, "artifacts": DIR, ...}'
+// Prints one JSON report; tests/integration/test_gates_browser.py judges.
+import { readFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+import { LANGUAGES, PAGES } from './pages.mjs';
+import { submitForm, submitWithKeyboard } from './steps.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+// Never a browser of Playwright's own: Debian's, with the flags it needs
+// headless in a container (STYLE.md).
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+               '--no-first-run', '--disable-background-networking',
+               '--disable-component-update', '--disable-sync'];
+
+const ctx = JSON.parse(process.argv[2]);
+mkdirSync(ctx.artifacts, { recursive: true });
+
+async function axe(page) {
+  // the pages' CSP forbids scripts: the context bypasses it for axe only
+  await page.addScriptTag({ content: AXE });
+  const r = await page.evaluate((tags) => window.axe.run(document, {
+    runOnly: { type: 'tag', values: tags } }), WCAG);
+  return r.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map((n) => n.target.join(' ')) }));
+}
+
+async function receiptOf(page, response) {
+  const header = (await response.allHeaders())['consent-receipt'] || null;
+  const text = await page.textContent('main');
+  return { header, shown: header !== null && text.includes(header) };
+}
+
+async function visitPages(browser, lang, report) {
+  for (const def of PAGES) {
+    if (def.needs && !ctx[def.needs]) {
+      continue;
+    }
+    const context = await browser.newContext({ locale: lang,
+      extraHTTPHeaders: { 'Accept-Language': lang }, bypassCSP: true });
+    const page = await context.newPage();
+    const entry = { name: def.name, lang, expected: def.status };
+    try {
+      const response = await def.visit(page, { ...ctx, lang });
+      entry.status = response.status();
+      entry.htmlLang = await page.getAttribute('html', 'lang');
+      entry.violations = await axe(page);
+      await page.screenshot({ path: `${ctx.artifacts}/${def.name}-${lang}.png`,
+                              fullPage: true });
+    } catch (e) {
+      entry.error = String(e);
+    }
+    report.pages.push(entry);
+    await context.close();
+  }
+}
+
+async function scenario(browser, name, lang, report, act) {
+  const context = await browser.newContext({ locale: lang,
+    extraHTTPHeaders: { 'Accept-Language': lang } });
+  const page = await context.newPage();
+  const entry = { name, lang };
+  try {
+    await page.goto(ctx.base + '/newsletter');
+    const response = await act(page);
+    entry.status = response.status();
+    Object.assign(entry, await receiptOf(page, response));
+    await page.screenshot({ path: `${ctx.artifacts}/${name}-${lang}.png`,
+                            fullPage: true });
+  } catch (e) {
+    entry.error = String(e);
+  }
+  report.scenarios.push(entry);
+  await context.close();
+}
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
+                                        args: FLAGS });
+const report = { pages: [], scenarios: [] };
+try {
+  for (const lang of LANGUAGES) {
+    await scenario(browser, 'mouse', lang, report, (page) =>
+      submitForm(page, { email: `mouse-${lang}@example.org`,
+                         ticks: ['newsletter'] }));
+    await scenario(browser, 'keyboard', lang, report, (page) =>
+      submitWithKeyboard(page, `keyboard-${lang}@example.org`, 'partners'));
+    await visitPages(browser, lang, report);
+  }
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));

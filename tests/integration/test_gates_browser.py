@@ -1,0 +1,113 @@
+"""Browser and accessibility gate: Debian's Chromium, driven by
+playwright-core (tests/browser/run.mjs), completes the form with the mouse
+and with the keyboard alone in en and fr, and visits every page of
+tests/browser/pages.mjs (form, confirmation, error pages, withdrawal,
+unsubscribe) with axe-core: no WCAG 2.1 A/AA violation. Screenshots go to
+tests/browser/artifacts/."""
+import json
+import os
+import subprocess
+
+import pytest
+import requests
+
+import harness
+import tokens
+from conftest import token_of
+
+BROWSER = os.path.join(harness.TOP, "tests", "browser")
+ARTIFACTS = os.path.join(BROWSER, "artifacts")
+
+
+def npm_ci():
+    if os.path.isdir(os.path.join(BROWSER, "node_modules", "axe-core")) \
+            and os.path.isdir(os.path.join(BROWSER, "node_modules",
+                                           "playwright-core")):
+        return
+    p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BROWSER,
+                       capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ,
+                                PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1"))
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def preticked(server, lang):
+    """A token of this form that says a box was rendered ticked (R1)."""
+    r = requests.get(server.url("/newsletter"),
+                     headers={"Accept-Language": lang}, timeout=10)
+    return tokens.reissue(token_of(r.text), tokens.key_bytes(server.key),
+                          defaults="10")
+
+
+def unsubscribe_link(server):
+    p = harness.consentctl("-k", server.key, "unsubscribe-url", "--base",
+                           server.url("/newsletter"), "--form",
+                           "newsletter", "--subject", "axe@example.org")
+    if p.returncode != 0:
+        return None             # not built yet: the page is skipped
+    return next((w for w in p.stdout.replace("<", " ").replace(">", " ")
+                 .split() if w.startswith("http")), None)
+
+
+@pytest.fixture(scope="module")
+def report():
+    npm_ci()
+    server = harness.ApacheServer().start()
+    try:
+        ctx = {"base": server.url(""), "artifacts": ARTIFACTS,
+               "preticked": {l: preticked(server, l) for l in ("en", "fr")},
+               "withdraw": requests.get(server.url("/newsletter/withdraw"),
+                                        timeout=10).status_code != 404,
+               "unsubscribe": unsubscribe_link(server)}
+        p = subprocess.run(["node", os.path.join(BROWSER, "run.mjs"),
+                            json.dumps(ctx)], capture_output=True,
+                           text=True, timeout=900)
+        assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-5000:]
+        out = json.loads(p.stdout)
+        out["proofs"] = {x["receipt_id"]: x for x in harness.export(server)}
+        yield out
+    finally:
+        server.cleanup()
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("way,ticked", [("mouse", "newsletter"),
+                                        ("keyboard", "partners")])
+def test_a_person_completes_the_form(report, way, ticked, lang):
+    [s] = [s for s in report["scenarios"]
+           if s["name"] == way and s["lang"] == lang]
+    assert "error" not in s, s["error"]
+    assert s["status"] == 200 and s["shown"], s
+    proof = report["proofs"][s["header"]]          # found in the store
+    assert proof["language"] == lang
+    assert proof["subject"] == "%s-%s@example.org" % (way, lang)
+    assert proof["purposes"][ticked] == "given"
+    assert sorted(v for k, v in proof["purposes"].items()
+                  if k != ticked) == ["refused"]
+
+
+def test_every_page_was_visited(report):
+    names = {p["name"] for p in report["pages"]}
+    assert {"form", "confirmation", "error-400", "error-403", "error-409",
+            "error-422"} <= names, names
+
+
+def test_every_page_answers_as_expected(report):
+    wrong = [p for p in report["pages"]
+             if p.get("error") or p["status"] != p["expected"]
+             or p["htmlLang"] != p["lang"]]
+    assert not wrong, json.dumps(wrong, indent=1)
+
+
+def test_no_wcag21_aa_violation(report):
+    bad = [p for p in report["pages"] if p.get("violations")]
+    assert not bad, json.dumps(bad, indent=1)
+
+
+def test_withdrawal_in_the_browser_is_stored(report):
+    done = [p for p in report["pages"] if p["name"] == "withdraw-done"]
+    if not done:
+        pytest.skip("no withdrawal page in this build")
+    events = {p["event"] for p in report["proofs"].values()
+              if p["subject"] == "axe@example.org"}
+    assert "withdrawal" in events, events

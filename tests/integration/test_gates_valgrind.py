@@ -1,0 +1,148 @@
+"""Memory gate: Debian's apache2 -X with the module runs under valgrind
+memcheck for several hundred requests of every kind the HTTP table lists,
+then stops cleanly (pools destroyed, as at every graceful restart). The
+gate fails on any memcheck error, and on any "definitely lost" block:
+valgrind.supp (next to this file) silences only what is not mod_consent's,
+each entry with the reason.
+"""
+import glob
+import os
+import re
+
+import pytest
+import requests
+
+import gates  # noqa: F401  (same helpers as the other gates)
+import harness
+import tokens
+from conftest import token_of
+
+ROUNDS = int(os.environ.get("CONSENT_VALGRIND_ROUNDS", "25"))
+SUPP = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                    "valgrind.supp")
+# Pages other helpers add; exercised once they answer.
+OPTIONAL_GETS = ["/newsletter/withdraw", "/newsletter/unsubscribe"]
+
+
+def valgrind(log_dir):
+    return ["valgrind", "--tool=memcheck", "--leak-check=full",
+            "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
+            "--num-callers=40", "--track-origins=yes", "--vgdb=no",
+            "--suppressions=" + SUPP,
+            "--log-file=%s/valgrind.%%p.log" % log_dir]
+
+
+def form(s, server, path="/newsletter", lang="en"):
+    r = s.get(server.url(path), headers={"Accept-Language": lang},
+              timeout=60)
+    assert r.status_code == 200, r.status_code
+    return token_of(r.text)
+
+
+def post(s, server, data, path="/newsletter", expect=200, **kw):
+    r = s.post(server.url(path), data=data, allow_redirects=False,
+               timeout=60, **kw)
+    assert r.status_code == expect, (r.status_code, expect, data)
+    return r
+
+
+def one_round(s, server, optional):
+    """One request of every kind; returns how many were sent."""
+    key = tokens.key_bytes(server.key)
+    for lang in ("en", "fr", "de"):
+        form(s, server, lang=lang)
+    assert s.head(server.url("/newsletter"), timeout=60).status_code == 200
+    t = form(s, server)
+    post(s, server, {"email": "a@example.org", "consent": "newsletter",
+                     "consent_token": t})
+    post(s, server, {"email": "a@example.org", "consent_token": t},
+         expect=409)
+    post(s, server, {"email": "b@example.org",
+                     "consent_token": form(s, server, "/thanks-form")},
+         "/thanks-form", expect=303)
+    post(s, server, {"email": "not an address", "consent": "newsletter",
+                     "consent_token": form(s, server, lang="fr")},
+         expect=400)
+    post(s, server, {"email": "a@example.org", "consent": "everything",
+                     "consent_token": form(s, server)}, expect=400)
+    post(s, server, {"email": "a@example.org"}, expect=403)
+    post(s, server, {"email": "a@example.org",
+                     "consent_token": t[:-2] + "AA"}, expect=403)
+    post(s, server, {"email": "a@example.org", "consent_token":
+                     tokens.reissue(form(s, server), key, issued=1)},
+         expect=403)
+    post(s, server, {"email": "a@example.org", "consent_token":
+                     tokens.reissue(form(s, server), key, defaults="10")},
+         expect=422)
+    post(s, server, {"email": "x" * 4000,
+                     "consent_token": form(s, server, "/small")},
+         "/small", expect=413)
+    post(s, server, '{"email": "a@example.org"}', expect=415,
+         headers={"Content-Type": "application/json"})
+    assert s.put(server.url("/newsletter"), timeout=60).status_code == 405
+    assert s.get(server.url("/newsletter/nothing"),
+                 timeout=60).status_code == 404
+    for path in optional:
+        s.get(server.url(path), timeout=60)
+    return 19 + len(optional)
+
+
+def check_logs(log_dir):
+    logs = glob.glob(os.path.join(log_dir, "valgrind.*.log"))
+    assert logs, "valgrind wrote no log"
+    for path in logs:
+        with open(path, errors="replace") as f:
+            text = f.read()
+        summary = re.findall(r"ERROR SUMMARY: (\d+) errors", text)
+        assert summary, "valgrind did not finish:\n" + text[-3000:]
+        assert summary[-1] == "0", text[-20000:]
+        lost = re.search(r"definitely lost: ([\d,]+) bytes", text)
+        assert not lost or lost.group(1) == "0", text[-20000:]
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = harness.ApacheServer(forms=[
+        ("/newsletter", harness.EXAMPLE, ""),
+        ("/thanks-form", harness.EXAMPLE, "    ConsentSuccessURL /thanks"),
+        ("/small", harness.EXAMPLE, "    ConsentMaxBody 2048"),
+    ])
+    yield s
+    s.cleanup()
+
+
+def test_every_kind_of_request_under_valgrind(server, tmp_path):
+    logs = str(tmp_path)
+    os.chmod(logs, 0o777)
+    server.start(wrapper=valgrind(logs))
+    sent = 0
+    try:
+        with requests.Session() as s:
+            optional = [p for p in OPTIONAL_GETS
+                        if s.get(server.url(p), timeout=60).status_code
+                        != 404]
+            for _ in range(ROUNDS):
+                sent += one_round(s, server, optional)
+            # forms shown while the store worked, submitted once it is gone
+            spare = [token_of(s.get(server.url("/newsletter"),
+                                    timeout=60).text)
+                     for _ in range(ROUNDS)]
+    finally:
+        server.stop()
+    # the store going away: 503, nothing half-written
+    os.chmod(server.params, 0)
+    server.start(wrapper=valgrind(logs))
+    try:
+        with requests.Session() as s:
+            for token in spare:
+                post(s, server, {"email": "a@example.org",
+                                 "consent_token": token}, expect=503)
+                # and no form is offered that could not be kept
+                r = s.get(server.url("/newsletter"), timeout=60)
+                assert r.status_code == 503, r.status_code
+                sent += 2
+    finally:
+        server.stop()
+        os.chmod(server.params, 0o644)
+    assert sent >= 300 or ROUNDS < 15
+    check_logs(logs)
