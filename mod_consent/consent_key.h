@@ -17,6 +17,7 @@ typedef struct {
     unsigned char id[CONSENT_KEY_ID_LEN];  /* first bytes of SHA-256(key) */
     unsigned char *bytes;                  /* wiped by a pool cleanup */
     apr_size_t len;
+    void *keyed;    /* EVP_MAC_CTX keyed once; each MAC works on a copy */
 } consent_key_t;
 
 typedef struct {
