@@ -166,7 +166,7 @@ static const char *const pgsql_schema[] = {
     { S_LANE_ADVANCE, \
       "UPDATE consent_lane SET head_seq = " N ", head_mac = %s," \
       " head_key_id = %s, row_mac = %s" \
-      " WHERE lane = %s AND head_seq = " N }, \
+      " WHERE lane = %s AND head_seq = " N " AND head_mac = %s" }, \
     { S_LANE_ALL, "SELECT " LANE_COLS " FROM consent_lane" }, \
     { NULL, NULL } \
 }
@@ -794,8 +794,9 @@ static const char *advance_lane(consent_store_t *s, lane_t *ln,
                                 const consent_proof_t *pf,
                                 const consent_key_t *key, apr_pool_t *p)
 {
-    const char *args[6];
+    const char *args[7];
     apr_int64_t was = ln->head_seq;
+    const char *was_mac = ln->head_mac;
     int rv, n = 0;
 
     ln->head_seq = pf->lane_seq;
@@ -810,7 +811,8 @@ static const char *advance_lane(consent_store_t *s, lane_t *ln,
     args[3] = ln->row_mac;
     args[4] = ln->lane;
     args[5] = i64(p, was);
-    if ((rv = exec(s, S_LANE_ADVANCE, &n, p, 6, args)) != 0) {
+    args[6] = was_mac;      /* the head this record chained to, exactly */
+    if ((rv = exec(s, S_LANE_ADVANCE, &n, p, 7, args)) != 0) {
         return db_error(s->driver, s->handle, rv, S_LANE_ADVANCE, p);
     }
     return n == 1 ? NULL : apr_psprintf(p, "lane %s changed under its "
@@ -834,44 +836,103 @@ static int nonce_used(consent_store_t *s, const char *nonce, apr_pool_t *p,
     return row != NULL;
 }
 
+/* The lane's head, from the writer's memory when it has it. */
+static const char *read_lane(consent_store_t *s, lane_t *ln,
+                             const char *lane,
+                             const consent_lane_cache_t *cache,
+                             const consent_key_t *key, apr_pool_t *p,
+                             int *lane_race)
+{
+    const char **row;
+    const char *err;
+    int rv;
+
+    if (cache && cache->valid && strcmp(cache->lane, lane) == 0) {
+        ln->lane = cache->lane;
+        ln->created_us = cache->created_us;
+        ln->prev_lane = cache->prev_lane;
+        ln->creation_key_id = cache->creation_key_id;
+        ln->creation_mac = cache->creation_mac;
+        ln->head_seq = cache->head_seq;
+        ln->head_mac = cache->head_mac;
+        ln->head_key_id = cache->head_key_id;
+        return NULL;
+    }
+    if ((rv = select_one(s, S_LANE_GET, &row, p, 1, &lane)) != 0) {
+        return db_error(s->driver, s->handle, rv, S_LANE_GET, p);
+    }
+    if (row) {
+        lane_from_cols(ln, row);
+        return NULL;
+    }
+    if ((err = lane_create(s, ln, lane, key, p)) != NULL) {
+        *lane_race = 1;
+    }
+    return err;
+}
+
+/* Remembers what a committed record left; forgets what does not fit. */
+static void remember(consent_lane_cache_t *c, const lane_t *ln,
+                     const consent_proof_t *pf)
+{
+    c->valid = strlen(ln->lane) < sizeof c->lane
+               && strlen(ln->prev_lane) < sizeof c->prev_lane
+               && strlen(ln->creation_key_id) < sizeof c->creation_key_id
+               && strlen(ln->creation_mac) < sizeof c->creation_mac
+               && strlen(ln->head_mac) < sizeof c->head_mac
+               && strlen(ln->head_key_id) < sizeof c->head_key_id;
+    if (c->valid) {
+        apr_cpystrn(c->lane, ln->lane, sizeof c->lane);
+        c->created_us = ln->created_us;
+        apr_cpystrn(c->prev_lane, ln->prev_lane, sizeof c->prev_lane);
+        apr_cpystrn(c->creation_key_id, ln->creation_key_id,
+                    sizeof c->creation_key_id);
+        apr_cpystrn(c->creation_mac, ln->creation_mac,
+                    sizeof c->creation_mac);
+        c->head_seq = ln->head_seq;
+        apr_cpystrn(c->head_mac, ln->head_mac, sizeof c->head_mac);
+        apr_cpystrn(c->head_key_id, ln->head_key_id, sizeof c->head_key_id);
+    }
+    if (pf->notice_sha256 && strlen(pf->notice_sha256) < sizeof c->notice) {
+        apr_cpystrn(c->notice, pf->notice_sha256, sizeof c->notice);
+    }
+}
+
 /* The statements of one record, inside the caller's transaction. */
 static consent_store_status_t write_proof(consent_store_t *s,
                                           consent_proof_t *pf,
                                           const char *lane,
+                                          consent_lane_cache_t *cache,
                                           const consent_key_t *key,
                                           apr_pool_t *p, const char **err,
-                                          int *lane_race)
+                                          int *lane_race, lane_t *ln)
 {
-    const char **row;
-    lane_t ln;
-    int rv;
+    int warm = cache && cache->valid;
 
-    if (nonce_used(s, pf->token_nonce, p, err)) {
+    /* warm, the insert's unique constraint says it (record_once asks) */
+    if (!warm && nonce_used(s, pf->token_nonce, p, err)) {
         return CONSENT_STORE_DUPLICATE;
     }
-    if (*err || (pf->notice_text && (*err = insert_notice(s, pf, p)))) {
+    if (*err || (pf->notice_text
+                 && !(cache && pf->notice_sha256
+                      && strcmp(cache->notice, pf->notice_sha256) == 0)
+                 && (*err = insert_notice(s, pf, p)))) {
         return CONSENT_STORE_ERROR;
     }
-    if ((rv = select_one(s, S_LANE_GET, &row, p, 1, &lane)) != 0) {
-        *err = db_error(s->driver, s->handle, rv, S_LANE_GET, p);
+    if ((*err = read_lane(s, ln, lane, cache, key, p, lane_race))) {
         return CONSENT_STORE_ERROR;
     }
-    if (row) {
-        lane_from_cols(&ln, row);
-    }
-    else if ((*err = lane_create(s, &ln, lane, key, p)) != NULL) {
-        *lane_race = 1;
-        return CONSENT_STORE_ERROR;
-    }
-    pf->lane = ln.lane;
-    pf->lane_seq = ln.head_seq + 1;
-    pf->prev_mac = ln.head_mac;
+    pf->lane = ln->lane;
+    pf->lane_seq = ln->head_seq + 1;
+    pf->prev_mac = ln->head_mac;
     if (consent_proof_seal(pf, key, p) != APR_SUCCESS) {
         *err = "HMAC failed";
         return CONSENT_STORE_ERROR;
     }
     if ((*err = insert_proof(s, pf, p))
-        || (*err = advance_lane(s, &ln, pf, key, p))) {
+        || (*err = advance_lane(s, ln, pf, key, p))) {
+        /* a memory that went stale: read the lane again and retry */
+        *lane_race = *lane_race || warm;
         return CONSENT_STORE_ERROR;
     }
     return CONSENT_STORE_OK;
@@ -897,24 +958,33 @@ static const char *check_notice(const consent_proof_t *pf, apr_pool_t *p)
 static consent_store_status_t record_once(consent_store_t *s,
                                           consent_proof_t *pf,
                                           const char *lane,
+                                          consent_lane_cache_t *cache,
                                           const consent_key_t *key,
                                           apr_pool_t *p, const char **err,
                                           int *lane_race)
 {
     consent_store_status_t st;
     const char *nerr = NULL;
+    lane_t ln;
     tx_t tx;
     int rv;
 
+    memset(&ln, 0, sizeof ln);
     if ((rv = tx_begin(&tx, s->driver, s->handle, p))) {
         *err = db_error(s->driver, s->handle, rv, "BEGIN", p);
         return CONSENT_STORE_ERROR;
     }
-    st = write_proof(s, pf, lane, key, p, err, lane_race);
+    st = write_proof(s, pf, lane, cache, key, p, err, lane_race, &ln);
     rv = tx_end(&tx, st == CONSENT_STORE_OK, p);
     if (st == CONSENT_STORE_OK && rv != 0) {
         *err = db_error(s->driver, s->handle, rv, "COMMIT", p);
         st = CONSENT_STORE_ERROR;
+    }
+    if (cache && st == CONSENT_STORE_OK) {
+        remember(cache, &ln, pf);
+    }
+    else if (cache) {
+        cache->valid = 0;           /* the lane is read again next time */
     }
     /* A replay that won the race makes our insert fail: say so. */
     if (st == CONSENT_STORE_ERROR && nonce_used(s, pf->token_nonce, p,
@@ -931,6 +1001,18 @@ consent_store_status_t consent_store_record(consent_store_t *store,
                                             const consent_key_t *key,
                                             apr_pool_t *p, const char **err)
 {
+    return consent_store_record_cached(store, proof, lane, NULL, key, p,
+                                       err);
+}
+
+consent_store_status_t consent_store_record_cached(consent_store_t *store,
+                                                   consent_proof_t *proof,
+                                                   const char *lane,
+                                                   consent_lane_cache_t *cache,
+                                                   const consent_key_t *key,
+                                                   apr_pool_t *p,
+                                                   const char **err)
+{
     consent_store_status_t st;
     int attempt, lane_race;
 
@@ -939,11 +1021,13 @@ consent_store_status_t consent_store_record(consent_store_t *store,
         return CONSENT_STORE_ERROR;
     }
     /* Only lane creation can lose a race (pgsql: two new lanes extending
-     * the same one); the whole record is then tried again. */
+     * the same one), or a writer's memory go stale; the whole record is
+     * then tried again, reading the lane afresh. */
     for (attempt = 0; ; ++attempt) {
         lane_race = 0;
         *err = NULL;
-        st = record_once(store, proof, lane, key, p, err, &lane_race);
+        st = record_once(store, proof, lane, cache, key, p, err,
+                         &lane_race);
         if (st != CONSENT_STORE_ERROR || !lane_race
             || attempt >= LANE_RETRIES) {
             break;

@@ -18,6 +18,27 @@ APLOG_USE_MODULE(consent);
 
 /* One writer per thread: its own chain in the store, no lock shared. */
 static __thread char thread_lane[64];
+/* ...and what it remembers of it between requests (fewer statements),
+ * for one store at a time: a thread may serve vhosts with other stores. */
+static __thread consent_lane_cache_t thread_lane_cache;
+static __thread unsigned int thread_lane_store;
+
+static consent_lane_cache_t *lane_cache_for(const consent_server_conf *sc)
+{
+    apr_ssize_t dlen = (apr_ssize_t)strlen(sc->dbd_driver);
+    apr_ssize_t plen = (apr_ssize_t)strlen(sc->dbd_params);
+    unsigned int store = apr_hashfunc_default(sc->dbd_driver, &dlen)
+                         * 31 + apr_hashfunc_default(sc->dbd_params, &plen);
+
+    /* a collision is harmless: the head update is guarded on the head
+     * chained to (count and MAC), so a wrong memory fails the record,
+     * which is retried with the lane read afresh */
+    if (store != thread_lane_store) {
+        memset(&thread_lane_cache, 0, sizeof thread_lane_cache);
+        thread_lane_store = store;
+    }
+    return &thread_lane_cache;
+}
 
 const char *consent_thread_lane(apr_pool_t *p)
 {
@@ -107,8 +128,10 @@ int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
         return 0;
     }
     key = APR_ARRAY_IDX(sconf->keys->keys, 0, const consent_key_t *);
-    switch (consent_store_record(store, proof, consent_thread_lane(r->pool),
-                                 key, r->pool, &err)) {
+    switch (consent_store_record_cached(store, proof,
+                                        consent_thread_lane(r->pool),
+                                        lane_cache_for(sconf), key, r->pool,
+                                        &err)) {
     case CONSENT_STORE_OK:
         consent_dbd_outcome(r, 1);
         return 1;

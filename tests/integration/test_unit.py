@@ -20,3 +20,13 @@ def test_unit_suite(source):
                        cwd=harness.TOP)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "[  PASSED  ]" in p.stdout + p.stderr
+
+
+def test_store_unit_suite_on_postgresql(postgres):
+    """The store's unit tests again, on the suite's PostgreSQL."""
+    binary = os.path.join(UNIT_DIR, "test_store")
+    env = dict(os.environ, CONSENT_TEST_PGSQL=postgres.create_db())
+    p = subprocess.run([binary], capture_output=True, text=True, timeout=300,
+                       cwd=harness.TOP, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "[  PASSED  ]" in p.stdout + p.stderr

@@ -410,6 +410,59 @@ static void test_duplicate_nonce(void **state)
     assert_clean(&db, ring_of(key_a, NULL));
 }
 
+static consent_store_status_t record_warm(db_t *db, const char *lane, int i,
+                                          consent_lane_cache_t *cache)
+{
+    consent_proof_t *pf = make_proof(pool, i, nonce_of(i));
+    const char *err = NULL;
+
+    return consent_store_record_cached(db->store, pf, lane, cache, key_a,
+                                       pool, &err);
+}
+
+/* A writer's memory saves reads, and a wrong one costs only a retry. */
+static void test_lane_cache(void **state)
+{
+    db_t a, b;
+    consent_lane_cache_t cache, stale;
+    const char *lane = consent_store_lane_id(pool);
+    int i;
+
+    memset(&cache, 0, sizeof cache);
+    fresh_db(&a, "cache-a");
+    for (i = 0; i < 3; ++i) {
+        assert_int_equal(record_warm(&a, lane, i, &cache), CONSENT_STORE_OK);
+    }
+    assert_true(cache.valid);
+    assert_int_equal(cache.head_seq, 3);
+    stale = cache;
+    for (i = 3; i < 5; ++i) {
+        assert_int_equal(record_warm(&a, lane, i, &cache), CONSENT_STORE_OK);
+    }
+    /* a replay is still a replay when warm (the insert's constraint) */
+    assert_int_equal(record_warm(&a, lane, 4, &cache),
+                     CONSENT_STORE_DUPLICATE);
+    /* an out-of-date memory fails the guarded head update: read afresh */
+    assert_int_equal(record_warm(&a, lane, 5, &stale), CONSENT_STORE_OK);
+    assert_int_equal(stale.head_seq, 6);
+    assert_clean(&a, ring_of(key_a, NULL));
+    if (pg_params) {
+        return;     /* one pgsql database: no second store to carry it to */
+    }
+    /* the same memory carried to another store with the same lane id */
+    fresh_db(&b, "cache-b");
+    for (i = 100; i < 103; ++i) {
+        assert_int_equal(record_warm(&b, lane, i, &stale), CONSENT_STORE_OK);
+    }
+    assert_int_equal(record_warm(&a, lane, 200, &stale), CONSENT_STORE_OK);
+    assert_clean(&a, ring_of(key_a, NULL));
+    assert_clean(&b, ring_of(key_a, NULL));
+    assert_string_equal(raw_value(&a, "SELECT COUNT(*) FROM consent_proof"),
+                        "7");
+    assert_string_equal(raw_value(&b, "SELECT COUNT(*) FROM consent_proof"),
+                        "3");
+}
+
 /* Three lanes (b created after a, c after b), n records spread. */
 static const char **three_lanes(db_t *db, const char *name, int n)
 {
@@ -665,6 +718,7 @@ int main(void)
         cmocka_unit_test(test_migrate_twice),
         cmocka_unit_test(test_record_and_each),
         cmocka_unit_test(test_duplicate_nonce),
+        cmocka_unit_test(test_lane_cache),
         cmocka_unit_test(test_fifty_records_three_lanes),
         cmocka_unit_test(test_tamper_field),
         cmocka_unit_test(test_tamper_delete_middle),
