@@ -417,7 +417,9 @@ static const char *form_text(flatten_t *f, apr_hash_t *texts,
     return s;
 }
 
-static consent_tpl_t *flatten_purposes(flatten_t *f)
+/* One box per purpose, from the form's or the withdrawal page's
+ * template (tpl). */
+static consent_tpl_t *flatten_boxes(flatten_t *f, int tpl)
 {
     const apr_array_header_t *ps = f->form->purposes;
     const consent_tpl_t **frags;
@@ -435,7 +437,7 @@ static consent_tpl_t *flatten_purposes(flatten_t *f)
         bind_set(&c, "description", CONSENT_VAL_TEXT,
                  form_text(f, pp->descriptions, "description", pp->id,
                            pp->line), NULL);
-        frags[i] = bind_tpl(&c, TPL_PURPOSE);
+        frags[i] = bind_tpl(&c, tpl);
     }
     return consent_tpl_concat("purposes", frags, n, f->p);
 }
@@ -545,7 +547,7 @@ static consent_tpl_t *flatten_form(flatten_t *f)
         "form.objections_help.b2b"), NULL);
     bind_set(&c, "fields", CONSENT_VAL_TEMPLATE, NULL, flatten_fields(f));
     bind_set(&c, "purposes", CONSENT_VAL_TEMPLATE, NULL,
-             flatten_purposes(f));
+             flatten_boxes(f, TPL_PURPOSE));
     bind_set(&c, "lang", CONSENT_VAL_TEXT, f->lang, NULL);
     bind_set(&c, "title", CONSENT_VAL_TEXT,
              consent_i18n_text(f->ui->i18n, f->lang, "form.title"), NULL);
@@ -592,30 +594,6 @@ static consent_tpl_t *flatten_confirm(flatten_t *f)
     return bind_tpl(&c, TPL_PAGE);
 }
 
-/* One box per purpose on the withdrawal page. */
-static consent_tpl_t *flatten_withdraw_boxes(flatten_t *f)
-{
-    const apr_array_header_t *ps = f->form->purposes;
-    const consent_tpl_t **frags;
-    const consent_purpose_t *pp;
-    bind_ctx_t c;
-    int i, n = ps ? ps->nelts : 0;
-
-    frags = apr_pcalloc(f->p, sizeof(*frags) * (n + 1));
-    for (i = 0; i < n; i++) {
-        pp = APR_ARRAY_IDX(ps, i, const consent_purpose_t *);
-        bind_init(&c, f->ui, f->lang, f->p);
-        bind_set(&c, "id", CONSENT_VAL_TEXT, pp->id, NULL);
-        bind_set(&c, "label", CONSENT_VAL_TEXT,
-                 form_text(f, pp->labels, "label", pp->id, pp->line), NULL);
-        bind_set(&c, "description", CONSENT_VAL_TEXT,
-                 form_text(f, pp->descriptions, "description", pp->id,
-                           pp->line), NULL);
-        frags[i] = bind_tpl(&c, TPL_WITHDRAW_PURPOSE);
-    }
-    return consent_tpl_concat("purposes", frags, n, f->p);
-}
-
 /* The withdrawal page asks for the subject only, always as required. */
 static consent_tpl_t *flatten_withdraw(flatten_t *f)
 {
@@ -630,7 +608,7 @@ static consent_tpl_t *flatten_withdraw(flatten_t *f)
                  flatten_field(f, &subject));
     }
     bind_set(&c, "purposes", CONSENT_VAL_TEMPLATE, NULL,
-             flatten_withdraw_boxes(f));
+             flatten_boxes(f, TPL_WITHDRAW_PURPOSE));
     bind_set(&c, "lang", CONSENT_VAL_TEXT, f->lang, NULL);
     bind_set(&c, "title", CONSENT_VAL_TEXT,
              consent_i18n_text(f->ui->i18n, f->lang, "withdraw.title"),

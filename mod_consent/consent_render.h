@@ -55,6 +55,11 @@ typedef struct {
                                    NULL: "withdraw" relative */
 } consent_form_request_t;
 
+/* A page that carries a render token: the form, the withdrawal page. */
+typedef apr_status_t consent_render_signed_fn(
+    const consent_form_t *form, const consent_form_request_t *req,
+    consent_write_fn *write, void *baton);
+
 apr_status_t consent_render_form(const consent_form_t *form,
                                  const consent_form_request_t *req,
                                  consent_write_fn *write, void *baton);

@@ -153,6 +153,14 @@ int consent_send_form(request_rec *r, const consent_dir_conf *conf,
                       const char *lang, int status, const char *error_key,
                       apr_table_t *values)
 {
+    return consent_send_signed(r, conf, lang, status, error_key, values,
+                               consent_render_form);
+}
+
+int consent_send_signed(request_rec *r, const consent_dir_conf *conf,
+                        const char *lang, int status, const char *error_key,
+                        apr_table_t *values, consent_render_signed_fn *render)
+{
     consent_page_t *pg = consent_page_make(r);
     consent_form_request_t req;
     apr_status_t rv;
@@ -173,8 +181,8 @@ int consent_send_form(request_rec *r, const consent_dir_conf *conf,
     if (r->header_only) {
         return OK;
     }
-    return consent_page_send(pg, consent_render_form(conf->form, &req,
-                                                     pg->write, pg->bb));
+    return consent_page_send(pg, render(conf->form, &req, pg->write,
+                                        pg->bb));
 }
 
 /* What follows L in the URL: "" for the form itself. */

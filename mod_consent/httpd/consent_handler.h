@@ -4,6 +4,7 @@
 
 #include "mod_consent.h"
 #include "consent_proof.h"
+#include "consent_submit.h"
 
 typedef struct {
     request_rec *r;
@@ -31,6 +32,18 @@ apr_status_t consent_issue_token(request_rec *r,
 int consent_send_form(request_rec *r, const consent_dir_conf *conf,
                       const char *lang, int status, const char *error_key,
                       apr_table_t *values);
+
+/* A page carrying a fresh render token (the form, the withdrawal page),
+ * with an error and the values to show again. */
+int consent_send_signed(request_rec *r, const consent_dir_conf *conf,
+                        const char *lang, int status, const char *error_key,
+                        apr_table_t *values, consent_render_signed_fn *render);
+
+/* What a refused submission gets (400, 403, 422), the page to show again
+ * rendered by render. */
+int consent_answer_refusal(request_rec *r, const consent_dir_conf *conf,
+                           const consent_verdict_t *v, const char *lang,
+                           consent_render_signed_fn *render);
 
 /* A message page: title from "<key>.title", body from key. */
 int consent_send_message(request_rec *r, const consent_dir_conf *conf,

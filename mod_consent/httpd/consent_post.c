@@ -182,15 +182,24 @@ static int judge(request_rec *r, const consent_dir_conf *conf,
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0033)
                       "submission refused: %s", v->detail);
     }
-    switch (v->kind) {
-    case CONSENT_VERDICT_OK:
+    if (v->kind == CONSENT_VERDICT_OK) {
         return store_proof(r, conf, v);
+    }
+    return consent_answer_refusal(r, conf, v, lang, consent_render_form);
+}
+
+int consent_answer_refusal(request_rec *r, const consent_dir_conf *conf,
+                           const consent_verdict_t *v, const char *lang,
+                           consent_render_signed_fn *render)
+{
+    switch (v->kind) {
     case CONSENT_VERDICT_BAD_INPUT:
-        return consent_send_form(r, conf, lang, HTTP_BAD_REQUEST,
-                                 v->error_key, v->values);
+        return consent_send_signed(r, conf, lang, HTTP_BAD_REQUEST,
+                                   v->error_key, v->values, render);
     case CONSENT_VERDICT_EXPIRED:
-        return consent_send_form(r, conf, lang, HTTP_FORBIDDEN,
-                                 v->error_key, NULL);
+        /* an honest person with an old page gets a fresh one */
+        return consent_send_signed(r, conf, lang, HTTP_FORBIDDEN,
+                                   v->error_key, NULL, render);
     case CONSENT_VERDICT_PRETICKED:
         return consent_send_message(r, conf, lang,
                                     HTTP_UNPROCESSABLE_ENTITY,

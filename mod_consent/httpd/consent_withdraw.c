@@ -64,28 +64,9 @@ static int send_withdraw_form(request_rec *r, const consent_dir_conf *conf,
                               const char *lang, int status,
                               const char *error_key, apr_table_t *values)
 {
-    consent_page_t *pg = consent_page_make(r);
-    consent_form_request_t req;
-    apr_status_t rv;
-
-    memset(&req, 0, sizeof req);
-    req.lang = lang;
-    req.values = values;
-    req.error = error_key ? consent_ui_text(conf->ui, lang, error_key) : NULL;
     /* signed like the form: no withdrawal forged from another site */
-    rv = consent_issue_form_token(r, conf, lang, &req.token);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CONSENT_LOGNO(0040)
-                      "cannot sign a render token");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    r->status = status;
-    consent_page_headers(r, lang);
-    if (r->header_only) {
-        return OK;
-    }
-    return consent_page_send(pg, consent_render_withdraw(conf->form, &req,
-                                                         pg->write, pg->bb));
+    return consent_send_signed(r, conf, lang, status, error_key, values,
+                               consent_render_withdraw);
 }
 
 static int judge_withdrawal(request_rec *r, const consent_dir_conf *conf,
@@ -105,27 +86,14 @@ static int judge_withdrawal(request_rec *r, const consent_dir_conf *conf,
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0041)
                       "withdrawal refused: %s", v->detail);
     }
-    switch (v->kind) {
-    case CONSENT_VERDICT_OK:
-        if (!consent_record_proof(r, conf, NULL, v->proof, &rc)) {
-            return rc;
-        }
-        return send_done(r, conf, lang, "withdraw.done",
-                         v->proof->receipt_id);
-    case CONSENT_VERDICT_BAD_INPUT:
-        return send_withdraw_form(r, conf, lang, HTTP_BAD_REQUEST,
-                                  v->error_key, v->values);
-    case CONSENT_VERDICT_EXPIRED:
-        return send_withdraw_form(r, conf, lang, HTTP_FORBIDDEN,
-                                  v->error_key, NULL);
-    case CONSENT_VERDICT_PRETICKED:
-        return consent_send_message(r, conf, lang,
-                                    HTTP_UNPROCESSABLE_ENTITY,
-                                    "error.preticked");
-    default:
-        return consent_send_message(r, conf, lang, HTTP_FORBIDDEN,
-                                    "error.forbidden");
+    if (v->kind != CONSENT_VERDICT_OK) {
+        return consent_answer_refusal(r, conf, v, lang,
+                                      consent_render_withdraw);
     }
+    if (!consent_record_proof(r, conf, NULL, v->proof, &rc)) {
+        return rc;
+    }
+    return send_done(r, conf, lang, "withdraw.done", v->proof->receipt_id);
 }
 
 int consent_withdraw_page(request_rec *r, const consent_dir_conf *conf)
