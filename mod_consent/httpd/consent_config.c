@@ -93,6 +93,7 @@ void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->form = add->form;
         conf->form_path = add->form_path;
         conf->location = add->location;
+        conf->withdraw_url = add->withdraw_url;
         conf->ui = add->ui;
         conf->guard = add->guard;
     }
@@ -100,6 +101,7 @@ void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->form = base->form;
         conf->form_path = base->form_path;
         conf->location = base->location;
+        conf->withdraw_url = base->withdraw_url;
         conf->ui = base->ui;
         conf->guard = base->guard;
     }
@@ -195,6 +197,18 @@ static const char *load_schema(cmd_parms *cmd, consent_registry *reg,
  * right here; a guard definition also by the rule "guard" (every purpose
  * names the application's box), so it is cached apart.
  */
+/* "/newsletter/" and "/newsletter" are one location: sub-pages follow
+ * it after one slash. */
+static const char *trimmed_location(apr_pool_t *p, const char *loc)
+{
+    apr_size_t n = strlen(loc);
+
+    while (n > 0 && loc[n - 1] == '/') {
+        --n;
+    }
+    return apr_pstrmemdup(p, loc, n);
+}
+
 static const char *load_form(cmd_parms *cmd, consent_dir_conf *conf,
                              const char *arg, int guard)
 {
@@ -216,6 +230,9 @@ static const char *load_form(cmd_parms *cmd, consent_dir_conf *conf,
         return apr_pstrcat(cmd->pool, name, ": bad path ", arg, NULL);
     }
     conf->form_path = path;
+    conf->location = trimmed_location(cmd->pool, conf->location);
+    conf->withdraw_url = apr_pstrcat(cmd->pool, conf->location, "/withdraw",
+                                     NULL);
     conf->guard = guard;
     key = guard ? apr_pstrcat(cmd->pool, "guard:", path, NULL) : path;
     conf->form = apr_hash_get(reg->forms, key, APR_HASH_KEY_STRING);

@@ -125,6 +125,15 @@ static int migrate(consent_server_conf *conf, server_rec *s, apr_pool_t *p)
     return 1;
 }
 
+static unsigned int store_id(const consent_server_conf *conf)
+{
+    apr_ssize_t dlen = (apr_ssize_t)strlen(conf->dbd_driver);
+    apr_ssize_t plen = (apr_ssize_t)strlen(conf->dbd_params);
+
+    return apr_hashfunc_default(conf->dbd_driver, &dlen) * 31
+           + apr_hashfunc_default(conf->dbd_params, &plen);
+}
+
 static const char *check_server(server_rec *s, apr_pool_t *pconf)
 {
     consent_server_conf *conf =
@@ -139,6 +148,7 @@ static const char *check_server(server_rec *s, apr_pool_t *pconf)
         return "ConsentForm needs a store: set DBDriver (sqlite3 or pgsql) "
                "and DBDParams";
     }
+    conf->store_id = store_id(conf);
     st = consent_store_statements(conf->dbd_driver);
     if (!st) {
         return apr_pstrcat(pconf, "DBDriver ", conf->dbd_driver,

@@ -138,17 +138,6 @@ apr_status_t consent_issue_form_token(request_rec *r,
     return consent_issue_token(r, conf, lang, defaults, token);
 }
 
-static const char *withdraw_url(request_rec *r, const consent_dir_conf *conf)
-{
-    apr_size_t n = strlen(conf->location);
-
-    while (n > 0 && conf->location[n - 1] == '/') {
-        --n;
-    }
-    return apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, conf->location, n),
-                       "/withdraw", NULL);
-}
-
 int consent_send_form(request_rec *r, const consent_dir_conf *conf,
                       const char *lang, int status, const char *error_key,
                       apr_table_t *values)
@@ -169,7 +158,7 @@ int consent_send_signed(request_rec *r, const consent_dir_conf *conf,
     req.lang = lang;
     req.values = values;
     req.error = error_key ? consent_ui_text(conf->ui, lang, error_key) : NULL;
-    req.withdraw_url = withdraw_url(r, conf);
+    req.withdraw_url = conf->withdraw_url;
     rv = consent_issue_form_token(r, conf, lang, &req.token);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CONSENT_LOGNO(0011)
@@ -188,11 +177,8 @@ int consent_send_signed(request_rec *r, const consent_dir_conf *conf,
 /* What follows L in the URL: "" for the form itself. */
 static const char *sub_path(request_rec *r, const consent_dir_conf *conf)
 {
-    apr_size_t n = strlen(conf->location);
+    apr_size_t n = strlen(conf->location);     /* no trailing slash */
 
-    while (n > 0 && conf->location[n - 1] == '/') {
-        --n;
-    }
     if (strncmp(r->uri, conf->location, n) != 0) {
         return NULL;
     }
@@ -215,7 +201,7 @@ int consent_send_confirmation(request_rec *r, const consent_dir_conf *conf,
     r->status = HTTP_OK;
     consent_page_headers(r, proof->lang);
     return consent_page_send(pg, consent_render_confirmation(
-        conf->ui, conf->form, proof->lang, proof, withdraw_url(r, conf),
+        conf->ui, conf->form, proof->lang, proof, conf->withdraw_url,
         pg->write, pg->bb));
 }
 

@@ -25,10 +25,7 @@ static __thread unsigned int thread_lane_store;
 
 static consent_lane_cache_t *lane_cache_for(const consent_server_conf *sc)
 {
-    apr_ssize_t dlen = (apr_ssize_t)strlen(sc->dbd_driver);
-    apr_ssize_t plen = (apr_ssize_t)strlen(sc->dbd_params);
-    unsigned int store = apr_hashfunc_default(sc->dbd_driver, &dlen)
-                         * 31 + apr_hashfunc_default(sc->dbd_params, &plen);
+    unsigned int store = sc->store_id;
 
     /* a collision is harmless: the head update is guarded on the head
      * chained to (count and MAC), so a wrong memory fails the record,

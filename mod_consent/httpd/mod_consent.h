@@ -30,6 +30,8 @@ typedef struct {
      * configuration tree in post_config (mod_dbd keeps them private) */
     const char *dbd_driver;
     const char *dbd_params;
+    unsigned int store_id;          /* hash of both: a thread's lane memory
+                                       is kept for one store at a time */
     int schema_ready;
     /* when this process last failed to use the store, 0 when fine: a
      * hint shared by threads (torn reads only cost one extra probe) */
@@ -38,6 +40,7 @@ typedef struct {
 
 typedef struct {
     const char *location;           /* <Location> path, for sub-pages */
+    const char *withdraw_url;       /* location + "/withdraw", made once */
     const char *form_path;          /* ConsentForm */
     consent_form_t *form;
     const char *template_dir;       /* ConsentTemplateDir */
