@@ -166,3 +166,18 @@ def test_unreadable_sqlite_store_is_503_then_recovers(fresh_apache):
     assert out.statuses == {200: 2}, out.statuses
     out.receipts.append(r.headers["Consent-Receipt"])
     assert_consistent(server, out)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to User")
+def test_store_directory_not_writable_by_user_is_named_at_start(
+        fresh_apache):
+    server = fresh_apache()
+    locked = os.path.join(server.dir, "root-only")
+    os.mkdir(locked, 0o755)                 # root's, not the User's
+    server.params = os.path.join(locked, "consent.db")
+    server.start()
+    assert "not writable by the httpd User" in server.error_log()
+    _, token = get_form(server)
+    r = submit(server, {"email": "a@example.org", "consent_token": token})
+    assert r.status_code == 503             # never a receipt without a row
+    assert "Consent-Receipt" not in r.headers
