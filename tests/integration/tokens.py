@@ -1,5 +1,5 @@
 """An independent implementation of the render token format (see
-mod_consent/consent_token.h), so tests can make tokens the server would
+mod_consent/core/consent_token.h), so tests can make tokens the server would
 never issue: a box rendered ticked, another key, a crafted age."""
 import base64
 import hashlib
