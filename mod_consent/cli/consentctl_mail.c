@@ -15,8 +15,8 @@
 #include "consent_unsub.h"
 #include "consent_notice.h"
 
-#define EXIT_PROBLEM 1
-#define EXIT_USAGE 2
+#define EXIT_PROBLEM CONSENTCTL_PROBLEM
+#define EXIT_USAGE CONSENTCTL_USAGE
 
 /* ---- unsubscribe-url ------------------------------------------------ */
 
@@ -89,7 +89,7 @@ int consentctl_unsubscribe_url(const consentctl_opts *o, int argc,
         return EXIT_USAGE;
     }
     if (!(ring = consentctl_load_keyring(o))) {
-        return EXIT_PROBLEM;
+        return EXIT_USAGE;
     }
     if (consent_unsub_issue(&token, ring, &a.link, o->pool)
         != APR_SUCCESS) {
@@ -105,33 +105,16 @@ int consentctl_unsubscribe_url(const consentctl_opts *o, int argc,
 
 /* ---- suppression-list ----------------------------------------------- */
 
+/* The store hands every person's proofs together (ordered by subject):
+ * one person's state is folded at a time, judged, printed, forgotten. */
 typedef struct {
-    apr_pool_t *pool;
-    apr_hash_t *people;         /* subject -> consent_status_t* */
+    apr_pool_t *pool;           /* the current person's, cleared after */
+    consent_status_t *status;
+    const char *subject;        /* in pool; NULL before the first */
+    const char *purpose;        /* --purpose, or NULL */
+    int hash;                   /* --hashed */
+    int failed;                 /* the output could not be written */
 } people_t;
-
-static apr_status_t note_person(void *baton, const consent_proof_t *pf)
-{
-    people_t *pp = baton;
-    consent_status_t *st;
-
-    if (pf->subject == NULL || *pf->subject == '\0') {
-        return APR_SUCCESS;
-    }
-    st = apr_hash_get(pp->people, pf->subject, APR_HASH_KEY_STRING);
-    if (st == NULL) {
-        st = consent_status_make(pp->pool);
-        apr_hash_set(pp->people, apr_pstrdup(pp->pool, pf->subject),
-                     APR_HASH_KEY_STRING, st);
-    }
-    consent_status_add(st, pf);
-    return APR_SUCCESS;
-}
-
-static int by_string(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 /* Lower-case hex SHA-256 of the lower-cased subject. */
 static const char *hashed(apr_pool_t *p, const char *subject)
@@ -149,25 +132,38 @@ static const char *hashed(apr_pool_t *p, const char *subject)
     return consent_hex(p, digest, n);
 }
 
-/* Suppressed subjects (or their hashes), sorted: a stable output. */
-static apr_array_header_t *suppressed(const people_t *pp,
-                                      const char *purpose, int hash)
+/* Prints the person folded so far if suppressed, then forgets them. */
+static void person_done(people_t *pp)
 {
-    apr_array_header_t *out = apr_array_make(pp->pool, 64,
-                                             sizeof(const char *));
-    apr_hash_index_t *hi;
+    const char *line;
 
-    for (hi = apr_hash_first(pp->pool, pp->people); hi;
-         hi = apr_hash_next(hi)) {
-        const char *subject = apr_hash_this_key(hi);
-
-        if (consent_status_suppressed(apr_hash_this_val(hi), purpose)) {
-            APR_ARRAY_PUSH(out, const char *) =
-                hash ? hashed(pp->pool, subject) : subject;
+    if (pp->subject != NULL
+        && consent_status_suppressed(pp->status, pp->purpose)) {
+        line = pp->hash ? hashed(pp->pool, pp->subject) : pp->subject;
+        if (line == NULL || printf("%s\n", line) < 0) {
+            pp->failed = 1;
         }
     }
-    qsort(out->elts, out->nelts, sizeof(const char *), by_string);
-    return out;
+    apr_pool_clear(pp->pool);
+    pp->subject = NULL;
+    pp->status = NULL;
+}
+
+static apr_status_t note_person(void *baton, const consent_proof_t *pf,
+                                apr_pool_t *scratch)
+{
+    people_t *pp = baton;
+
+    if (pf->subject == NULL || *pf->subject == '\0') {
+        return APR_SUCCESS;
+    }
+    if (pp->subject == NULL || strcmp(pp->subject, pf->subject) != 0) {
+        person_done(pp);
+        pp->subject = apr_pstrdup(pp->pool, pf->subject);
+        pp->status = consent_status_make(pp->pool);
+    }
+    consent_status_add(pp->status, pf);
+    return pp->failed ? APR_EGENERAL : APR_SUCCESS;
 }
 
 int consentctl_suppression_list(const consentctl_opts *o, int argc,
@@ -178,21 +174,21 @@ int consentctl_suppression_list(const consentctl_opts *o, int argc,
         { "purpose", 'P', 1, "only those who must not get this purpose" },
         { NULL, 0, 0, NULL }
     };
-    const char *purpose = NULL, *arg, *err = NULL;
-    apr_array_header_t *list;
+    const char *arg, *err = NULL;
     consent_store_t *store;
     apr_getopt_t *os;
     apr_status_t rv;
     people_t pp;
-    int opt, hash = 0, i;
+    int opt;
 
+    memset(&pp, 0, sizeof pp);
     apr_getopt_init(&os, o->pool, argc, argv);
     while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
         if (opt == 'H') {
-            hash = 1;
+            pp.hash = 1;
         }
         else {
-            purpose = arg;
+            pp.purpose = arg;
         }
     }
     if (rv != APR_EOF || os->ind < argc) {
@@ -201,18 +197,24 @@ int consentctl_suppression_list(const consentctl_opts *o, int argc,
         return EXIT_USAGE;
     }
     if ((store = consentctl_open_store(o)) == NULL) {
+        return CONSENTCTL_NO_STORE;
+    }
+    apr_pool_create(&pp.pool, o->pool);
+    rv = consent_store_each_by_subject(store, note_person, &pp, o->pool,
+                                       &err);
+    if (rv == APR_SUCCESS) {
+        person_done(&pp);
+    }
+    if (err != NULL) {
+        /* a partial list would pass for a complete one: say so loudly */
+        fprintf(stderr, "consentctl suppression-list: %s (the list above "
+                "is INCOMPLETE)\n", err);
+        return CONSENTCTL_NO_STORE;
+    }
+    if (pp.failed || fflush(stdout) != 0) {
+        fprintf(stderr, "consentctl suppression-list: cannot write the "
+                "output\n");
         return EXIT_PROBLEM;
     }
-    pp.pool = o->pool;
-    pp.people = apr_hash_make(o->pool);
-    if (consent_store_each(store, 0, NULL, note_person, &pp, o->pool, &err)
-        != APR_SUCCESS) {
-        fprintf(stderr, "consentctl suppression-list: %s\n", err);
-        return EXIT_PROBLEM;
-    }
-    list = suppressed(&pp, purpose, hash);
-    for (i = 0; i < list->nelts; ++i) {
-        printf("%s\n", APR_ARRAY_IDX(list, i, const char *));
-    }
-    return fflush(stdout) == 0 ? 0 : EXIT_PROBLEM;
+    return 0;
 }

@@ -1,7 +1,9 @@
 /*
  * consentctl export, verify and status: the proof store from a shell.
- * The store is opened the way mod_consent opens it (connection settings,
- * then migration), so a fresh sqlite3 file gets the same schema.
+ * Every command here only reads: the store is opened as it is, never
+ * created nor migrated (a typo in -p must not answer "no proof, nobody
+ * to suppress" from a fresh empty file), and one that is not there or
+ * holds no mod_consent schema is an error (CONSENTCTL_NO_STORE).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,13 +11,15 @@
 
 #include <apr_getopt.h>
 #include <apr_dbd.h>
+#include <apr_file_info.h>
 
 #include "consentctl_store.h"
 #include "consent_store.h"
 #include "consent_status.h"
 
-#define EXIT_PROBLEM 1
-#define EXIT_USAGE 2
+#define EXIT_PROBLEM CONSENTCTL_PROBLEM
+#define EXIT_USAGE CONSENTCTL_USAGE
+#define EXIT_NO_STORE CONSENTCTL_NO_STORE
 
 typedef struct {
     const apr_dbd_driver_t *driver;
@@ -29,22 +33,83 @@ static apr_status_t close_connection(void *data)
     return apr_dbd_close(c->driver, c->handle);
 }
 
+/* sqlite3 creates a missing file on open (apr_dbd's driver passes no
+ * flags to sqlite3_open): look before opening. */
+static int sqlite_file_exists(const char *path, apr_pool_t *p)
+{
+    apr_finfo_t fi;
+    apr_status_t rv = apr_stat(&fi, path, APR_FINFO_TYPE, p);
+
+    if (rv != APR_SUCCESS) {
+        char buf[120];
+
+        fprintf(stderr, "consentctl: no store at %s: %s (reading commands "
+                "never create one: is -p the DBDParams Apache uses?)\n",
+                path, apr_strerror(rv, buf, sizeof buf));
+        return 0;
+    }
+    if (fi.filetype != APR_REG) {
+        fprintf(stderr, "consentctl: no store at %s: not a regular file\n",
+                path);
+        return 0;
+    }
+    return 1;
+}
+
+/* The schema version the store holds, 0 when it has none. */
+static int store_schema(const connection_t *c, const char *where,
+                        apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *v = NULL;
+    int rv = apr_dbd_select(c->driver, p, c->handle, &res,
+                            "SELECT MAX(version) FROM consent_schema_version",
+                            1);
+
+    if (rv != 0) {
+        const char *msg = apr_dbd_error(c->driver, c->handle, rv);
+
+        fprintf(stderr, "consentctl: %s is not a mod_consent store (%s): "
+                "Apache's mod_consent creates the schema at its first "
+                "start\n", where, msg ? msg : "no schema table");
+        return 0;
+    }
+    while (apr_dbd_get_row(c->driver, p, res, &row, -1) == 0) {
+        if (v == NULL) {
+            v = apr_pstrdup(p, apr_dbd_get_entry(c->driver, row, 0));
+        }
+    }
+    if (v == NULL || apr_atoi64(v) <= 0) {
+        fprintf(stderr, "consentctl: %s is not a mod_consent store (its "
+                "schema version is not recorded)\n", where);
+        return 0;
+    }
+    return (int)apr_atoi64(v);
+}
+
 consent_store_t *consentctl_open_store(const consentctl_opts *o)
 {
     connection_t *c = apr_pcalloc(o->pool, sizeof *c);
     const char *driver = o->driver ? o->driver : "sqlite3";
     consent_store_t *store = NULL;
-    const char *err = NULL;
+    const char *err = NULL, *where;
     apr_status_t rv;
+    int version;
 
     if (o->params == NULL) {
         fprintf(stderr, "consentctl: -p PARAMS (as DBDParams) is needed\n");
         return NULL;
     }
+    where = apr_psprintf(o->pool, "the %s store %s", driver, o->params);
     apr_dbd_init(o->pool);
     if ((rv = apr_dbd_get_driver(o->pool, driver, &c->driver))) {
         fprintf(stderr, "consentctl: DBD driver %s is not available "
                 "(is libaprutil1-dbd-%s installed?)\n", driver, driver);
+        return NULL;
+    }
+    if (strcmp(driver, "sqlite3") == 0
+        && !sqlite_file_exists(o->params, o->pool)) {
         return NULL;
     }
     if ((rv = apr_dbd_open_ex(c->driver, o->pool, o->params, &c->handle,
@@ -55,8 +120,18 @@ consent_store_t *consentctl_open_store(const consentctl_opts *o)
     }
     apr_pool_cleanup_register(o->pool, c, close_connection,
                               apr_pool_cleanup_null);
+    if ((version = store_schema(c, where, o->pool)) == 0) {
+        return NULL;
+    }
+    if (version != CONSENT_SCHEMA_VERSION) {
+        fprintf(stderr, "consentctl: %s has schema version %d, this "
+                "consentctl reads version %d: %s\n", where, version,
+                CONSENT_SCHEMA_VERSION, version > CONSENT_SCHEMA_VERSION
+                ? "use the consentctl of the mod_consent that wrote it"
+                : "start Apache with this mod_consent once to migrate it");
+        return NULL;
+    }
     if (consent_store_connection_init(c->driver, c->handle, o->pool, &err)
-        || consent_store_migrate(c->driver, c->handle, o->pool, &err)
         || consent_store_open(&store, c->driver, c->handle, o->pool,
                               &err)) {
         fprintf(stderr, "consentctl: store: %s\n", err);
@@ -136,12 +211,11 @@ static int parse_since(const char *s, apr_time_t *t)
     return 1;
 }
 
-static apr_status_t print_json(void *baton, const consent_proof_t *proof)
+static apr_status_t print_json(void *baton, const consent_proof_t *proof,
+                               apr_pool_t *scratch)
 {
-    apr_pool_t *p = baton;
-
     /* a full disk or a closed pipe must not pass for a complete export */
-    if (printf("%s\n", consent_proof_json(p, proof)) < 0) {
+    if (printf("%s\n", consent_proof_json(scratch, proof)) < 0) {
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -179,14 +253,14 @@ int consentctl_export(const consentctl_opts *o, int argc,
         return EXIT_USAGE;
     }
     if ((store = consentctl_open_store(o)) == NULL) {
-        return EXIT_PROBLEM;
+        return EXIT_NO_STORE;
     }
-    if (consent_store_each(store, since, subject, print_json, o->pool,
+    if (consent_store_each(store, since, subject, print_json, NULL,
                            o->pool, &err) != APR_SUCCESS
         || fflush(stdout) != 0) {
         fprintf(stderr, "consentctl export: %s\n",
                 err ? err : "cannot write the output");
-        return EXIT_PROBLEM;
+        return err ? EXIT_NO_STORE : EXIT_PROBLEM;
     }
     return 0;
 }
@@ -213,6 +287,12 @@ consent_keyring_t *consentctl_load_keyring(const consentctl_opts *o)
     return ring;
 }
 
+/*
+ * Exit: 1 when anything points at tampering (it wins over the rest),
+ * CONSENTCTL_UNCHECKED when all that is wrong is a key the keyring lacks
+ * (records that could not be checked are not tampered records), 0 when
+ * every record and lane was checked and found intact.
+ */
 int consentctl_verify(const consentctl_opts *o, int argc,
                       const char *const *argv)
 {
@@ -221,35 +301,51 @@ int consentctl_verify(const consentctl_opts *o, int argc,
     consent_store_t *store;
     apr_int64_t proofs = 0, lanes = 0;
     const char *err = NULL;
-    int i, n;
+    int i, tamper = 0, missing = 0;
 
     if (argc > 1 || o->key_files == NULL || o->key_files->nelts == 0) {
         fprintf(stderr, "usage: consentctl -d DRIVER -p PARAMS -k KEYFILE "
                 "[-k OLDKEY]... verify\n");
         return EXIT_USAGE;
     }
-    if ((ring = consentctl_load_keyring(o)) == NULL
-        || (store = consentctl_open_store(o)) == NULL) {
-        return EXIT_PROBLEM;
+    if ((ring = consentctl_load_keyring(o)) == NULL) {
+        return EXIT_USAGE;
+    }
+    if ((store = consentctl_open_store(o)) == NULL) {
+        return EXIT_NO_STORE;
     }
     problems = apr_array_make(o->pool, 8, sizeof(consent_problem_t));
-    n = consent_store_verify(store, ring, problems, o->pool);
+    consent_store_verify(store, ring, problems, o->pool);
     for (i = 0; i < problems->nelts; ++i) {
-        fprintf(stderr, "%s\n", consent_problem_str(o->pool,
-                &APR_ARRAY_IDX(problems, i, consent_problem_t)));
+        const consent_problem_t *pb = &APR_ARRAY_IDX(problems, i,
+                                                     consent_problem_t);
+
+        if (strcmp(pb->rule, "key") == 0) {
+            ++missing;
+        }
+        else {
+            ++tamper;
+        }
+        fprintf(stderr, "%s\n", consent_problem_str(o->pool, pb));
     }
     if (consent_store_count(store, &proofs, &lanes, o->pool, &err)) {
         fprintf(stderr, "consentctl verify: %s\n", err);
+        return EXIT_NO_STORE;
+    }
+    printf("%" APR_INT64_T_FMT " proofs, %" APR_INT64_T_FMT " lanes: ",
+           proofs, lanes);
+    if (tamper) {
+        printf("%d problem%s\n", tamper, tamper == 1 ? "" : "s");
         return EXIT_PROBLEM;
     }
-    if (n == 0) {
-        printf("%" APR_INT64_T_FMT " proofs, %" APR_INT64_T_FMT
-               " lanes: intact\n", proofs, lanes);
-        return 0;
+    if (missing) {
+        printf("not fully checked: %d key%s missing from the keyring, no "
+               "tampering found in what could be checked\n", missing,
+               missing == 1 ? "" : "s");
+        return CONSENTCTL_UNCHECKED;
     }
-    printf("%" APR_INT64_T_FMT " proofs, %" APR_INT64_T_FMT " lanes: %d "
-           "problem%s\n", proofs, lanes, n, n == 1 ? "" : "s");
-    return EXIT_PROBLEM;
+    printf("intact\n");
+    return 0;
 }
 
 /* ---- status --------------------------------------------------------- */
@@ -267,7 +363,8 @@ const char *consentctl_subject(apr_pool_t *p, const char *s)
     return out;
 }
 
-static apr_status_t note_decisions(void *baton, const consent_proof_t *pf)
+static apr_status_t note_decisions(void *baton, const consent_proof_t *pf,
+                                   apr_pool_t *scratch)
 {
     consent_status_add(baton, pf);
     return APR_SUCCESS;
@@ -325,13 +422,13 @@ int consentctl_status(const consentctl_opts *o, int argc,
         return EXIT_USAGE;
     }
     if ((store = consentctl_open_store(o)) == NULL) {
-        return EXIT_PROBLEM;
+        return EXIT_NO_STORE;
     }
     st = consent_status_make(o->pool);
     if (consent_store_each(store, 0, subject, note_decisions, st, o->pool,
                            &err) != APR_SUCCESS) {
         fprintf(stderr, "consentctl status: %s\n", err);
-        return EXIT_PROBLEM;
+        return EXIT_NO_STORE;
     }
     if (json) {
         print_status_json(st, subject);

@@ -13,7 +13,14 @@ typedef struct {
     apr_array_header_t *key_files;  /* -k, repeatable: const char* */
 } consentctl_opts;
 
-/* Each returns the process exit code: 0 ok, 1 failure found, 2 usage. */
+/* consentctl's exit status (README "consentctl", consentctl --help). */
+#define CONSENTCTL_OK 0
+#define CONSENTCTL_PROBLEM 1    /* tampering, lint errors, output failed */
+#define CONSENTCTL_USAGE 2      /* bad command line, unreadable key file */
+#define CONSENTCTL_UNCHECKED 3  /* verify: keys missing, no tamper found */
+#define CONSENTCTL_NO_STORE 4   /* store missing, not ours, unreachable */
+
+/* Each returns the process exit code above. */
 int consentctl_export(const consentctl_opts *o, int argc,
                       const char *const *argv);
 int consentctl_verify(const consentctl_opts *o, int argc,

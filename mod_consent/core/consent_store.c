@@ -55,6 +55,7 @@
 #define S_PROOF_BY_TIME "consent_proof_by_time"
 #define S_PROOF_BY_SUBJECT "consent_proof_by_subject"
 #define S_PROOF_BY_LANE "consent_proof_by_lane"
+#define S_PROOF_BY_PERSON "consent_proof_by_person"
 #define S_PROOF_COUNT "consent_proof_count"
 #define S_NOTICE_PUT "consent_notice_put"
 #define S_NOTICE_GET "consent_notice_get"
@@ -142,6 +143,10 @@ static const char *const pgsql_schema[] = {
       "SELECT " PROOF_COLS " FROM consent_proof WHERE subject = %s" \
       " AND time_us >= " N " AND (time_us > " N " OR seq > " N ")" \
       " ORDER BY time_us, seq LIMIT " PAGE }, \
+    { S_PROOF_BY_PERSON, \
+      "SELECT " PROOF_COLS " FROM consent_proof" \
+      " WHERE subject >= %s AND (subject > %s OR seq > " N ")" \
+      " ORDER BY subject, seq LIMIT " PAGE }, \
     { S_PROOF_BY_LANE, \
       "SELECT " PROOF_COLS " FROM consent_proof" \
       " WHERE lane >= %s AND (lane > %s OR lane_seq > " N ")" \
@@ -1075,28 +1080,39 @@ static consent_proof_t *proof_from_cols(const char **c, apr_pool_t *p)
     return pf;
 }
 
-apr_status_t consent_store_each(consent_store_t *store, apr_time_t since,
-                                const char *subject, consent_proof_fn *fn,
-                                void *baton, apr_pool_t *p, const char **err)
+/*
+ * Pages of label's rows: arg (if any) then the cursor (a, a, b) bound, fn
+ * called on each row, and the cursor moved to the last row's columns ca
+ * and cb. Two page pools take turns, so the cursor can point into the
+ * previous page while the next is read: two pages at most, whatever the
+ * length of a subject.
+ */
+static apr_status_t each_page(consent_store_t *store, const char *label,
+                              const char *arg, const char *a,
+                              const char *b, int ca, int cb,
+                              consent_proof_fn *fn, void *baton,
+                              apr_pool_t *p, const char **err)
 {
-    const char *label = subject ? S_PROOF_BY_SUBJECT : S_PROOF_BY_TIME;
-    const char *t = i64(p, since), *seq = "-1", *args[4];
+    const char *args[4];
     apr_array_header_t *rows;
     apr_status_t status = APR_SUCCESS;
-    apr_pool_t *page;
-    int rv, i, n;
+    apr_pool_t *pages[2], *page;
+    int rv, i, n, turn = 0;
 
     *err = NULL;
-    apr_pool_create(&page, p);
+    apr_pool_create(&pages[0], p);
+    apr_pool_create(&pages[1], p);
     do {
+        page = pages[turn];
+        turn = !turn;
         apr_pool_clear(page);
         n = 0;
-        if (subject) {
-            args[n++] = subject;
+        if (arg) {
+            args[n++] = arg;
         }
-        args[n++] = t;
-        args[n++] = t;
-        args[n++] = seq;
+        args[n++] = a;
+        args[n++] = a;
+        args[n++] = b;
         if ((rv = select_rows(store, label, &rows, page, n, args)) != 0) {
             *err = db_error(store->driver, store->handle, rv, label, p);
             status = APR_EGENERAL;
@@ -1104,17 +1120,35 @@ apr_status_t consent_store_each(consent_store_t *store, apr_time_t since,
         }
         for (i = 0; i < rows->nelts && status == APR_SUCCESS; ++i) {
             status = fn(baton, proof_from_cols(
-                APR_ARRAY_IDX(rows, i, const char **), page));
+                APR_ARRAY_IDX(rows, i, const char **), page), page);
         }
         if (rows->nelts > 0) {
             const char **last = APR_ARRAY_IDX(rows, rows->nelts - 1,
                                               const char **);
-            t = apr_pstrdup(p, last[3]);
-            seq = apr_pstrdup(p, last[0]);
+            a = last[ca] ? last[ca] : "";
+            b = last[cb] ? last[cb] : "-1";
         }
     } while (status == APR_SUCCESS && rows->nelts == atoi(PAGE));
-    apr_pool_destroy(page);
+    apr_pool_destroy(pages[0]);
+    apr_pool_destroy(pages[1]);
     return status;
+}
+
+apr_status_t consent_store_each(consent_store_t *store, apr_time_t since,
+                                const char *subject, consent_proof_fn *fn,
+                                void *baton, apr_pool_t *p, const char **err)
+{
+    return each_page(store, subject ? S_PROOF_BY_SUBJECT : S_PROOF_BY_TIME,
+                     subject, i64(p, since), "-1", 3, 0, fn, baton, p, err);
+}
+
+apr_status_t consent_store_each_by_subject(consent_store_t *store,
+                                           consent_proof_fn *fn,
+                                           void *baton, apr_pool_t *p,
+                                           const char **err)
+{
+    return each_page(store, S_PROOF_BY_PERSON, NULL, "", "-1", 6, 0, fn,
+                     baton, p, err);
 }
 
 const char *consent_store_notice(consent_store_t *store, const char *sha256,
@@ -1165,8 +1199,53 @@ typedef struct {
     apr_array_header_t *problems;
     apr_hash_t *lanes;                  /* lane id -> lane_state_t* */
     apr_hash_t *notices;                /* sha256 -> "" */
+    apr_hash_t *missing;                /* key id -> missing_key_t* */
     apr_pool_t *pool;
 } verify_t;
+
+/* A key the ring lacks: what it leaves unchecked (counted, not listed,
+ * so that a store of millions does not make millions of lines). */
+typedef struct {
+    const char *key_id;
+    apr_int64_t records;
+    apr_int64_t lanes;
+} missing_key_t;
+
+static void key_missing(verify_t *v, const char *key_id, int is_lane)
+{
+    missing_key_t *m;
+
+    key_id = key_id ? key_id : "(none)";
+    m = apr_hash_get(v->missing, key_id, APR_HASH_KEY_STRING);
+    if (m == NULL) {
+        m = apr_pcalloc(v->pool, sizeof *m);
+        m->key_id = apr_pstrdup(v->pool, key_id);
+        apr_hash_set(v->missing, m->key_id, APR_HASH_KEY_STRING, m);
+    }
+    if (is_lane) {
+        ++m->lanes;
+    }
+    else {
+        ++m->records;
+    }
+}
+
+static void report_missing_keys(verify_t *v, apr_pool_t *p)
+{
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(p, v->missing); hi; hi = apr_hash_next(hi)) {
+        const missing_key_t *m = apr_hash_this_val(hi);
+
+        consent_problem_add(v->problems, "store", 0, "key",
+                            "key %s is not in the keyring: %"
+                            APR_INT64_T_FMT " record%s and %" APR_INT64_T_FMT
+                            " lane seal%s could not be checked (give its "
+                            "secret file with -k)", m->key_id, m->records,
+                            m->records == 1 ? "" : "s", m->lanes,
+                            m->lanes == 1 ? "" : "s");
+    }
+}
 
 #define TAMPER(v, ...) \
     consent_problem_add((v)->problems, "store", 0, "tamper", __VA_ARGS__)
@@ -1183,8 +1262,7 @@ static void check_lane_macs(verify_t *v, lane_state_t *ls, apr_pool_t *p)
     key = consent_proof_key(v->ring, ln->head_key_id);
     mac = key ? lane_row_mac(ln, key, p) : NULL;
     if (key == NULL) {
-        TAMPER(v, "lane %s: head sealed with key %s, not in the keyring",
-               ln->lane, ln->head_key_id);
+        key_missing(v, ln->head_key_id, 1);
     }
     else if (!hex_equal(mac, ln->row_mac)) {
         TAMPER(v, "lane %s: lane row altered (row_mac does not match)",
@@ -1202,8 +1280,7 @@ static void check_lane_macs(verify_t *v, lane_state_t *ls, apr_pool_t *p)
     mac = key ? lane_creation_mac(ln, prev ? prev->row.creation_mac : "",
                                   key, p) : NULL;
     if (key == NULL) {
-        TAMPER(v, "lane %s: created under key %s, not in the keyring",
-               ln->lane, ln->creation_key_id);
+        key_missing(v, ln->creation_key_id, 1);
     }
     else if (!hex_equal(mac, ln->creation_mac)) {
         TAMPER(v, "lane %s: creation_mac does not match (lane forged or "
@@ -1311,8 +1388,7 @@ static void check_proof(verify_t *v, const consent_proof_t *pf,
     const char *expect;
 
     if (consent_proof_key(v->ring, pf->mac_key_id) == NULL) {
-        TAMPER(v, "receipt %s: sealed with key %s, not in the keyring",
-               pf->receipt_id, pf->mac_key_id);
+        key_missing(v, pf->mac_key_id, 0);
     }
     else if (!consent_proof_check(pf, v->ring, p)) {
         TAMPER(v, "receipt %s (lane %s #%" APR_INT64_T_FMT "): MAC does "
@@ -1345,13 +1421,20 @@ static void check_proof(verify_t *v, const consent_proof_t *pf,
     apr_cpystrn(ls->last_mac, pf->mac ? pf->mac : "", sizeof ls->last_mac);
 }
 
+/* Two page pools take turns, so that the cursor (lane, seq) can point
+ * into the page before: no copy that grows with the pages. */
 static int check_proofs(verify_t *v, apr_pool_t *page)
 {
     const char *lane = "", *seq = "-1", *args[3];
     apr_array_header_t *rows;
-    int rv, i;
+    apr_pool_t *pages[2];
+    int rv, i, turn = 0;
 
+    pages[0] = page;
+    apr_pool_create(&pages[1], v->pool);
     do {
+        page = pages[turn];
+        turn = !turn;
         apr_pool_clear(page);
         args[0] = lane;
         args[1] = lane;
@@ -1361,6 +1444,7 @@ static int check_proofs(verify_t *v, apr_pool_t *page)
             UNREADABLE(v, "cannot read proofs: %s",
                        db_error(v->store->driver, v->store->handle, rv,
                                 S_PROOF_BY_LANE, page));
+            apr_pool_destroy(pages[1]);
             return rv;
         }
         for (i = 0; i < rows->nelts; ++i) {
@@ -1370,10 +1454,11 @@ static int check_proofs(verify_t *v, apr_pool_t *page)
         if (rows->nelts > 0) {
             const char **last = APR_ARRAY_IDX(rows, rows->nelts - 1,
                                               const char **);
-            lane = apr_pstrdup(v->pool, last[17]);
-            seq = apr_pstrdup(v->pool, last[18]);
+            lane = last[17] ? last[17] : "";
+            seq = last[18] ? last[18] : "-1";
         }
     } while (rows->nelts == atoi(PAGE));
+    apr_pool_destroy(pages[1]);
     return 0;
 }
 
@@ -1416,11 +1501,13 @@ int consent_store_verify(consent_store_t *store,
     v.pool = p;
     v.lanes = apr_hash_make(p);
     v.notices = apr_hash_make(p);
+    v.missing = apr_hash_make(p);
     apr_pool_create(&page, p);
     if (load_lanes(&v, p) == 0 && load_notices(&v, page) == 0
         && check_proofs(&v, page) == 0) {
         check_heads(&v, p);
     }
+    report_missing_keys(&v, p);
     apr_pool_destroy(page);
     return problems->nelts - before;
 }

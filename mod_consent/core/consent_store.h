@@ -113,14 +113,35 @@ consent_store_status_t consent_store_record_cached(consent_store_t *store,
 /* A fresh lane id for a writer (random; callers keep it per thread). */
 const char *consent_store_lane_id(apr_pool_t *p);
 
-/* Calls fn for each proof (time order), filters optional (NULL). */
+/*
+ * Calls fn for each proof (time order), filters optional (NULL). The
+ * proof, and whatever fn allocates from scratch, live until the next page
+ * of rows: memory stays bounded however many proofs the store holds, so
+ * fn must copy what it keeps into a pool of its own.
+ */
 typedef apr_status_t consent_proof_fn(void *baton,
-                                      const consent_proof_t *proof);
+                                      const consent_proof_t *proof,
+                                      apr_pool_t *scratch);
 apr_status_t consent_store_each(consent_store_t *store, apr_time_t since,
                                 const char *subject, consent_proof_fn *fn,
                                 void *baton, apr_pool_t *p, const char **err);
 
-/* Every problem of the tamper evidence, one line each; 0 when intact. */
+/* As consent_store_each, every proof with a subject, ordered by subject
+ * (then as written): one person's proofs come together, so a caller can
+ * fold them and forget the person before the next (suppression list). */
+apr_status_t consent_store_each_by_subject(consent_store_t *store,
+                                           consent_proof_fn *fn,
+                                           void *baton, apr_pool_t *p,
+                                           const char **err);
+
+/*
+ * Every problem of the tamper evidence, one line each; 0 when intact.
+ * A record or lane sealed with a key the ring lacks cannot be checked,
+ * which is not tampering: one problem of rule "key" per missing key id
+ * says how many records and lanes it leaves unchecked (the links between
+ * records are still checked). Every other problem has rule "tamper" or
+ * "store".
+ */
 int consent_store_verify(consent_store_t *store,
                          const consent_keyring_t *ring,
                          apr_array_header_t *problems, apr_pool_t *p);

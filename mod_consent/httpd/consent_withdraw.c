@@ -204,7 +204,8 @@ static int read_multipart_one_click(request_rec *r,
     return OK;
 }
 
-static apr_status_t add_to_status(void *baton, const consent_proof_t *pf)
+static apr_status_t add_to_status(void *baton, const consent_proof_t *pf,
+                                  apr_pool_t *scratch)
 {
     consent_status_add(baton, pf);
     return APR_SUCCESS;

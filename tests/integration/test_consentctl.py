@@ -5,6 +5,8 @@ import os
 import subprocess
 import time
 
+import pytest
+
 import harness
 from conftest import get_form, submit
 
@@ -74,3 +76,96 @@ def test_verify_finds_an_edited_record(fresh_apache):
     p = harness.consentctl("-d", server.driver, "-p", server.params,
                            "verify")
     assert p.returncode == 2
+
+
+# ---- reading commands never create a store (issue 10, item 6) ----------
+
+READERS = [("export",), ("status", "--subject", "a@example.org"),
+           ("suppression-list",), ("verify",)]
+
+
+@pytest.mark.parametrize("command", READERS, ids=lambda c: c[0])
+def test_reader_on_a_typod_sqlite_path(tmp_path, command):
+    key = harness.write_key(str(tmp_path / "k.key"))
+    typo = str(tmp_path / "typo.db")
+    p = harness.consentctl("-d", "sqlite3", "-p", typo, "-k", key, *command)
+    assert p.returncode == 4, (p.returncode, p.stdout, p.stderr)
+    assert "no store at " + typo in p.stderr
+    assert p.stdout == ""
+    assert sorted(os.listdir(tmp_path)) == ["k.key"]
+
+
+@pytest.mark.parametrize("command", READERS, ids=lambda c: c[0])
+def test_reader_on_a_database_that_is_not_a_store(tmp_path, command):
+    key = harness.write_key(str(tmp_path / "k.key"))
+    other = str(tmp_path / "other.db")
+    subprocess.run(["sqlite3", other, "CREATE TABLE t (x)"], check=True)
+    p = harness.consentctl("-d", "sqlite3", "-p", other, "-k", key,
+                           *command)
+    assert p.returncode == 4, (p.returncode, p.stdout, p.stderr)
+    assert "is not a mod_consent store" in p.stderr
+    tables = subprocess.run(["sqlite3", other, ".tables"], check=True,
+                            capture_output=True, text=True).stdout.split()
+    assert tables == ["t"]
+
+
+def test_readers_on_a_pgsql_database_without_schema(tmp_path, postgres):
+    key = harness.write_key(str(tmp_path / "k.key"))
+    params = postgres.create_db()
+    for command in READERS:
+        p = harness.consentctl("-d", "pgsql", "-p", params, "-k", key,
+                               *command)
+        assert p.returncode == 4, (command, p.stdout, p.stderr)
+        assert "is not a mod_consent store" in p.stderr, p.stderr
+    db = params.split("dbname=")[1].split()[0]
+    tables = postgres.run(
+        os.path.join(harness.PG_BIN, "psql"), "-h", postgres.dir, "-p",
+        str(postgres.port), "-U", postgres.user, "-d", db, "-Atc",
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+    assert tables.stdout.strip() == "0"
+
+
+def test_reader_leaves_an_apache_store_unchanged(fresh_apache):
+    server = fresh_apache().start()
+    consent(server, "same@example.org", "newsletter")
+    before = ctl(server, "export").stdout
+    assert ctl(server, "verify").returncode == 0
+    assert ctl(server, "export").stdout == before
+
+
+# ---- verify without the signing key (issue 10, item 7) -----------------
+
+def test_verify_without_the_signing_key_is_not_tamper(fresh_apache,
+                                                      tmp_path):
+    server = fresh_apache().start()
+    receipts = [consent(server, "k%d@example.org" % i) for i in range(3)]
+    key_id = {p["mac_key_id"] for p in harness.export(server)}
+    assert len(key_id) == 1
+    other = harness.write_key(str(tmp_path / "other.key"), b"o" * 48)
+    p = harness.consentctl("-d", server.driver, "-p", server.params,
+                           "-k", other, "verify")
+    assert p.returncode == 3, (p.stdout, p.stderr)
+    assert "[tamper]" not in p.stderr
+    assert "key %s is not in the keyring: 3 records" % key_id.pop() \
+        in p.stderr
+    assert "not fully checked" in p.stdout
+    for r in receipts:
+        assert r not in p.stderr    # one line per key, not per record
+    # with the key as well as another one: intact
+    p = harness.consentctl("-d", server.driver, "-p", server.params,
+                           "-k", other, "-k", server.key, "verify")
+    assert p.returncode == 0, p.stderr
+
+
+def test_tamper_wins_over_a_missing_key(fresh_apache, tmp_path):
+    server = fresh_apache().start()
+    receipts = [consent(server, "t%d@example.org" % i) for i in range(3)]
+    # a record deleted from the middle of its lane shows without any key
+    subprocess.run(["sqlite3", server.params,
+                    "DELETE FROM consent_proof WHERE receipt_id = '%s'"
+                    % receipts[1]], check=True)
+    other = harness.write_key(str(tmp_path / "other.key"), b"o" * 48)
+    p = harness.consentctl("-d", server.driver, "-p", server.params,
+                           "-k", other, "verify")
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "[tamper]" in p.stderr and "[key]" in p.stderr

@@ -224,7 +224,8 @@ typedef struct {
     apr_array_header_t *seen;
 } collect_t;
 
-static apr_status_t collect(void *baton, const consent_proof_t *pf)
+static apr_status_t collect(void *baton, const consent_proof_t *pf,
+                            apr_pool_t *scratch)
 {
     collect_t *c = baton;
     consent_proof_t *copy = apr_pmemdup(pool, pf, sizeof *pf);
