@@ -3,6 +3,7 @@ import glob
 import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -169,3 +170,58 @@ def test_tamper_wins_over_a_missing_key(fresh_apache, tmp_path):
                            "-k", other, "verify")
     assert p.returncode == 1, (p.stdout, p.stderr)
     assert "[tamper]" in p.stderr and "[key]" in p.stderr
+
+
+# ---- memory that does not grow with the store (issue 10, item 9) -------
+
+def build_generator(where):
+    """bench/gen_proofs.c: proofs written through the core, fast."""
+    pc = ["pkg-config", "apr-1", "apr-util-1", "libxml-2.0", "libcrypto"]
+    flags = [subprocess.run(pc + [opt], check=True, capture_output=True,
+                            text=True).stdout.split()
+             for opt in ("--cflags", "--libs")]
+    out = os.path.join(where, "gen_proofs")
+    subprocess.run(["gcc", "-O2"] + flags[0]
+                   + ["-I" + os.path.join(harness.TOP, "mod_consent", "core"),
+                      os.path.join(harness.TOP, "bench", "gen_proofs.c"),
+                      os.path.join(harness.BUILD, ".libs", "libconsent.a")]
+                   + flags[1] + ["-o", out], check=True)
+    return out
+
+
+def max_rss_kib(*args):
+    """consentctl's peak resident memory, from a fresh parent of its own
+    (RUSAGE_CHILDREN of this process would mix in every other child)."""
+    code = ("import resource, subprocess, sys\n"
+            "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,"
+            " stderr=subprocess.PIPE)\n"
+            "assert p.returncode == 0, p.stderr\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    p = subprocess.run([sys.executable, "-c", code, harness.CONSENTCTL]
+                       + list(args), capture_output=True, text=True,
+                       timeout=300,
+                       env=dict(os.environ,
+                                CONSENT_TEMPLATE_DIR=harness.TEMPLATES))
+    assert p.returncode == 0, p.stderr
+    return int(p.stdout)
+
+
+def test_reading_memory_does_not_grow_with_the_store(tmp_path):
+    gen = build_generator(str(tmp_path))
+    key = harness.write_key(str(tmp_path / "k.key"))
+    small, large = 4000, 40000
+    rss = {}
+    for n in (small, large):
+        db = str(tmp_path / ("%d.db" % n))
+        subprocess.run([gen, "sqlite3", db, key, str(n), "64"], check=True,
+                       capture_output=True, timeout=300)
+        for cmd in (["export"], ["verify"], ["suppression-list"],
+                    ["suppression-list", "--hashed"],
+                    ["status", "--subject", "person1@example.org"]):
+            rss[(n, cmd[-1])] = max_rss_kib("-d", "sqlite3", "-p", db,
+                                            "-k", key, *cmd)
+    for (n, cmd), kib in rss.items():
+        if n == large:
+            ratio = kib / rss[(small, cmd)]
+            # before: export grew ~1.2 KiB a proof (34 MiB at 20k)
+            assert ratio < 1.3, (cmd, rss)
