@@ -7,7 +7,8 @@
  * DBDParams and ConsentSecretFile do in Apache's configuration; each
  * command is one entry of the table at the end of this file.
  *
- * Exit status: 0 all good, 1 a problem was found, 2 usage error.
+ * Exit status: the CONSENTCTL_* codes of consentctl_store.h, printed by
+ * --help and listed in the README.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -29,8 +30,8 @@
 #define PACKAGE_VERSION "unknown"
 #endif
 
-#define EXIT_PROBLEM 1
-#define EXIT_USAGE 2
+#define EXIT_PROBLEM CONSENTCTL_PROBLEM
+#define EXIT_USAGE CONSENTCTL_USAGE
 
 /* What the global options said, handed to every command. */
 typedef consentctl_opts ctl_t;
@@ -63,6 +64,20 @@ static void usage(FILE *out)
     for (c = commands(); c->name != NULL; c++) {
         fprintf(out, "  %s %s\n      %s\n", c->name, c->args, c->summary);
     }
+    fprintf(out,
+            "\nReading commands open the store as it is: they never create "
+            "or migrate it.\n\n"
+            "exit status:\n"
+            "  0  done; verify: every record checked and intact\n"
+            "  1  a problem found: tampering (verify), a definition "
+            "refused (lint),\n"
+            "     the output could not be written\n"
+            "  2  usage error, or a secret file (-k) refused\n"
+            "  3  verify: no tampering found, but records sealed with a "
+            "key not given\n"
+            "     with -k could not be checked (tampering, 1, wins)\n"
+            "  4  the store is missing, holds no mod_consent schema, or "
+            "cannot be read\n");
 }
 
 /* ---- lint ----------------------------------------------------------- */

@@ -225,3 +225,15 @@ def test_reading_memory_does_not_grow_with_the_store(tmp_path):
             ratio = kib / rss[(small, cmd)]
             # before: export grew ~1.2 KiB a proof (34 MiB at 20k)
             assert ratio < 1.3, (cmd, rss)
+
+
+def test_help_lists_every_command_and_exit_code():
+    p = harness.consentctl("--help")
+    assert p.returncode == 0
+    for word in ("lint", "export", "verify", "status", "unsubscribe-url",
+                 "suppression-list", "--since", "--subject", "--json",
+                 "--hashed", "--purpose", "--base", "--form", "--schema"):
+        assert word in p.stdout, word
+    codes = [l.split()[0] for l in p.stdout.split("exit status:")[1]
+             .splitlines() if l[:3].strip().isdigit()]
+    assert codes == ["0", "1", "2", "3", "4"]
