@@ -111,6 +111,17 @@ def keep_sanitizer_reports(log, name):
             f.write(log)
 
 
+def answers(port):
+    """Whether an HTTP server on port answers a request (any status)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), 0.5) as c:
+            c.settimeout(5)
+            c.sendall(b"HEAD / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            return c.recv(16).startswith(b"HTTP/")
+    except OSError:
+        return False
+
+
 class ApacheServer:
     """One Apache on 127.0.0.1 with mod_consent and a store."""
 
@@ -165,11 +176,11 @@ class ApacheServer:
                 out = self.proc.stdout.read().decode(errors="replace")
                 raise RuntimeError("apache2 exited %s:\n%s\n%s" % (
                     self.proc.returncode, out, self.error_log()))
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            # httpd listens before post_config has run (where the schema
+            # is created): started means an answer, not a connection
+            if answers(self.port):
                 return self
-            except OSError:
-                time.sleep(0.1)
+            time.sleep(0.1)
         raise RuntimeError("apache2 did not listen:\n" + self.error_log())
 
     def stop(self):

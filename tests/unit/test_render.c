@@ -682,7 +682,7 @@ static void test_kept_values_escaped(void **state)
     apr_array_header_t *inputs;
     const char *out;
     xmlNodePtr n;
-    int i;
+    int i, emails = 0, names = 0;
 
     apr_table_set(values, "email", evil);
     apr_table_set(values, "name", "Zoé & Léa");
@@ -695,11 +695,16 @@ static void test_kept_values_escaped(void **state)
         n = APR_ARRAY_IDX(inputs, i, xmlNodePtr);
         if (strcmp(attr(p, n, "name"), "email") == 0) {
             assert_string_equal(attr(p, n, "value"), evil);
+            emails++;
         }
         if (strcmp(attr(p, n, "name"), "name") == 0) {
             assert_string_equal(attr(p, n, "value"), "Zoé & Léa");
+            names++;
         }
     }
+    /* the values must have been shown again, once each, to be checked */
+    assert_int_equal(emails, 1);
+    assert_int_equal(names, 1);
     xmlFreeDoc(doc);
 }
 

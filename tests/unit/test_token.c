@@ -279,15 +279,22 @@ static void bad_secret_files_are_refused(void **state)
     expect_key_refused(tmpdir, "not a regular file");
 }
 
+/* Refused after its bytes were read (mode 0600, too short): the one
+ * error path where the secret is in memory when the message is made. A
+ * 0644 file would be refused for its mode before any byte is read. */
 static void secret_never_in_messages(void **state)
 {
     consent_key_t *key;
     const char *err = NULL;
-    const char *path = write_file("leaky", "SECRET-SECRET-SECRET-SECRET-SECR",
-                                  0644);
+    const char *path = write_file("leaky", "SECRET-SECRET-SECRET-SECR\n",
+                                  0600);
 
     assert_int_equal(consent_key_load(&key, path, pool, &err), APR_EGENERAL);
+    assert_non_null(err);
+    /* the refusal came from reading: it counts the bytes read */
+    assert_non_null(strstr(err, "holds 25 bytes"));
     assert_null(strstr(err, "SECRET"));
+    assert_null(strstr(err, "SECR"));
 }
 
 static void trailing_newline_is_not_key_material(void **state)
