@@ -5,7 +5,12 @@
  * with every box unticked and one with a box rendered ticked: a body can
  * name them as "consent_token=@0" and "@1", so the fuzzer explores the
  * field and box checks behind a good token, not only the 403 path.
+ *
+ * The property (R1): a submission whose token says a box was rendered
+ * ticked is never accepted. An OK verdict for it aborts, so the fuzzer
+ * reports it as a crash and the replay of the corpus fails.
  */
+#include <stdio.h>
 #include <string.h>
 #include <apr_lib.h>
 
@@ -71,6 +76,9 @@ static char *unescape(const char *s, apr_size_t n, apr_size_t *len,
     return out;
 }
 
+/* Whether the token field named the token of a ticked render. */
+static int used_preticked;
+
 static void add_field(apr_array_header_t *fs, const char *pair,
                       apr_size_t n, apr_pool_t *p)
 {
@@ -85,8 +93,23 @@ static void add_field(apr_array_header_t *fs, const char *pair,
     if (strcmp(f->name, CONSENT_TOKEN_FIELD) == 0
         && (strcmp(f->value, "@0") == 0 || strcmp(f->value, "@1") == 0)
         && tokens[f->value[1] - '0']) {
+        used_preticked |= f->value[1] == '1';
         f->value = tokens[f->value[1] - '0'];
         f->len = strlen(f->value);
+    }
+}
+
+static void assert_never_preticked(const consent_verdict_t *v)
+{
+    const char *d = v->facts.defaults;
+
+    if (v->kind != CONSENT_VERDICT_OK) {
+        return;
+    }
+    if (used_preticked || (d && strchr(d, '1'))) {
+        fprintf(stderr, "fuzz_submit: a token of a form rendered with a "
+                "box ticked (defaults %s) was accepted\n", d ? d : "?");
+        abort();
     }
 }
 
@@ -98,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_t *p;
 
     apr_pool_create(&p, fuzz_pool());
+    used_preticked = 0;
     body = fuzz_cstr(data, size, p);
     fs = apr_array_make(p, 8, sizeof(consent_field_value_t));
     while (size > 0) {
@@ -111,7 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     in.now = issued + apr_time_from_sec(1);
     in.lifetime = apr_time_from_sec(7200);
-    consent_submission_check(fuzz_form(), fuzz_keyring(), fs, &in, p);
+    assert_never_preticked(consent_submission_check(fuzz_form(),
+                                                    fuzz_keyring(), fs,
+                                                    &in, p));
     apr_pool_destroy(p);
     return 0;
 }
