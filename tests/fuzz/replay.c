@@ -1,6 +1,7 @@
 /*
  * Replays fuzz inputs without libFuzzer: `replay_X FILE|DIR...` feeds each
- * file to LLVMFuzzerTestOneInput once. Built by `make check` with the
+ * file to LLVMFuzzerTestOneInput once; with no argument, the committed
+ * corpus of X (FUZZ_CORPUS), which is how `make check` runs it. Built by `make check` with the
  * normal compiler, so the committed corpora run in every test run (the
  * mod_auth_openidc idiom); a crash or sanitizer report fails the test.
  */
@@ -65,6 +66,11 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; ++i) {
         bad |= run_path(argv[i], &count);
     }
+#ifdef FUZZ_CORPUS
+    if (argc < 2) {
+        bad |= run_path(FUZZ_CORPUS, &count);
+    }
+#endif
     printf("replayed %d input(s)\n", count);
     return bad || count == 0;
 }
