@@ -226,7 +226,8 @@ static int check_post(request_rec *r, const consent_dir_conf *conf)
     if (v->kind != CONSENT_VERDICT_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0510)
                       "ConsentGuard: POST %s refused before the "
-                      "application: %s", r->uri, v->detail);
+                      "application: %s", r->uri,
+                      v->detail ? v->detail : v->error_key);
         return answer_verdict(r, conf, v, lang);
     }
     if (!consent_record_proof(r, conf, NULL, v->proof, &rc)) {

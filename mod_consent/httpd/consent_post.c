@@ -109,6 +109,23 @@ int consent_send_unavailable(request_rec *r, const consent_dir_conf *conf,
                                 HTTP_SERVICE_UNAVAILABLE, "error.unavailable");
 }
 
+/* "newsletter=given partners=refused": what a decision was, for the
+ * debug log (no subject, no token, no secret). */
+static const char *choices_str(apr_pool_t *p, const consent_proof_t *pf)
+{
+    const char *out = "";
+    int i;
+
+    for (i = 0; pf->choices && i < pf->choices->nelts; ++i) {
+        const consent_choice_t *c = &APR_ARRAY_IDX(pf->choices, i,
+                                                   consent_choice_t);
+
+        out = apr_pstrcat(p, out, i ? " " : "", c->purpose, "=",
+                          c->state, NULL);
+    }
+    return *out ? out : "(no purpose)";
+}
+
 int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
                          consent_store_t *store, consent_proof_t *proof,
                          int *rc)
@@ -131,6 +148,11 @@ int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
                                         &err)) {
     case CONSENT_STORE_OK:
         consent_dbd_outcome(r, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CONSENT_LOGNO(0034)
+                      "%s stored: receipt %s, form %s v%u (%s, %s): %s",
+                      proof->event, proof->receipt_id, proof->form_id,
+                      proof->form_version, proof->lang, proof->regime,
+                      choices_str(r->pool, proof));
         return 1;
     case CONSENT_STORE_DUPLICATE:
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0031)
@@ -175,9 +197,10 @@ static int judge(request_rec *r, const consent_dir_conf *conf,
     v = consent_submission_check(conf->form, sconf->keys, fields, &in,
                                  r->pool);
     lang = v->lang ? v->lang : consent_request_lang(r, conf);
-    if (v->detail) {
+    if (v->kind != CONSENT_VERDICT_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0033)
-                      "submission refused: %s", v->detail);
+                      "submission refused: %s",
+                      v->detail ? v->detail : v->error_key);
     }
     if (v->kind == CONSENT_VERDICT_OK) {
         return store_proof(r, conf, v);

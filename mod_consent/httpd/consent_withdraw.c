@@ -82,9 +82,10 @@ static int judge_withdrawal(request_rec *r, const consent_dir_conf *conf,
     v = consent_withdrawal_check(conf->form, sconf->keys, fields, &in,
                                  r->pool);
     lang = v->lang ? v->lang : consent_request_lang(r, conf);
-    if (v->detail) {
+    if (v->kind != CONSENT_VERDICT_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0041)
-                      "withdrawal refused: %s", v->detail);
+                      "withdrawal refused: %s",
+                      v->detail ? v->detail : v->error_key);
     }
     if (v->kind != CONSENT_VERDICT_OK) {
         return consent_answer_refusal(r, conf, v, lang,
@@ -247,6 +248,9 @@ static int unsubscribe(request_rec *r, const consent_dir_conf *conf,
                                       status, lang, &in, r->pool);
     if (!proof) {
         /* already gone: harmless, and nothing more to record */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CONSENT_LOGNO(0044)
+                      "unsubscribe: nothing left to withdraw on form %s, "
+                      "nothing recorded", conf->form->id);
         return send_done(r, conf, lang, "unsubscribe.done",
                          earlier_receipt(status, u, conf->form));
     }
@@ -307,6 +311,9 @@ int consent_unsubscribe_page(request_rec *r, const consent_dir_conf *conf)
         return send_confirm(r, conf, lang);
     }
     if (!one_click) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0045)
+                      "unsubscribe refused: the body is not "
+                      "List-Unsubscribe=One-Click");
         return consent_send_message(r, conf, lang, HTTP_BAD_REQUEST,
                                     "error.bad_input");
     }
