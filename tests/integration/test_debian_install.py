@@ -124,3 +124,89 @@ ConsentSecretFile %(key)s
         proc.terminate()
         proc.wait(20)
         shutil.rmtree(run, ignore_errors=True)
+
+
+def make_uninstall(destdir):
+    p = subprocess.run(["make", "-C", harness.BUILD, "uninstall",
+                        "DESTDIR=" + destdir], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def system_dirs(root):
+    """The folders a system has anyway (bin, apxs' folders, share...) and
+    their parents: install may create them under DESTDIR, and uninstall
+    must not remove them from a real system."""
+    keep = set()
+    for var in ("LIBEXECDIR", "SYSCONFDIR"):
+        keep.add(root + apxs(var))
+    keep.add(root + apxs("SYSCONFDIR") + "/mods-available")
+    for d, _, files in os.walk(root):
+        if "consentctl" in files:
+            keep.add(d)
+        if "consent-form.rng" in files:
+            keep.add(os.path.dirname(d))        # .../share
+    out = set()
+    for d in keep:
+        while d.startswith(root):
+            out.add(d)
+            d = os.path.dirname(d)
+    return out
+
+
+def test_make_uninstall_removes_everything_install_put(tmp_path):
+    root = make_install(str(tmp_path / "root"))
+    installed = [os.path.join(d, f) for d, _, files in os.walk(root)
+                 for f in files]
+    assert any(f.endswith("/mod_consent.so") for f in installed)
+    keep = system_dirs(root)
+    make_uninstall(root)
+    left = [os.path.join(d, f) for d, _, files in os.walk(root)
+            for f in files]
+    assert left == [], left
+    dirs = {d for d, _, _ in os.walk(root)}
+    assert dirs <= keep, sorted(dirs - keep)
+
+
+def site_snippet():
+    """The site configuration the README tells admins to write."""
+    text = open(os.path.join(harness.TOP, "README.md")).read()
+    section = text.split("## Installing into an existing Apache", 1)[1]
+    return section.split("```apache\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_site_survives_a2dismod_consent(tmp_path):
+    root = make_install(str(tmp_path / "root"))
+    etc = stock_copy(tmp_path, root)
+    share = [d for d, _, files in os.walk(root)
+             if "consent-form.rng" in files][0]
+    run = harness.make_workdir()
+    key = harness.write_key(os.path.join(run, "consent.key"))
+    site = site_snippet()
+    assert site.lstrip().startswith("<IfModule consent_module>"), site
+    site = (site.replace("/var/lib/mod_consent/consent.db",
+                         run + "/consent.db")
+            .replace("/etc/apache2/consent.key", key)
+            .replace("/etc/apache2/consent/newsletter.xml",
+                     share + "/examples/newsletter.xml")
+            .replace("<IfModule consent_module>\n",
+                     "<IfModule consent_module>\nConsentTemplateDir %s\n"
+                     % share, 1))
+    with open(etc + "/sites-enabled/050-consent.conf", "w") as f:
+        f.write(site)
+    env = dict(os.environ, APACHE_CONFDIR=etc, APACHE_RUN_DIR=run,
+               APACHE_PID_FILE=run + "/apache2.pid",
+               APACHE_LOCK_DIR=run, APACHE_LOG_DIR=run,
+               APACHE_RUN_USER=harness.RUN_USER,
+               APACHE_RUN_GROUP=harness.RUN_GROUP, LANG="C")
+    cmd = [harness.APACHE, "-d", etc, "-f", etc + "/apache2.conf", "-t"]
+    try:
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        # a2dismod consent: the module's links go, the site stays
+        for m in ("consent.load", "consent.conf"):
+            os.unlink(etc + "/mods-enabled/" + m)
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
