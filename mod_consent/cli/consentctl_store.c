@@ -88,6 +88,24 @@ static int store_schema(const connection_t *c, const char *where,
     return (int)apr_atoi64(v);
 }
 
+/* Belt and braces: the connection itself refuses writes. */
+static apr_status_t read_only(const connection_t *c, apr_pool_t *p,
+                              const char **err)
+{
+    const char *sql = strcmp(apr_dbd_name(c->driver), "pgsql") == 0
+                      ? "SET default_transaction_read_only = on"
+                      : "PRAGMA query_only = 1";
+    int n, rv = apr_dbd_query(c->driver, c->handle, &n, sql);
+
+    if (rv != 0) {
+        const char *msg = apr_dbd_error(c->driver, c->handle, rv);
+
+        *err = apr_psprintf(p, "%s: %s", sql, msg ? msg : "failed");
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 consent_store_t *consentctl_open_store(const consentctl_opts *o)
 {
     connection_t *c = apr_pcalloc(o->pool, sizeof *c);
@@ -132,6 +150,7 @@ consent_store_t *consentctl_open_store(const consentctl_opts *o)
         return NULL;
     }
     if (consent_store_connection_init(c->driver, c->handle, o->pool, &err)
+        || read_only(c, o->pool, &err)
         || consent_store_open(&store, c->driver, c->handle, o->pool,
                               &err)) {
         fprintf(stderr, "consentctl: store: %s\n", err);
