@@ -1,9 +1,10 @@
 /*
  * Replays fuzz inputs without libFuzzer: `replay_X FILE|DIR...` feeds each
  * file to LLVMFuzzerTestOneInput once; with no argument, the committed
- * corpus of X (FUZZ_CORPUS), which is how `make check` runs it. Built by `make check` with the
- * normal compiler, so the committed corpora run in every test run (the
- * mod_auth_openidc idiom); a crash or sanitizer report fails the test.
+ * corpus of X (FUZZ_CORPUS), which is how `make check` runs it. Built by
+ * `make check` with the normal compiler, so the committed corpora run in
+ * every test run (the mod_auth_openidc idiom); a crash or sanitizer
+ * report fails the test.
  */
 #include <dirent.h>
 #include <stdio.h>
