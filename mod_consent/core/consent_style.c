@@ -84,6 +84,7 @@ typedef struct {
     const char *s;
     apr_size_t len, i;
     int line;
+    int open_line[16];          /* where each open block began */
     apr_hash_t *declared;       /* names after the prefix; NULL: any */
     apr_hash_t *found;          /* what this file declares */
     apr_array_header_t *problems;
@@ -184,6 +185,7 @@ static int scan_at(css_scan_t *c, int *depth)
         return 1;
     }
     else if (*s == '{') {
+        c->open_line[*depth < 16 ? *depth : 15] = c->line;
         ++*depth;
     }
     else if (*s == '}' && --*depth < 0) {
@@ -215,6 +217,7 @@ static int scan_css(const char *file, const char *s, apr_size_t len,
     while (c.i < c.len && scan_at(&c, &depth)) {
     }
     if (depth > 0 && problems->nelts == before) {
+        c.line = c.open_line[depth <= 16 ? depth - 1 : 15];
         problem(&c, "a '{' is not closed");
     }
     return problems->nelts == before;

@@ -232,8 +232,7 @@ static int style_page(request_rec *r, const consent_dir_conf *conf)
         return HTTP_NOT_FOUND;
     }
     if (r->method_number != M_GET) {
-        apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
-        return HTTP_METHOD_NOT_ALLOWED;
+        return allow(r, conf, "GET, HEAD");
     }
     consent_style_answer(conf->style, r->args,
                          apr_table_get(r->headers_in, "If-None-Match"), &a);
