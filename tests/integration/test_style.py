@@ -188,3 +188,22 @@ def test_a_layout_without_the_slot_links_nothing(fresh_apache, tmp_path):
                              "    ConsentTemplateDir " + layout)]).start()
     r = requests.get(s.url("/newsletter"), timeout=10)
     assert r.status_code == 200 and not LINK.search(r.text)
+
+
+def readme_style():
+    text = open(os.path.join(harness.TOP, "README.md")).read()
+    block = text.split("/* /etc/apache2/consent/site.css */\n", 1)[1]
+    return block.split("```", 1)[0]
+
+
+@pytest.mark.parametrize("source", ["package example", "README"])
+def test_the_documented_examples_are_accepted(fresh_apache, tmp_path,
+                                              source):
+    text = readme_style() if source == "README" else open(os.path.join(
+        harness.TOP, "build", "debian-pkg", "examples", "site.css")).read()
+    site = site_style(tmp_path, text)
+    s = fresh_apache(forms=[("/newsletter", harness.EXAMPLE,
+                             "    ConsentStyle " + site)]).start()
+    href = href_of(requests.get(s.url("/newsletter"), timeout=10).text)
+    css = requests.get(s.url(href), timeout=10).content.decode()
+    assert "--consent-accent: #7a1f5c;" in css
