@@ -41,7 +41,9 @@ typedef struct {
 } tpl_spec_t;
 
 static const tpl_spec_t specs[TPL_COUNT] = {
-    { "page.html", "lang title", "content", "lang title content" },
+    /* {{{stylesheet}}}: the <link> of consent_ui_styled, or nothing */
+    { "page.html", "lang title", "content stylesheet",
+      "lang title content" },
     /* Everything the notice digest covers must be shown (R7). */
     { "form.html", "token controller contact policy withdraw_url "
       "purposes_legend purposes_help", "error notice fields purposes",
@@ -373,6 +375,33 @@ apr_status_t consent_ui_load(consent_ui_t **ui, const char *dir,
     compile_messages(u, p);
     *ui = u;
     return APR_SUCCESS;
+}
+
+typedef struct {
+    const char *markup;
+} style_ctx_t;
+
+static void style_lookup(void *baton, const char *name,
+                         consent_tpl_value_t *v)
+{
+    if (strcmp(name, "stylesheet") == 0) {
+        v->kind = CONSENT_VAL_MARKUP;
+        v->str = ((style_ctx_t *)baton)->markup;
+    }
+}
+
+consent_ui_t *consent_ui_styled(const consent_ui_t *ui, const char *href,
+                                apr_pool_t *p)
+{
+    consent_ui_t *u = apr_pmemdup(p, ui, sizeof(*u));
+    style_ctx_t c;
+
+    c.markup = apr_pstrcat(p, "<link rel=\"stylesheet\" href=\"",
+                           consent_html_escape(p, href), "\">", NULL);
+    u->tpl[TPL_PAGE] = consent_tpl_bind(ui->tpl[TPL_PAGE], style_lookup, &c,
+                                        p);
+    compile_messages(u, p);
+    return u;
 }
 
 const apr_array_header_t *consent_ui_languages(const consent_ui_t *ui)

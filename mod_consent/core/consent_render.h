@@ -27,6 +27,14 @@ typedef apr_status_t consent_write_fn(void *baton, const char *data,
 apr_status_t consent_ui_load(consent_ui_t **ui, const char *dir,
                              apr_array_header_t *problems, apr_pool_t *p);
 
+/*
+ * A copy of ui whose pages link the stylesheet at href (page.html's
+ * {{{stylesheet}}} slot), sharing its templates and translations: one
+ * per place the stylesheet is served from. Pages of ui itself link none.
+ */
+consent_ui_t *consent_ui_styled(const consent_ui_t *ui, const char *href,
+                                apr_pool_t *p);
+
 /* Languages that have a translation file in the template directory. */
 const apr_array_header_t *consent_ui_languages(const consent_ui_t *ui);
 

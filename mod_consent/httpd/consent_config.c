@@ -26,6 +26,7 @@ typedef struct {
     apr_array_header_t *dirs;       /* form_use: a form and its place */
     apr_hash_t *uis;                /* template dir -> consent_ui_t* */
     apr_hash_t *compiled;           /* form -> the ui its pages came from */
+    apr_hash_t *styles;             /* theme "\n" ConsentStyle -> style */
     apr_array_header_t *servers;    /* server_rec* with a form */
 } consent_registry;
 
@@ -45,6 +46,7 @@ static consent_registry *registry_get(apr_pool_t *pconf)
         registry->forms = apr_hash_make(pconf);
         registry->uis = apr_hash_make(pconf);
         registry->compiled = apr_hash_make(pconf);
+        registry->styles = apr_hash_make(pconf);
         registry->servers = apr_array_make(pconf, 4, sizeof(server_rec *));
         registry->dirs = apr_array_make(pconf, 8, sizeof(form_use));
         apr_pool_cleanup_register(pconf, NULL, registry_reset,
@@ -95,6 +97,7 @@ void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->location = add->location;
         conf->withdraw_url = add->withdraw_url;
         conf->ui = add->ui;
+        conf->style = add->style;
         conf->guard = add->guard;
     }
     else {
@@ -103,12 +106,14 @@ void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->location = base->location;
         conf->withdraw_url = base->withdraw_url;
         conf->ui = base->ui;
+        conf->style = base->style;
         conf->guard = base->guard;
     }
     MERGE_SET(guard_fix);
     MERGE_PTR(template_dir);
     MERGE_PTR(default_lang);
     MERGE_PTR(success_url);
+    MERGE_PTR(style_file);
     MERGE_SET(lifetime);
     MERGE_SET(max_body);
     return conf;
@@ -379,6 +384,23 @@ static const char *set_success_url(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* The file is read and checked with the stylesheet it extends, in
+ * check_config: the default theme depends on ConsentTemplateDir. */
+static const char *set_style(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    consent_dir_conf *conf = dconf;
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t fi;
+
+    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool)
+        != APR_SUCCESS || fi.filetype != APR_REG) {
+        return apr_pstrcat(cmd->pool, "ConsentStyle: ", arg,
+                           " is not a readable file", NULL);
+    }
+    conf->style_file = path;
+    return NULL;
+}
+
 const command_rec consent_cmds[] = {
     AP_INIT_TAKE1("ConsentForm", set_form, NULL, ACCESS_CONF,
                   "a form definition (XML) served at this location"),
@@ -408,6 +430,9 @@ const command_rec consent_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "where to send people after a submission (303); default: "
                   "a confirmation page"),
+    AP_INIT_TAKE1("ConsentStyle", set_style, NULL, RSRC_CONF | ACCESS_CONF,
+                  "a CSS file of --consent-* custom properties appended "
+                  "to the pages' stylesheet"),
     { NULL }
 };
 
@@ -435,6 +460,88 @@ static const consent_ui_t *ui_for(const char *dir, apr_pool_t *pconf,
     return ui;
 }
 
+/* The theme of a template directory: its own consent.css, else the
+ * installed one (a layout directory may hold only templates). */
+static const char *style_base(const char *dir, apr_pool_t *p)
+{
+    const char *path = apr_pstrcat(p, dir, "/" CONSENT_STYLE_NAME, NULL);
+    apr_finfo_t fi;
+
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, p) == APR_SUCCESS) {
+        return path;
+    }
+    path = CONSENT_TEMPLATE_DIR "/" CONSENT_STYLE_NAME;
+    return apr_stat(&fi, path, APR_FINFO_TYPE, p) == APR_SUCCESS ? path
+                                                                 : NULL;
+}
+
+static const consent_style_t *style_load(const char *base, const char *site,
+                                         apr_pool_t *pconf, server_rec *s)
+{
+    const char *key = apr_pstrcat(pconf, base, "\n", site ? site : "",
+                                  NULL);
+    consent_style_t *st = apr_hash_get(registry->styles, key,
+                                       APR_HASH_KEY_STRING);
+    apr_array_header_t *problems;
+    int i;
+
+    if (st) {
+        return st;
+    }
+    problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
+    if (consent_style_load(&st, base, site, problems, pconf)
+        != APR_SUCCESS) {
+        for (i = 0; i < problems->nelts; ++i) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0180)
+                         "ConsentStyle: %s", consent_problem_str(pconf,
+                         &APR_ARRAY_IDX(problems, i, consent_problem_t)));
+        }
+        return NULL;
+    }
+    apr_hash_set(registry->styles, key, APR_HASH_KEY_STRING, st);
+    return st;
+}
+
+/*
+ * The pages of a form's location link the stylesheet it serves at
+ * L/consent.css. A guarded location belongs to the application, which
+ * keeps its own look.
+ */
+static int style_pages(consent_dir_conf *conf, const char *dir,
+                       apr_pool_t *pconf, server_rec *s)
+{
+    const consent_dir_conf *sdef =
+        ap_get_module_config(s->lookup_defaults, &consent_module);
+    const char *site = conf->style_file ? conf->style_file
+                       : sdef ? sdef->style_file : NULL;
+    const char *base = style_base(dir, pconf), *href, *key;
+    consent_ui_t *ui;
+
+    if (conf->guard) {
+        return 1;
+    }
+    if (!base) {
+        ap_log_error(APLOG_MARK, site ? APLOG_EMERG : APLOG_WARNING, 0, s,
+                     CONSENT_LOGNO(0181) "no " CONSENT_STYLE_NAME " in %s "
+                     "nor in " CONSENT_TEMPLATE_DIR ": the pages of %s are "
+                     "unstyled%s", dir, conf->location,
+                     site ? ", and ConsentStyle has nothing to extend" : "");
+        return site == NULL;
+    }
+    if (!(conf->style = style_load(base, site, pconf, s))) {
+        return 0;
+    }
+    href = consent_style_href(conf->style, conf->location, pconf);
+    key = apr_pstrcat(pconf, dir, "\n", href, NULL);
+    ui = apr_hash_get(registry->uis, key, APR_HASH_KEY_STRING);
+    if (!ui) {
+        ui = consent_ui_styled(conf->ui, href, pconf);
+        apr_hash_set(registry->uis, key, APR_HASH_KEY_STRING, ui);
+    }
+    conf->ui = ui;
+    return 1;
+}
+
 /*
  * Compiles a form's pages once per template directory: a definition used
  * by two locations with different layouts gets a copy of its own.
@@ -448,7 +555,8 @@ static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
     int i;
 
     conf->ui = ui_for(template_dir_of(conf, s), pconf, s);
-    if (!conf->ui) {
+    if (!conf->ui
+        || !style_pages(conf, template_dir_of(conf, s), pconf, s)) {
         return 0;
     }
     key = apr_psprintf(pconf, "%pp", (void *)conf->form);

@@ -222,6 +222,34 @@ static int form_page(request_rec *r, const consent_dir_conf *conf)
     return allow(r, conf, "GET, HEAD, POST");
 }
 
+/* L/consent.css: the core says what to answer, from memory. */
+static int style_page(request_rec *r, const consent_dir_conf *conf)
+{
+    consent_style_answer_t a;
+
+    r->allowed = AP_METHOD_BIT << M_GET;
+    if (!conf->style) {
+        return HTTP_NOT_FOUND;
+    }
+    if (r->method_number != M_GET) {
+        return allow(r, conf, "GET, HEAD");
+    }
+    consent_style_answer(conf->style, r->args,
+                         apr_table_get(r->headers_in, "If-None-Match"), &a);
+    apr_table_setn(r->headers_out, "ETag", a.etag);
+    apr_table_setn(r->headers_out, "Cache-Control", a.cache_control);
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    if (a.status == HTTP_NOT_MODIFIED) {
+        return HTTP_NOT_MODIFIED;
+    }
+    ap_set_content_type(r, a.content_type);
+    ap_set_content_length(r, (apr_off_t)a.len);
+    if (!r->header_only) {
+        ap_rwrite(a.body, (int)a.len, r);
+    }
+    return OK;
+}
+
 int consent_handler(request_rec *r)
 {
     consent_dir_conf *conf;
@@ -248,6 +276,9 @@ int consent_handler(request_rec *r)
     }
     if (strcmp(rest, "/unsubscribe") == 0) {
         return consent_unsubscribe_page(r, conf);
+    }
+    if (strcmp(rest, "/" CONSENT_STYLE_NAME) == 0) {
+        return style_page(r, conf);
     }
     return HTTP_NOT_FOUND;
 }

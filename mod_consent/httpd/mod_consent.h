@@ -13,6 +13,7 @@
 #include "consent_render.h"
 #include "consent_key.h"
 #include "consent_store.h"
+#include "consent_style.h"
 
 /* Our own log tags: APLOGNO numbers belong to httpd itself. */
 #define CONSENT_LOGNO(n) "CONSENT" #n ": "
@@ -54,6 +55,9 @@ typedef struct {
     int guard;                      /* form came from ConsentGuard */
     int guard_fix;                  /* ConsentGuardFix */
     int guard_fix_set;
+    const char *style_file;         /* ConsentStyle */
+    const consent_style_t *style;   /* L/consent.css, set in check_config;
+                                       NULL: none (guard mode) */
 } consent_dir_conf;
 
 extern const command_rec consent_cmds[];

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 import { LANGUAGES, PAGES } from './pages.mjs';
 import { submitForm, submitWithKeyboard } from './steps.mjs';
+import { SCHEMES, takeLooks } from './look.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -37,28 +38,37 @@ async function receiptOf(page, response) {
   return { header, shown: header !== null && text.includes(header) };
 }
 
+// Every page in both colour schemes: axe checks contrast in each.
 async function visitPages(browser, lang, report) {
   for (const def of PAGES) {
-    if (def.needs && !ctx[def.needs]) {
-      continue;
+    for (const scheme of SCHEMES) {
+      if (!def.needs || ctx[def.needs]) {
+        await visitPage(browser, def, lang, scheme, report);
+      }
     }
-    const context = await browser.newContext({ locale: lang,
-      extraHTTPHeaders: { 'Accept-Language': lang }, bypassCSP: true });
-    const page = await context.newPage();
-    const entry = { name: def.name, lang, expected: def.status };
-    try {
-      const response = await def.visit(page, { ...ctx, lang });
-      entry.status = response.status();
-      entry.htmlLang = await page.getAttribute('html', 'lang');
-      entry.violations = await axe(page);
-      await page.screenshot({ path: `${ctx.artifacts}/${def.name}-${lang}.png`,
-                              fullPage: true });
-    } catch (e) {
-      entry.error = String(e);
-    }
-    report.pages.push(entry);
-    await context.close();
   }
+}
+
+async function visitPage(browser, def, lang, scheme, report) {
+  const context = await browser.newContext({ locale: lang,
+    colorScheme: scheme,
+    extraHTTPHeaders: { 'Accept-Language': lang }, bypassCSP: true });
+  const page = await context.newPage();
+  const entry = { name: def.name, lang, scheme, expected: def.status };
+  const suffix = scheme === 'light' ? '' : '-' + scheme;
+  try {
+    const response = await def.visit(page, { ...ctx, lang });
+    entry.status = response.status();
+    entry.htmlLang = await page.getAttribute('html', 'lang');
+    entry.violations = await axe(page);
+    await page.screenshot({
+      path: `${ctx.artifacts}/${def.name}-${lang}${suffix}.png`,
+      fullPage: true });
+  } catch (e) {
+    entry.error = String(e);
+  }
+  report.pages.push(entry);
+  await context.close();
 }
 
 async function scenario(browser, name, lang, report, act) {
@@ -91,6 +101,10 @@ try {
     await scenario(browser, 'keyboard', lang, report, (page) =>
       submitWithKeyboard(page, `keyboard-${lang}@example.org`, 'partners'));
     await visitPages(browser, lang, report);
+  }
+  if (ctx.look) {
+    mkdirSync(ctx.look, { recursive: true });
+    report.looks = await takeLooks(browser, ctx, LANGUAGES, ctx.look);
   }
 } finally {
   await browser.close();

@@ -2,8 +2,11 @@
 playwright-core (tests/browser/run.mjs), completes the form with the mouse
 and with the keyboard alone in en and fr, and visits every page of
 tests/browser/pages.mjs (form, confirmation, error pages, withdrawal,
-unsubscribe) with axe-core: no WCAG 2.1 A/AA violation. Screenshots go to
-tests/browser/artifacts/."""
+unsubscribe) with axe-core, in the light and the dark colour scheme: no
+WCAG 2.1 A/AA violation. Screenshots go to tests/browser/artifacts/; the
+README's (desktop and phone, light and dark, en and fr) to
+tests/browser/artifacts/look/, or to docs/screenshots/ with
+CONSENT_UPDATE_SCREENSHOTS=1 (then commit them)."""
 import json
 import os
 import subprocess
@@ -18,12 +21,15 @@ from conftest import token_of
 BROWSER = os.path.join(harness.TOP, "tests", "browser")
 ARTIFACTS = os.path.join(BROWSER, "artifacts")
 CHROMIUM = "/usr/bin/chromium"     # tests/browser/run.mjs launches it
+LOOK = (os.path.join(harness.TOP, "docs", "screenshots")
+        if os.environ.get("CONSENT_UPDATE_SCREENSHOTS")
+        else os.path.join(ARTIFACTS, "look"))
+MODULES = ("axe-core", "playwright-core", "vnu-jar")
 
 
 def npm_ci():
-    if os.path.isdir(os.path.join(BROWSER, "node_modules", "axe-core")) \
-            and os.path.isdir(os.path.join(BROWSER, "node_modules",
-                                           "playwright-core")):
+    if all(os.path.isdir(os.path.join(BROWSER, "node_modules", m))
+           for m in MODULES):
         return
     p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BROWSER,
                        capture_output=True, text=True, timeout=600,
@@ -61,7 +67,7 @@ def report():
     try:
         assert requests.get(server.url("/newsletter/withdraw"),
                             timeout=10).status_code == 200
-        ctx = {"base": server.url(""), "artifacts": ARTIFACTS,
+        ctx = {"base": server.url(""), "artifacts": ARTIFACTS, "look": LOOK,
                "preticked": {l: preticked(server, l) for l in ("en", "fr")},
                "withdraw": True,
                "unsubscribe": unsubscribe_link(server)}
@@ -117,3 +123,41 @@ def test_withdrawal_in_the_browser_is_stored(report):
     events = {p["event"] for p in report["proofs"].values()
               if p["subject"] == "axe@example.org"}
     assert "withdrawal" in events, events
+
+
+def test_every_page_was_checked_in_both_schemes(report):
+    seen = {(p["name"], p["lang"], p["scheme"]) for p in report["pages"]}
+    for name, lang, _ in seen:
+        assert (name, lang, "dark") in seen and (name, lang, "light") in seen
+
+
+def test_the_theme_applies_under_the_pages_csp(report):
+    """The look screenshots are taken without bypassing the CSP: the
+    stylesheet at L/consent.css must load under style-src 'self'."""
+    looks = report["looks"]
+    assert {(l["view"], l["scheme"], l["lang"]) for l in looks
+            if l["name"] == "form"} >= {
+        (v, s, l) for v in ("desktop", "phone") for s in ("light", "dark")
+        for l in ("en", "fr")}
+    bad = [l for l in looks if l.get("error") or not l["styled"]]
+    assert not bad, json.dumps(bad, indent=1)
+    for l in looks:
+        if "file" in l:
+            assert os.path.getsize(os.path.join(LOOK, l["file"])) > 0
+
+
+def test_tap_targets_and_narrow_screens(report):
+    """Every control is at least 44 px high (a checkbox's row: its label
+    is clickable), and no page scrolls sideways at 375 or 320 px, nor at
+    1280 px zoomed to 200 % (640 CSS px)."""
+    bad = [l for l in report["looks"] if l["small"] or l["overflow"]]
+    assert not bad, json.dumps(bad, indent=1)
+    views = {l["view"] for l in report["looks"]}
+    assert {"narrow", "zoomed"} <= views, views
+
+
+def test_dark_scheme_changes_the_background(report):
+    bg = {(l["name"], l["view"], l["scheme"]): l["background"]
+          for l in report["looks"] if l["name"] == "form"}
+    assert bg[("form", "desktop", "light")] != bg[("form", "desktop",
+                                                     "dark")]
