@@ -144,7 +144,7 @@ LogFormat "%h %r %>s %b" plain
 CustomLog {dir}/access.log plain
 User {user}
 Group {group}
-LoadModule mpm_event_module {moddir}/mod_mpm_event.so
+LoadModule mpm_{mpm}_module {moddir}/mod_mpm_{mpm}.so
 LoadModule authz_core_module {moddir}/mod_authz_core.so
 LoadModule dbd_module {moddir}/mod_dbd.so
 LoadModule consent_module {module}
@@ -191,7 +191,8 @@ class ApacheServer:
     """One Apache on 127.0.0.1 with mod_consent and a store."""
 
     def __init__(self, workdir=None, driver="sqlite3", params=None,
-                 forms=None, extra="", extra_modules="", key=None):
+                 forms=None, extra="", extra_modules="", key=None,
+                 mpm="event"):
         self.dir = workdir or make_workdir()
         self.port = free_port()
         self.driver = driver
@@ -200,6 +201,7 @@ class ApacheServer:
         self.forms = forms if forms is not None else [("/newsletter", EXAMPLE, "")]
         self.extra = extra
         self.extra_modules = extra_modules
+        self.mpm = mpm                  # event or prefork (Debian has both)
         self.proc = None
         self.conf = os.path.join(self.dir, "httpd.conf")
         watch_log(os.path.join(self.dir, "error.log"))
@@ -209,7 +211,7 @@ class ApacheServer:
             dir=self.dir, port=self.port, user=RUN_USER, group=RUN_GROUP,
             moddir=MODDIR, module=MODULE, driver=self.driver,
             params=self.params, key=self.key, templates=TEMPLATES,
-            extra_modules=self.extra_modules)
+            extra_modules=self.extra_modules, mpm=self.mpm)
         for location, form, extra in self.forms:
             text += FORM_LOCATION.format(location=location, form=form,
                                          extra=extra)
@@ -265,6 +267,21 @@ class ApacheServer:
                 self.conf, self.proc.pid,
                 signal.Signals(-self.proc.returncode).name))
         self.proc = None
+
+    GENERATION_READY = "resuming normal operations"
+
+    def graceful(self):
+        """`apachectl -k graceful` (SIGUSR1 to the parent, single=False);
+        returns once the new generation said it is ready."""
+        before = self.error_log().count(self.GENERATION_READY)
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.time() + 60
+        while self.error_log().count(self.GENERATION_READY) <= before:
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("graceful restart did not complete:\n"
+                                   + self.error_log()[-3000:])
+            time.sleep(0.05)
+        return self
 
     def children(self):
         p = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
