@@ -273,9 +273,16 @@ class ApacheServer:
     def graceful(self):
         """`apachectl -k graceful` (SIGUSR1 to the parent, single=False);
         returns once the new generation said it is ready."""
+        deadline = time.time() + 60
+        # the parent listens before it handles signals: a SIGUSR1 before
+        # its first "resuming" would kill it
+        while not self.error_log().count(self.GENERATION_READY):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("apache2 never became ready:\n"
+                                   + self.error_log()[-3000:])
+            time.sleep(0.05)
         before = self.error_log().count(self.GENERATION_READY)
         self.proc.send_signal(signal.SIGUSR1)
-        deadline = time.time() + 60
         while self.error_log().count(self.GENERATION_READY) <= before:
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("graceful restart did not complete:\n"
