@@ -618,12 +618,12 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
             APR_ARRAY_PUSH(servers, server_rec *) = use->server;
         }
     }
-    return consent_dbd_check(pconf, servers);
+    return consent_dbd_check(pconf, s, servers);
 }
 
 void consent_config_start(apr_pool_t *pconf, server_rec *s)
 {
     if (registry) {
-        consent_dbd_migrate(pconf, registry->servers);
+        consent_dbd_migrate(pconf, s, registry->servers);
     }
 }

@@ -29,30 +29,33 @@ APLOG_USE_MODULE(consent);
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 
-/* The last DBDriver/DBDParams that apply to s, as httpd would apply them. */
-static void find_dbd(const ap_directive_t *d, const server_rec *s,
-                     int in_vhost, consent_server_conf *conf, apr_pool_t *p)
-{
-    for (; d; d = d->next) {
-        const char *args = d->args;
+/* mod_dbd's default DBDriver, meaning "none set" (mod_dbd.c). */
+#define DBD_UNSET_DRIVER "[DBDriver unset]"
 
-        if (strcasecmp(d->directive, "<VirtualHost") == 0) {
-            if (s->is_virtual && (unsigned)d->line_num == s->defn_line_number
-                && strcmp(d->filename, s->defn_name) == 0) {
-                find_dbd(d->first_child, s, 1, conf, p);
-            }
-            continue;
-        }
-        if (strcasecmp(d->directive, "DBDriver") == 0) {
-            conf->dbd_driver = ap_getword_conf(p, &args);
-        }
-        else if (strcasecmp(d->directive, "DBDParams") == 0) {
-            conf->dbd_params = ap_getword_conf(p, &args);
-        }
-        else if (d->first_child) {
-            find_dbd(d->first_child, s, in_vhost, conf, p);
+/*
+ * The store mod_dbd gives s, after it merged each virtual host with the
+ * main server, whatever the order of the directives in the files. Its
+ * per-server record begins with a pointer to the dbd_cfg_t that mod_dbd.h
+ * publishes for its post_connect hook; that record is also the unit it
+ * prepares statements for (virtual hosts without a DBD directive share
+ * the main server's). NULL when the layout is not httpd 2.4's.
+ */
+static const dbd_cfg_t *dbd_config_of(server_rec *main_s, server_rec *s,
+                                      module *dbd)
+{
+    void *svr = ap_get_module_config(s->module_config, dbd);
+    const dbd_cfg_t *cfg = svr ? *(const dbd_cfg_t *const *)svr : NULL;
+    server_rec *owner;
+
+    if (!cfg || !cfg->name || !cfg->params) {
+        return NULL;
+    }
+    for (owner = main_s; owner; owner = owner->next) {
+        if (cfg->server == owner) {
+            return cfg;
         }
     }
+    return NULL;
 }
 
 /* sqlite3 creates -wal and -shm next to the file from the children. */
@@ -134,52 +137,93 @@ static unsigned int store_id(const consent_server_conf *conf)
            + apr_hashfunc_default(conf->dbd_params, &plen);
 }
 
-static const char *check_server(server_rec *s, apr_pool_t *pconf)
+/* Our statements, once per mod_dbd record: a second ap_dbd_prepare of a
+ * label on a shared record logs AH02653 "conflicting SQL statements". */
+static void prepare_once(server_rec *s, const dbd_cfg_t *cfg,
+                         apr_hash_t *prepared,
+                         const consent_stmt_def_t *st)
 {
-    consent_server_conf *conf =
-        ap_get_module_config(s->module_config, &consent_module);
-    const consent_stmt_def_t *st;
-
-    if (conf->dbd_driver) {
-        return NULL;                /* several forms, one server */
+    if (apr_hash_get(prepared, &cfg, sizeof cfg)) {
+        return;
     }
-    find_dbd(ap_conftree, s, 0, conf, pconf);
-    if (!conf->dbd_driver || !conf->dbd_params) {
-        return "ConsentForm needs a store: set DBDriver (sqlite3 or pgsql) "
-               "and DBDParams";
-    }
-    conf->store_id = store_id(conf);
-    st = consent_store_statements(conf->dbd_driver);
-    if (!st) {
-        return apr_pstrcat(pconf, "DBDriver ", conf->dbd_driver,
-                           " is not supported by mod_consent (use sqlite3 "
-                           "or pgsql)", NULL);
-    }
+    apr_hash_set(prepared, apr_pmemdup(apr_hash_pool_get(prepared), &cfg,
+                                       sizeof cfg), sizeof cfg, cfg);
     for (; st->label; ++st) {
         dbd_prepare(s, st->sql, st->label);
     }
+}
+
+static const char *check_server(server_rec *main_s, server_rec *s,
+                                module *dbd, apr_hash_t *prepared,
+                                apr_pool_t *pconf)
+{
+    consent_server_conf *conf =
+        ap_get_module_config(s->module_config, &consent_module);
+    const dbd_cfg_t *cfg = dbd_config_of(main_s, s, dbd);
+    const consent_stmt_def_t *st;
+
+    if (!cfg) {
+        return "cannot read mod_dbd's configuration (is this httpd 2.4's "
+               "mod_dbd?)";
+    }
+    if (!strcmp(cfg->name, DBD_UNSET_DRIVER) || !*cfg->params) {
+        return "ConsentForm needs a store: set DBDriver (sqlite3 or pgsql) "
+               "and DBDParams";
+    }
+    st = consent_store_statements(cfg->name);
+    if (!st) {
+        return apr_pstrcat(pconf, "DBDriver ", cfg->name,
+                           " is not supported by mod_consent (use sqlite3 "
+                           "or pgsql)", NULL);
+    }
+    conf->dbd_driver = cfg->name;
+    conf->dbd_params = cfg->params;
+    conf->store_id = store_id(conf);
+    prepare_once(s, cfg, prepared, st);
     return NULL;
 }
 
-/* check_config (apachectl -t too): a store is named and supported; our
- * statements go to mod_dbd before its post_config collects them. */
-int consent_dbd_check(apr_pool_t *pconf, apr_array_header_t *servers)
+/* A form of the main server is served by every virtual host too (its
+ * <Location> sections apply to all), each with the store mod_dbd gives
+ * that host. */
+static int serves_forms(server_rec *s, apr_array_header_t *servers)
 {
-    const char *err;
     int i;
+
+    for (i = 0; i < servers->nelts; ++i) {
+        server_rec *with_form = APR_ARRAY_IDX(servers, i, server_rec *);
+
+        if (with_form == s || !with_form->is_virtual) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* check_config (apachectl -t too): every host that serves a form has a
+ * supported store; our statements go to mod_dbd before its post_config
+ * collects them. */
+int consent_dbd_check(apr_pool_t *pconf, server_rec *main_s,
+                      apr_array_header_t *servers)
+{
+    module *dbd = ap_find_linked_module("mod_dbd.c");
+    apr_hash_t *prepared = apr_hash_make(pconf);
+    server_rec *s;
+    const char *err;
 
     dbd_prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    for (i = 0; i < servers->nelts; ++i) {
-        server_rec *s = APR_ARRAY_IDX(servers, i, server_rec *);
-
-        if (!dbd_prepare || !dbd_acquire) {
+    for (s = main_s; s; s = s->next) {
+        if (!serves_forms(s, servers)) {
+            continue;
+        }
+        if (!dbd || !dbd_prepare || !dbd_acquire) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0022)
                          "ConsentForm needs mod_dbd: add "
                          "LoadModule dbd_module .../mod_dbd.so (a2enmod dbd)");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if ((err = check_server(s, pconf))) {
+        if ((err = check_server(main_s, s, dbd, prepared, pconf))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0023)
                          "%s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -188,20 +232,33 @@ int consent_dbd_check(apr_pool_t *pconf, apr_array_header_t *servers)
     return OK;
 }
 
-/* post_config (not under apachectl -t): create the schema while root. */
-void consent_dbd_migrate(apr_pool_t *pconf, apr_array_header_t *servers)
+/* post_config (not under apachectl -t): create the schema while root,
+ * once per store however many hosts share it. */
+void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
+                         apr_array_header_t *servers)
 {
-    int i;
+    apr_hash_t *done = apr_hash_make(pconf);
+    server_rec *s;
 
-    for (i = 0; i < servers->nelts; ++i) {
-        server_rec *s = APR_ARRAY_IDX(servers, i, server_rec *);
+    for (s = main_s; s; s = s->next) {
         consent_server_conf *conf =
             ap_get_module_config(s->module_config, &consent_module);
+        const char *store, *ready;
 
-        if (!conf->schema_ready && migrate(conf, s, pconf)) {
-            conf->schema_ready = 1;
-            give_to_user(conf, s, pconf);
+        if (!serves_forms(s, servers) || !conf->dbd_driver) {
+            continue;
         }
+        store = apr_pstrcat(pconf, conf->dbd_driver, " ", conf->dbd_params,
+                            NULL);
+        ready = apr_hash_get(done, store, APR_HASH_KEY_STRING);
+        if (!ready) {
+            ready = migrate(conf, s, pconf) ? "1" : "0";
+            if (*ready == '1') {
+                give_to_user(conf, s, pconf);
+            }
+            apr_hash_set(done, store, APR_HASH_KEY_STRING, ready);
+        }
+        conf->schema_ready = *ready == '1';
     }
 }
 

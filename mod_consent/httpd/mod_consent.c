@@ -69,5 +69,8 @@ AP_DECLARE_MODULE(consent) = {
     consent_merge_server_conf,
     consent_cmds,
     consent_register_hooks,
-    AP_MODULE_FLAG_NONE
+    /* every virtual host gets a server record of its own, even without a
+     * directive of ours: it holds the state of the store mod_dbd gives
+     * that host, which need not be the main server's */
+    AP_MODULE_FLAG_ALWAYS_MERGE
 };

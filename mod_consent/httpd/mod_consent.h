@@ -27,8 +27,8 @@ extern module AP_MODULE_DECLARE_DATA consent_module;
 
 typedef struct {
     consent_keyring_t *keys;        /* ConsentSecretFile, first signs */
-    /* mod_dbd's DBDriver/DBDParams for this server, read from the
-     * configuration tree in post_config (mod_dbd keeps them private) */
+    /* the DBDriver/DBDParams mod_dbd gives this server once merged,
+     * read from mod_dbd in check_config (consent_dbd.c) */
     const char *dbd_driver;
     const char *dbd_params;
     unsigned int store_id;          /* hash of both: a thread's lane memory
@@ -79,8 +79,11 @@ int consent_handler(request_rec *r);
 void consent_guard_register(apr_pool_t *p);
 
 /* The store: prepared in mod_dbd, schema created (consent_dbd.c). */
-int consent_dbd_check(apr_pool_t *pconf, apr_array_header_t *servers);
-void consent_dbd_migrate(apr_pool_t *pconf, apr_array_header_t *servers);
+/* servers: those that declare a form; main_s: the list of all, merged. */
+int consent_dbd_check(apr_pool_t *pconf, server_rec *main_s,
+                      apr_array_header_t *servers);
+void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
+                         apr_array_header_t *servers);
 /* The request's store connection, or NULL: answer 503. */
 consent_store_t *consent_dbd_store(request_rec *r);
 /* Notes a failed or successful use of the store. */

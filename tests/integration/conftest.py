@@ -9,6 +9,42 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 
+CRASH_OPT_OUT = "kills_children"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", CRASH_OPT_OUT + ": the test kills a server process with "
+        "a signal itself and checks the log on its own (harness."
+        "crash_lines); the crash scan leaves it out")
+
+
+def _crash_report(item, found):
+    return ("a server process died of a signal during %s:\n  %s"
+            % (item.nodeid, "\n  ".join(found)))
+
+
+@pytest.fixture(autouse=True)
+def no_server_crashed(request):
+    """After every test, every log of every server the harness knows
+    (harness.watch_log) is read for what it wrote meanwhile: a child that
+    died of a signal fails the test even when no client noticed."""
+    yield
+    found = harness.scan_logs()
+    if found and not request.node.get_closest_marker(CRASH_OPT_OUT):
+        pytest.fail(_crash_report(request.node, found), pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Module and session servers stop after the fixture above has run:
+    what their last moments logged is charged to the test before them."""
+    yield
+    found = harness.scan_logs()
+    if found and not item.get_closest_marker(CRASH_OPT_OUT):
+        raise AssertionError(_crash_report(item, found))
+
+
 @pytest.fixture(scope="module")
 def apache():
     """The example form at /newsletter over sqlite3."""

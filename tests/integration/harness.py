@@ -29,6 +29,82 @@ RUN_USER = "www-data" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_na
 RUN_GROUP = "www-data" if os.geteuid() == 0 else grp.getgrgid(os.getegid()).gr_name
 
 
+# What a server log says when a process died of a signal: Apache's parent
+# about a child (AH00051/AH00052 "exit signal ..."), a crash handler or
+# PostgreSQL ("terminated by signal 11: Segmentation fault").
+CRASH_SIGNS = ("exit signal", "Segmentation fault", "AH00051", "AH00052")
+
+_watched = {}       # log path -> offset already scanned
+_crashes = []       # findings not yet reported to a test
+
+
+def watch_log(path):
+    """Have the crash scan read the log at `path` after every test.
+
+    Every server a test starts registers its log here (ApacheServer and
+    PostgresServer do it themselves); a server of your own (nginx,
+    php-fpm...) calls `harness.watch_log(its_error_log)` before it starts.
+    The autouse fixture in conftest.py then fails any test during which a
+    line of CRASH_SIGNS was written, naming the line, whatever the scope of
+    the server: only what was written since the last scan is read.
+    Registering twice is harmless; a log that does not exist yet is fine.
+    A server that deletes its log calls `collect_log(path)` first.
+    """
+    path = os.path.abspath(path)
+    _watched.setdefault(path, _size(path))
+    return path
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def crash_lines(text):
+    """The lines of `text` that say a process died of a signal."""
+    return [l for l in text.splitlines()
+            if any(sign in l for sign in CRASH_SIGNS)]
+
+
+def collect_log(path):
+    """Scans the part of a watched log not scanned yet and keeps what it
+    finds for the next report: call it before a log is deleted."""
+    path = os.path.abspath(path)
+    if path not in _watched:
+        return
+    start = _watched[path]
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            end = f.tell()
+            if end < start:          # truncated or replaced: read it all
+                start = 0
+            f.seek(start)
+            text = f.read(end - start).decode(errors="replace")
+    except OSError:
+        return
+    _watched[path] = end
+    for line in crash_lines(text):
+        _crashes.append("%s: %s" % (path, line))
+
+
+def report_crash(what):
+    """Records a crash seen otherwise than in a log (an exit status)."""
+    _crashes.append(what)
+
+
+def scan_logs():
+    """Every crash line written to a watched log since the last scan, and
+    every crash reported meanwhile; forgets them once returned."""
+    for path in list(_watched):
+        collect_log(path)
+    found = list(_crashes)
+    del _crashes[:]
+    return found
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -68,7 +144,7 @@ LogFormat "%h %r %>s %b" plain
 CustomLog {dir}/access.log plain
 User {user}
 Group {group}
-LoadModule mpm_event_module {moddir}/mod_mpm_event.so
+LoadModule mpm_{mpm}_module {moddir}/mod_mpm_{mpm}.so
 LoadModule authz_core_module {moddir}/mod_authz_core.so
 LoadModule dbd_module {moddir}/mod_dbd.so
 LoadModule consent_module {module}
@@ -126,7 +202,8 @@ class ApacheServer:
     """One Apache on 127.0.0.1 with mod_consent and a store."""
 
     def __init__(self, workdir=None, driver="sqlite3", params=None,
-                 forms=None, extra="", extra_modules="", key=None):
+                 forms=None, extra="", extra_modules="", key=None,
+                 mpm="event"):
         self.dir = workdir or make_workdir()
         self.port = free_port()
         self.driver = driver
@@ -135,15 +212,17 @@ class ApacheServer:
         self.forms = forms if forms is not None else [("/newsletter", EXAMPLE, "")]
         self.extra = extra
         self.extra_modules = extra_modules
+        self.mpm = mpm                  # event or prefork (Debian has both)
         self.proc = None
         self.conf = os.path.join(self.dir, "httpd.conf")
+        watch_log(os.path.join(self.dir, "error.log"))
 
     def config_text(self):
         text = BASE_CONF.format(
             dir=self.dir, port=self.port, user=RUN_USER, group=RUN_GROUP,
             moddir=MODDIR, module=MODULE, driver=self.driver,
             params=self.params, key=self.key, templates=TEMPLATES,
-            extra_modules=self.extra_modules)
+            extra_modules=self.extra_modules, mpm=self.mpm)
         for location, form, extra in self.forms:
             text += FORM_LOCATION.format(location=location, form=form,
                                          extra=extra)
@@ -184,6 +263,8 @@ class ApacheServer:
         raise RuntimeError("apache2 did not listen:\n" + self.error_log())
 
     def stop(self):
+        """SIGTERM, as apachectl stop; an exit by any signal is a crash
+        (in -X mode nobody else would log it)."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -191,7 +272,34 @@ class ApacheServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
+                self.proc.returncode = 0    # our kill, not a crash
+        if self.proc and self.proc.returncode < 0:
+            report_crash("%s: apache2 (pid %d) exit signal %s" % (
+                self.conf, self.proc.pid,
+                signal.Signals(-self.proc.returncode).name))
         self.proc = None
+
+    GENERATION_READY = "resuming normal operations"
+
+    def graceful(self):
+        """`apachectl -k graceful` (SIGUSR1 to the parent, single=False);
+        returns once the new generation said it is ready."""
+        deadline = time.time() + 60
+        # the parent listens before it handles signals: a SIGUSR1 before
+        # its first "resuming" would kill it
+        while not self.error_log().count(self.GENERATION_READY):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("apache2 never became ready:\n"
+                                   + self.error_log()[-3000:])
+            time.sleep(0.05)
+        before = self.error_log().count(self.GENERATION_READY)
+        self.proc.send_signal(signal.SIGUSR1)
+        while self.error_log().count(self.GENERATION_READY) <= before:
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("graceful restart did not complete:\n"
+                                   + self.error_log()[-3000:])
+            time.sleep(0.05)
+        return self
 
     def children(self):
         p = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
@@ -210,6 +318,7 @@ class ApacheServer:
 
     def cleanup(self):
         self.stop()
+        collect_log(os.path.join(self.dir, "error.log"))
         keep_sanitizer_reports(self.error_log(), self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -247,6 +356,7 @@ class PostgresServer:
         self.port = free_port()
         self.user = "postgres" if os.geteuid() == 0 else RUN_USER
         self.dbs = 0
+        watch_log(os.path.join(self.dir, "pg.log"))
 
     def run(self, *cmd, check=True):
         return subprocess.run(_as_postgres(list(cmd)), capture_output=True,
@@ -279,6 +389,7 @@ class PostgresServer:
 
     def cleanup(self):
         self.stop("immediate")
+        collect_log(os.path.join(self.dir, "pg.log"))
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -98,6 +98,7 @@ ConsentSecretFile %(key)s
     check = subprocess.run(cmd + ["-t"], env=env, capture_output=True,
                            text=True)
     assert check.returncode == 0, check.stderr
+    harness.watch_log(run + "/error.log")     # the crash scan reads it
     proc = subprocess.Popen(cmd + ["-X"], env=env, start_new_session=True)
     try:
         server = harness.ApacheServer(workdir=run)
@@ -123,6 +124,7 @@ ConsentSecretFile %(key)s
     finally:
         proc.terminate()
         proc.wait(20)
+        harness.collect_log(run + "/error.log")
         shutil.rmtree(run, ignore_errors=True)
 
 
