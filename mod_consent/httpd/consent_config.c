@@ -10,6 +10,7 @@
 #include "mod_consent.h"
 #include "consent_lint.h"
 #include "consent_guard.h"
+#include "consent_confirm.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -64,6 +65,9 @@ void *consent_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     consent_server_conf *conf = apr_pcalloc(p, sizeof *conf);
 
     conf->keys = add->keys ? add->keys : base->keys;
+    conf->mail_command = add->mail_command ? add->mail_command
+                                           : base->mail_command;
+    conf->mail_from = add->mail_from ? add->mail_from : base->mail_from;
     return conf;
 }
 
@@ -74,6 +78,7 @@ void *consent_create_dir_conf(apr_pool_t *p, char *dir)
     conf->location = dir;
     conf->lifetime = CONSENT_DEFAULT_LIFETIME;
     conf->max_body = CONSENT_DEFAULT_MAX_BODY;
+    conf->confirm_lifetime = CONSENT_CONFIRM_DEFAULT_LIFETIME;
     return conf;
 }
 
@@ -111,6 +116,8 @@ void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(success_url);
     MERGE_SET(lifetime);
     MERGE_SET(max_body);
+    MERGE_SET(confirm_email);
+    MERGE_SET(confirm_lifetime);
     return conf;
 }
 
@@ -408,6 +415,7 @@ const command_rec consent_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "where to send people after a submission (303); default: "
                   "a confirmation page"),
+    CONSENT_CONFIRM_CMDS,
     { NULL }
 };
 
@@ -498,7 +506,8 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
                          use->conf->form_path);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if (!compile_pages(use->conf, pconf, use->server)) {
+        if (!compile_pages(use->conf, pconf, use->server)
+            || !consent_confirm_check(use->conf, use->server, pconf)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         for (j = 0; j < servers->nelts; ++j) {

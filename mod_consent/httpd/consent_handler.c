@@ -249,5 +249,8 @@ int consent_handler(request_rec *r)
     if (strcmp(rest, "/unsubscribe") == 0) {
         return consent_unsubscribe_page(r, conf);
     }
+    if (strcmp(rest, "/confirm") == 0) {
+        return consent_confirm_page(r, conf);
+    }
     return HTTP_NOT_FOUND;
 }
