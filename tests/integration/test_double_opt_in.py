@@ -209,6 +209,18 @@ def test_nothing_ticked_needs_no_confirmation(server):
         "newsletter": "refused", "partners": "refused"}
 
 
+def test_links_use_the_server_name_not_the_host_header(server):
+    _, token = get_form(server)
+    r = submit(server, [("email", "host@example.org"),
+                        ("consent_token", token), ("consent", "newsletter")],
+               headers={"Host": "evil.example"})
+    assert r.status_code == 200
+    msg = message_to(server, "host@example.org")
+    assert "evil" not in msg.as_string()
+    assert LINK.search(body_of(msg)).group(1).startswith(
+        server.url("/newsletter/confirm?t="))
+
+
 def test_tampered_foreign_or_missing_link_is_403(server):
     r = subscribe(server, "tamper@example.org")
     assert r.status_code == 200
