@@ -144,7 +144,7 @@ consent_confirm_status_t consent_confirm_open(consent_confirm_link_t *l,
         || strcmp(got.form_id, form_id) != 0) {
         return CONSENT_CONFIRM_FOREIGN;
     }
-    if (got.issued > now + CONSENT_CONFIRM_SKEW
+    if (got.issued < 0 || got.issued > now + CONSENT_CONFIRM_SKEW
         || now - got.issued > lifetime) {
         return CONSENT_CONFIRM_EXPIRED;
     }

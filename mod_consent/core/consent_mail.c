@@ -226,6 +226,7 @@ apr_status_t consent_mail_build(const char **message,
         || !is_ascii(m->proof->subject) || !*m->proof->subject
         || strlen(m->proof->subject) > MAX_ADDRESS
         || !header_ok(subject) || !header_ok(m->confirm_url)
+        || !header_ok(m->proof->lang) || !is_ascii(m->proof->lang)
         || !header_ok(m->unsubscribe_url) || !id) {
         return APR_EINVAL;
     }
