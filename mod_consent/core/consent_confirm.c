@@ -245,3 +245,102 @@ int consent_confirm_done(const consent_proof_t *pending,
     }
     return n > 0;
 }
+
+/* ---- the POST of a link ------------------------------------------------ */
+
+consent_confirm_history_t *consent_confirm_history_make(
+    const consent_confirm_link_t *l, apr_pool_t *p)
+{
+    consent_confirm_history_t *h = apr_pcalloc(p, sizeof *h);
+
+    h->status = consent_status_make(p);
+    h->receipt_id = apr_pstrdup(p, l->receipt_id);
+    return h;
+}
+
+/* The store hands out proofs in a pool it clears: keep what we need. */
+static consent_proof_t *proof_copy(apr_pool_t *p, const consent_proof_t *pf)
+{
+    consent_proof_t *c = apr_pmemdup(p, pf, sizeof *pf);
+    int i;
+
+    c->receipt_id = apr_pstrdup(p, pf->receipt_id);
+    c->event = apr_pstrdup(p, pf->event);
+    c->subject = apr_pstrdup(p, pf->subject);
+    c->form_id = apr_pstrdup(p, pf->form_id);
+    c->lang = apr_pstrdup(p, pf->lang);
+    c->regime = apr_pstrdup(p, pf->regime);
+    c->notice_sha256 = apr_pstrdup(p, pf->notice_sha256);
+    c->notice_text = NULL;
+    c->ip = c->user_agent = c->token_nonce = c->token_key_id = NULL;
+    c->token_defaults = c->lane = c->prev_mac = c->mac_key_id = NULL;
+    c->mac = NULL;
+    c->choices = apr_array_make(p, pf->choices ? pf->choices->nelts : 1,
+                                sizeof(consent_choice_t));
+    for (i = 0; pf->choices && i < pf->choices->nelts; ++i) {
+        const consent_choice_t *ch = &APR_ARRAY_IDX(pf->choices, i,
+                                                    consent_choice_t);
+
+        consent_proof_add_choice(c, apr_pstrdup(p, ch->purpose),
+                                 apr_pstrdup(p, ch->state));
+    }
+    return c;
+}
+
+apr_status_t consent_confirm_collect(void *baton,
+                                     const consent_proof_t *pf)
+{
+    consent_confirm_history_t *h = baton;
+
+    consent_status_add(h->status, pf);
+    if (pf->receipt_id && strcmp(pf->receipt_id, h->receipt_id) == 0
+        && pf->event && strcmp(pf->event, CONSENT_EVENT_SUBMISSION) == 0) {
+        h->pending = proof_copy(h->status->pool, pf);
+    }
+    return APR_SUCCESS;
+}
+
+/* The receipt that already holds what the link asked for. */
+static const char *earlier_receipt(const consent_status_t *status,
+                                   const consent_proof_t *pending)
+{
+    const consent_purpose_state_t *s;
+    int i;
+
+    for (i = 0; i < pending->choices->nelts; ++i) {
+        const consent_choice_t *c = &APR_ARRAY_IDX(pending->choices, i,
+                                                   consent_choice_t);
+
+        if (c->state && strcmp(c->state, CONSENT_STATE_PENDING) == 0
+            && (s = consent_status_get(status, c->purpose)) != NULL) {
+            return s->receipt_id;
+        }
+    }
+    return NULL;
+}
+
+consent_confirm_action_t consent_confirm_decide(
+    const consent_form_t *form, const consent_confirm_link_t *l,
+    const consent_confirm_history_t *h, const consent_request_info_t *in,
+    consent_proof_t **proof, const char **receipt, apr_pool_t *p)
+{
+    *proof = NULL;
+    *receipt = NULL;
+    /* sealed, so authentic; still, the submission must be this person's
+     * at this form */
+    if (!h->pending || !h->pending->form_id || !h->pending->subject
+        || strcmp(h->pending->form_id, form->id) != 0
+        || strcmp(h->pending->subject, l->subject) != 0) {
+        return CONSENT_CONFIRM_UNKNOWN;
+    }
+    *proof = consent_confirmation_proof(form, l, h->pending, h->status, in,
+                                        p);
+    if (*proof) {
+        return CONSENT_CONFIRM_RECORD;
+    }
+    if (consent_confirm_done(h->pending, h->status)) {
+        *receipt = earlier_receipt(h->status, h->pending);
+        return CONSENT_CONFIRM_ALREADY;
+    }
+    return CONSENT_CONFIRM_NOTHING;
+}

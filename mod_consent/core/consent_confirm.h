@@ -96,4 +96,43 @@ consent_proof_t *consent_confirmation_proof(const consent_form_t *form,
 int consent_confirm_done(const consent_proof_t *pending,
                          const consent_status_t *status);
 
+/*
+ * What an adapter does with the POST of an opened link, in one place:
+ * it reads the subject's history through consent_store_each() with
+ * consent_confirm_collect() and the history made by
+ * consent_confirm_history_make(), then asks consent_confirm_decide().
+ */
+typedef struct {
+    consent_status_t *status;
+    const char *receipt_id;     /* the link's */
+    consent_proof_t *pending;   /* that submission, copied; NULL if none */
+} consent_confirm_history_t;
+
+consent_confirm_history_t *consent_confirm_history_make(
+    const consent_confirm_link_t *l, apr_pool_t *p);
+
+/* A consent_proof_fn for consent_store_each (baton: the history). */
+apr_status_t consent_confirm_collect(void *baton,
+                                     const consent_proof_t *proof);
+
+typedef enum {
+    CONSENT_CONFIRM_RECORD = 0, /* store *proof, answer 200 "done" */
+    CONSENT_CONFIRM_ALREADY,    /* 200 "done", *receipt the earlier one */
+    CONSENT_CONFIRM_NOTHING,    /* 200 "nothing left", nothing recorded */
+    CONSENT_CONFIRM_UNKNOWN     /* 403: no such submission of this person
+                                   at this form */
+} consent_confirm_action_t;
+
+consent_confirm_action_t consent_confirm_decide(
+    const consent_form_t *form, const consent_confirm_link_t *l,
+    const consent_confirm_history_t *h, const consent_request_info_t *in,
+    consent_proof_t **proof, const char **receipt, apr_pool_t *p);
+
+/* Translation keys of the pages (title: key + ".title"). */
+#define CONSENT_CONFIRM_KEY_SENT "confirm_email.sent"
+#define CONSENT_CONFIRM_KEY_FAILED "confirm_email.failed"
+#define CONSENT_CONFIRM_KEY_DONE "confirm_email.done"
+#define CONSENT_CONFIRM_KEY_NOTHING "confirm_email.nothing"
+#define CONSENT_CONFIRM_KEY_INVALID "confirm_email.invalid"
+
 #endif

@@ -9,7 +9,9 @@
 #include <signal.h>
 
 #include "consent_mail.h"
+#include "consent_confirm.h"
 #include "consent_notice.h"
+#include "consent_unsub.h"
 
 #define QP_WIDTH 75
 /* 45 bytes of UTF-8 make 60 characters of base64: a 72-column word */
@@ -247,6 +249,48 @@ apr_status_t consent_mail_build(const char **message,
         "\n",
         quoted_printable(body(m, p), p), NULL);
     return APR_SUCCESS;
+}
+
+apr_status_t consent_confirm_message(const char **message,
+                                     const consent_keyring_t *ring,
+                                     const consent_ui_t *ui,
+                                     const consent_form_t *form,
+                                     const consent_proof_t *proof,
+                                     const char *from, const char *base,
+                                     const char *site,
+                                     apr_interval_time_t lifetime,
+                                     apr_pool_t *p)
+{
+    consent_confirm_link_t link;
+    const char *ctok, *utok;
+    consent_unsub_t u;
+    consent_mail_t m;
+
+    *message = NULL;
+    memset(&link, 0, sizeof link);
+    link.site = site ? site : "";
+    link.form_id = form->id;
+    link.receipt_id = proof->receipt_id;
+    link.subject = proof->subject;
+    link.lang = proof->lang;
+    link.issued = proof->time;
+    memset(&u, 0, sizeof u);
+    u.form_id = form->id;
+    u.subject = proof->subject;
+    u.purposes = apr_array_make(p, 1, sizeof(const char *));
+    if (consent_confirm_issue(&ctok, ring, &link, p) != APR_SUCCESS
+        || consent_unsub_issue(&utok, ring, &u, p) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    memset(&m, 0, sizeof m);
+    m.ui = ui;
+    m.form = form;
+    m.proof = proof;
+    m.from = from;
+    m.confirm_url = apr_pstrcat(p, base, "/confirm?t=", ctok, NULL);
+    m.unsubscribe_url = apr_pstrcat(p, base, "/unsubscribe?t=", utok, NULL);
+    m.expires = proof->time + lifetime;
+    return consent_mail_build(message, &m, p);
 }
 
 /* ---- ConsentMailFrom -------------------------------------------------- */

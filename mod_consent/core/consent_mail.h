@@ -38,6 +38,24 @@ apr_status_t consent_mail_build(const char **message,
                                 const consent_mail_t *m, apr_pool_t *p);
 
 /*
+ * The whole message for a held submission (consent_confirm_hold), links
+ * included: the confirmation link L/confirm?t= (bound to site, form,
+ * receipt and subject, issued at the proof's time) and a one-click
+ * unsubscribe link L/unsubscribe?t= for all the form's purposes. base is
+ * L as people reach it, absolute (https://example.org/newsletter).
+ * APR_EINVAL as consent_mail_build; APR_EGENERAL when sealing fails.
+ */
+apr_status_t consent_confirm_message(const char **message,
+                                     const consent_keyring_t *ring,
+                                     const consent_ui_t *ui,
+                                     const consent_form_t *form,
+                                     const consent_proof_t *proof,
+                                     const char *from, const char *base,
+                                     const char *site,
+                                     apr_interval_time_t lifetime,
+                                     apr_pool_t *p);
+
+/*
  * 1 when addr is acceptable as ConsentMailFrom: "user@example.org" or
  * "Display Name <user@example.org>" with an ASCII display name; else 0
  * and *why says what is wrong.

@@ -14,7 +14,6 @@
 #include "consent_handler.h"
 #include "consent_confirm.h"
 #include "consent_mail.h"
-#include "consent_unsub.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -205,41 +204,6 @@ static const char *location_url(request_rec *r, const consent_dir_conf *conf)
 
 /* ---- a held submission -------------------------------------------------- */
 
-static apr_status_t make_links(request_rec *r, const consent_dir_conf *conf,
-                               const consent_proof_t *proof,
-                               consent_mail_t *m)
-{
-    consent_server_conf *sconf =
-        ap_get_module_config(r->server->module_config, &consent_module);
-    const char *base = location_url(r, conf), *ctok, *utok;
-    consent_confirm_link_t link;
-    consent_unsub_t u;
-    apr_status_t rv;
-
-    memset(&link, 0, sizeof link);
-    link.site = "";             /* ConsentSite, with tenancy */
-    link.form_id = conf->form->id;
-    link.receipt_id = proof->receipt_id;
-    link.subject = proof->subject;
-    link.lang = proof->lang;
-    link.issued = proof->time;
-    memset(&u, 0, sizeof u);
-    u.form_id = conf->form->id;
-    u.subject = proof->subject;
-    u.purposes = apr_array_make(r->pool, 1, sizeof(const char *));
-    if ((rv = consent_confirm_issue(&ctok, sconf->keys, &link, r->pool))
-        != APR_SUCCESS
-        || (rv = consent_unsub_issue(&utok, sconf->keys, &u, r->pool))
-           != APR_SUCCESS) {
-        return rv;
-    }
-    m->confirm_url = apr_pstrcat(r->pool, base, "/confirm?t=", ctok, NULL);
-    m->unsubscribe_url = apr_pstrcat(r->pool, base, "/unsubscribe?t=", utok,
-                                     NULL);
-    m->expires = proof->time + conf->confirm_lifetime;
-    return APR_SUCCESS;
-}
-
 /* Builds and sends the message; *why says what failed, for the log. */
 static int send_message(request_rec *r, const consent_dir_conf *conf,
                         const consent_proof_t *proof, const char **why)
@@ -247,23 +211,20 @@ static int send_message(request_rec *r, const consent_dir_conf *conf,
     consent_server_conf *sconf =
         ap_get_module_config(r->server->module_config, &consent_module);
     const char *message;
-    consent_mail_t m;
+    apr_status_t rv;
 
-    memset(&m, 0, sizeof m);
-    m.ui = conf->ui;
-    m.form = conf->form;
-    m.proof = proof;
-    m.from = sconf->mail_from;
-    if (!sconf->mail_argv || !m.from) {
+    if (!sconf->mail_argv || !sconf->mail_from) {
         *why = "no mail command or ConsentMailFrom for this server";
         return 0;
     }
-    if (make_links(r, conf, proof, &m) != APR_SUCCESS) {
-        *why = "cannot seal the links";
-        return 0;
-    }
-    if (consent_mail_build(&message, &m, r->pool) != APR_SUCCESS) {
-        *why = "the message would have an invalid header";
+    rv = consent_confirm_message(&message, sconf->keys, conf->ui,
+                                 conf->form, proof, sconf->mail_from,
+                                 location_url(r, conf),
+                                 "" /* ConsentSite, with tenancy */,
+                                 conf->confirm_lifetime, r->pool);
+    if (rv != APR_SUCCESS) {
+        *why = rv == APR_EINVAL ? "the message would have an invalid header"
+                                : "cannot seal the links";
         return 0;
     }
     if (consent_mail_send(sconf->mail_argv, message, CONSENT_MAIL_TIMEOUT,
@@ -295,7 +256,7 @@ int consent_confirm_submit(request_rec *r, const consent_dir_conf *conf,
                       "confirmation message for receipt %s not sent: %s",
                       proof->receipt_id, why ? why : "?");
         return send_done(r, conf, proof->lang, HTTP_BAD_GATEWAY,
-                         "confirm_email.failed", proof->receipt_id);
+                         CONSENT_CONFIRM_KEY_FAILED, proof->receipt_id);
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CONSENT_LOGNO(0062)
                   "confirmation message for receipt %s sent",
@@ -307,52 +268,11 @@ int consent_confirm_submit(request_rec *r, const consent_dir_conf *conf,
         apr_table_setn(r->headers_out, "Location", conf->success_url);
         return HTTP_SEE_OTHER;
     }
-    return send_done(r, conf, proof->lang, HTTP_OK, "confirm_email.sent",
-                     proof->receipt_id);
+    return send_done(r, conf, proof->lang, HTTP_OK,
+                     CONSENT_CONFIRM_KEY_SENT, proof->receipt_id);
 }
 
 /* ---- L/confirm?t= ------------------------------------------------------- */
-
-typedef struct {
-    consent_status_t *status;
-    const char *receipt_id;
-    consent_proof_t *pending;   /* copied out of the store's page pool */
-} history_t;
-
-static consent_proof_t *proof_copy(apr_pool_t *p, const consent_proof_t *pf)
-{
-    consent_proof_t *c = apr_pmemdup(p, pf, sizeof *pf);
-    int i;
-
-    c->receipt_id = apr_pstrdup(p, pf->receipt_id);
-    c->event = apr_pstrdup(p, pf->event);
-    c->subject = apr_pstrdup(p, pf->subject);
-    c->form_id = apr_pstrdup(p, pf->form_id);
-    c->lang = apr_pstrdup(p, pf->lang);
-    c->regime = apr_pstrdup(p, pf->regime);
-    c->notice_sha256 = apr_pstrdup(p, pf->notice_sha256);
-    c->choices = apr_array_make(p, pf->choices ? pf->choices->nelts : 1,
-                                sizeof(consent_choice_t));
-    for (i = 0; pf->choices && i < pf->choices->nelts; ++i) {
-        const consent_choice_t *ch = &APR_ARRAY_IDX(pf->choices, i,
-                                                    consent_choice_t);
-        consent_proof_add_choice(c, apr_pstrdup(p, ch->purpose),
-                                 apr_pstrdup(p, ch->state));
-    }
-    return c;
-}
-
-static apr_status_t collect(void *baton, const consent_proof_t *pf)
-{
-    history_t *h = baton;
-
-    consent_status_add(h->status, pf);
-    if (pf->receipt_id && strcmp(pf->receipt_id, h->receipt_id) == 0
-        && pf->event && strcmp(pf->event, CONSENT_EVENT_SUBMISSION) == 0) {
-        h->pending = proof_copy(h->status->pool, pf);
-    }
-    return APR_SUCCESS;
-}
 
 /* The link's facts, or NULL (logged): answer 403, record nothing. */
 static consent_confirm_link_t *open_link(request_rec *r,
@@ -381,26 +301,7 @@ static int invalid_link(request_rec *r, const consent_dir_conf *conf,
                         const char *lang)
 {
     return consent_send_message(r, conf, lang, HTTP_FORBIDDEN,
-                                "confirm_email.invalid");
-}
-
-/* The receipt that already holds what the link asked for. */
-static const char *earlier_receipt(const consent_status_t *status,
-                                   const consent_proof_t *pending)
-{
-    const consent_purpose_state_t *s;
-    int i;
-
-    for (i = 0; i < pending->choices->nelts; ++i) {
-        const consent_choice_t *c = &APR_ARRAY_IDX(pending->choices, i,
-                                                   consent_choice_t);
-
-        if (strcmp(c->state, CONSENT_STATE_PENDING) == 0
-            && (s = consent_status_get(status, c->purpose)) != NULL) {
-            return s->receipt_id;
-        }
-    }
-    return NULL;
+                                CONSENT_CONFIRM_KEY_INVALID);
 }
 
 static int confirm(request_rec *r, const consent_dir_conf *conf,
@@ -408,44 +309,42 @@ static int confirm(request_rec *r, const consent_dir_conf *conf,
 {
     consent_request_info_t in = request_info(r, conf);
     consent_store_t *store = consent_dbd_store(r);
-    const char *err = NULL;
+    consent_confirm_history_t *h = consent_confirm_history_make(l, r->pool);
+    const char *err = NULL, *receipt;
     consent_proof_t *proof;
-    history_t h;
     int rc;
 
-    h.status = consent_status_make(r->pool);
-    h.receipt_id = l->receipt_id;
-    h.pending = NULL;
-    if (!store || consent_store_each(store, 0, l->subject, collect, &h,
-                                     r->pool, &err) != APR_SUCCESS) {
+    if (!store || consent_store_each(store, 0, l->subject,
+                                     consent_confirm_collect, h, r->pool,
+                                     &err) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0064)
                       "store unavailable for a confirmation: %s",
                       err ? err : "no connection");
         return consent_send_unavailable(r, conf, lang);
     }
-    if (!h.pending || !h.pending->form_id
-        || strcmp(h.pending->form_id, conf->form->id) != 0) {
+    switch (consent_confirm_decide(conf->form, l, h, &in, &proof, &receipt,
+                                   r->pool)) {
+    case CONSENT_CONFIRM_RECORD:
+        if (!consent_record_proof(r, conf, store, proof, &rc)) {
+            return rc;
+        }
+        return send_done(r, conf, lang, HTTP_OK, CONSENT_CONFIRM_KEY_DONE,
+                         proof->receipt_id);
+    case CONSENT_CONFIRM_ALREADY:
+        /* a repeated click: nothing more to record */
+        return send_done(r, conf, lang, HTTP_OK, CONSENT_CONFIRM_KEY_DONE,
+                         receipt);
+    case CONSENT_CONFIRM_NOTHING:
+        /* withdrawn or replaced since */
+        return consent_send_message(r, conf, lang, HTTP_OK,
+                                    CONSENT_CONFIRM_KEY_NOTHING);
+    default:
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0065)
                       "confirmation link names receipt %s, not a "
                       "submission of this person at this form",
                       l->receipt_id);
         return invalid_link(r, conf, lang);
     }
-    proof = consent_confirmation_proof(conf->form, l, h.pending, h.status,
-                                       &in, r->pool);
-    if (!proof) {
-        /* a repeated click, or the choice was withdrawn since */
-        return consent_confirm_done(h.pending, h.status)
-               ? send_done(r, conf, lang, HTTP_OK, "confirm_email.done",
-                           earlier_receipt(h.status, h.pending))
-               : consent_send_message(r, conf, lang, HTTP_OK,
-                                      "confirm_email.nothing");
-    }
-    if (!consent_record_proof(r, conf, store, proof, &rc)) {
-        return rc;
-    }
-    return send_done(r, conf, lang, HTTP_OK, "confirm_email.done",
-                     proof->receipt_id);
 }
 
 static int send_button(request_rec *r, const consent_dir_conf *conf,

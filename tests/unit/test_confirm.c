@@ -263,6 +263,55 @@ static void confirmation_proof(void **state)
     assert_null(consent_confirmation_proof(&form, &got, sub, st, &in, pool));
 }
 
+static void decide(void **state)
+{
+    consent_confirm_link_t l = link_for("newsletter");
+    consent_confirm_history_t *h;
+    consent_request_info_t in;
+    consent_proof_t *sub, *pr;
+    const char *receipt;
+    consent_form_t form;
+
+    (void)state;
+    memset(&form, 0, sizeof form);
+    form.id = "newsletter";
+    form.regime_name = "opt-in";
+    form.notices = apr_hash_make(pool);
+    memset(&in, 0, sizeof in);
+    in.now = NOW + DAY;
+    l.receipt_id = "r1";
+    sub = proof_of(CONSENT_EVENT_SUBMISSION, "r1", NOW, "given", NULL);
+    consent_confirm_hold(sub);
+    /* nothing in the history: another person's or a made-up receipt */
+    h = consent_confirm_history_make(&l, pool);
+    consent_confirm_collect(h, proof_of(CONSENT_EVENT_SUBMISSION, "r0",
+                                        NOW, "pending", NULL));
+    assert_int_equal(consent_confirm_decide(&form, &l, h, &in, &pr,
+                                            &receipt, pool),
+                     CONSENT_CONFIRM_UNKNOWN);
+    consent_confirm_collect(h, sub);
+    form.id = "signup";
+    assert_int_equal(consent_confirm_decide(&form, &l, h, &in, &pr,
+                                            &receipt, pool),
+                     CONSENT_CONFIRM_UNKNOWN);
+    form.id = "newsletter";
+    assert_int_equal(consent_confirm_decide(&form, &l, h, &in, &pr,
+                                            &receipt, pool),
+                     CONSENT_CONFIRM_RECORD);
+    pr->receipt_id = "r2";
+    consent_confirm_collect(h, pr);
+    assert_int_equal(consent_confirm_decide(&form, &l, h, &in, &pr,
+                                            &receipt, pool),
+                     CONSENT_CONFIRM_ALREADY);
+    assert_string_equal(receipt, "r2");
+    assert_null(pr);
+    consent_confirm_collect(h, proof_of(CONSENT_EVENT_WITHDRAWAL, "r3",
+                                        NOW + 2 * DAY, "withdrawn", NULL));
+    assert_int_equal(consent_confirm_decide(&form, &l, h, &in, &pr,
+                                            &receipt, pool),
+                     CONSENT_CONFIRM_NOTHING);
+}
+
 /* ---- the message ------------------------------------------------------ */
 
 static consent_form_t *example_form(consent_ui_t **ui)
@@ -419,6 +468,7 @@ int main(void)
         cmocka_unit_test(hold_and_confirm),
         cmocka_unit_test(confirmation_never_makes_consent_alone),
         cmocka_unit_test(confirmation_proof),
+        cmocka_unit_test(decide),
         cmocka_unit_test(message_headers),
         cmocka_unit_test(message_refuses_header_injection),
         cmocka_unit_test(mail_from_values),
