@@ -176,7 +176,9 @@ def test_end_to_end_fr_with_exim_delivering_at_once():
 def server():
     s = outbox_server(forms=[
         ("/newsletter", harness.EXAMPLE, CONFIRM),
-        ("/signup", os.path.join(harness.FIXTURES, "signup.xml"), CONFIRM)])
+        ("/signup", os.path.join(harness.FIXTURES, "signup.xml"), CONFIRM),
+        ("/thanks-form", harness.EXAMPLE,
+         CONFIRM + "\n    ConsentSuccessURL /thanks.html")])
     yield s
     s.cleanup()
 
@@ -219,6 +221,38 @@ def test_links_use_the_server_name_not_the_host_header(server):
     assert "evil" not in msg.as_string()
     assert LINK.search(body_of(msg)).group(1).startswith(
         server.url("/newsletter/confirm?t="))
+
+
+def test_success_url_after_the_message_is_sent(server):
+    _, token = get_form(server, path="/thanks-form")
+    r = submit(server, [("email", "thanks@example.org"),
+                        ("consent_token", token), ("consent", "partners")],
+               path="/thanks-form")
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/thanks.html"
+    receipt = r.headers["Consent-Receipt"]
+    msg = message_to(server, "thanks@example.org")
+    assert receipt in body_of(msg)
+    assert server.url("/thanks-form/confirm?t=c1.") in body_of(msg)
+
+
+def test_confirm_page_methods_and_types(server):
+    r = subscribe(server, "methods@example.org")
+    link = LINK.search(body_of(message_to(server, "methods@example.org"))
+                       ).group(1)
+    h = requests.head(link, timeout=10)
+    assert h.status_code == 200 and not h.content
+    p = requests.put(link, data="confirm=1", timeout=10)
+    assert p.status_code == 405
+    assert p.headers["Allow"] == "GET, HEAD, POST"
+    j = requests.post(link, json={"confirm": "1"}, timeout=10)
+    assert j.status_code == 415
+    empty = requests.post(link, data={"confirm": "2"}, timeout=10)
+    assert empty.status_code == 400
+    assert departures.status(server, "methods@example.org")["newsletter"] \
+        == "pending"
+    assert len(proofs(server, "methods@example.org")) == 1
+    assert r.status_code == 200
 
 
 def test_tampered_foreign_or_missing_link_is_403(server):
