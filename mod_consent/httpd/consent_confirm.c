@@ -285,7 +285,8 @@ static consent_confirm_link_t *open_link(request_rec *r,
     apr_table_t *args;
 
     ap_args_to_table(r, &args);
-    st = consent_confirm_open(l, sconf->keys, apr_table_get(args, "t"), "",
+    st = consent_confirm_open(l, sconf->keys, apr_table_get(args, "t"),
+                              "" /* ConsentSite, with tenancy */,
                               conf->form->id, r->request_time,
                               conf->confirm_lifetime, r->pool);
     if (st == CONSENT_CONFIRM_OK) {
