@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 import departures
 import harness
 import mta
-from conftest import get_form, parse, submit
+from conftest import get_form, parse, store_params, submit
 
 FROM = "Example SAS <noreply@example.org>"
 CONFIRM = "    ConsentConfirm email"
@@ -41,15 +41,16 @@ TEXTS = {
 LINK = re.compile(r"(http://\S+/newsletter/confirm\?t=c1\.[A-Za-z0-9_-]+)")
 
 
-def start(command=None, forms=None, workdir=None):
+def start(command=None, forms=None, workdir=None, store=("sqlite3", None)):
     extra = 'ConsentMailFrom "%s"\n' % FROM
     if command:
         extra += "ConsentMailCommand \"%s\"\n" % command
     return harness.ApacheServer(workdir=workdir, extra=extra, forms=forms or [
-        ("/newsletter", harness.EXAMPLE, CONFIRM)]).start()
+        ("/newsletter", harness.EXAMPLE, CONFIRM)], driver=store[0],
+        params=store[1]).start()
 
 
-def outbox_server(forms=None):
+def outbox_server(forms=None, store=("sqlite3", None)):
     """A "mailer" that keeps each message in a file of its own: for the
     tests that need a link but no delivery."""
     d = harness.make_workdir()
@@ -57,7 +58,7 @@ def outbox_server(forms=None):
     os.mkdir(box)
     harness.give_to_run_user(box)
     s = start("/bin/sh -c 'cat > $(mktemp %s/msg.XXXXXX)'" % box,
-              forms=forms, workdir=d)
+              forms=forms, workdir=d, store=store)
     s.outbox = box
     return s
 
@@ -172,9 +173,9 @@ def test_end_to_end_fr_with_exim_delivering_at_once():
     end_to_end("fr", "/usr/sbin/exim4 -odi -t -i")
 
 
-@pytest.fixture(scope="module")
-def server():
-    s = outbox_server(forms=[
+@pytest.fixture(scope="module", params=["sqlite3", "pgsql"])
+def server(request):
+    s = outbox_server(store=store_params(request, request.param), forms=[
         ("/newsletter", harness.EXAMPLE, CONFIRM),
         ("/signup", os.path.join(harness.FIXTURES, "signup.xml"), CONFIRM),
         ("/thanks-form", harness.EXAMPLE,
