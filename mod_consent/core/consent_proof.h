@@ -12,11 +12,16 @@
 #define CONSENT_EVENT_SUBMISSION "submission"
 #define CONSENT_EVENT_WITHDRAWAL "withdrawal"
 #define CONSENT_EVENT_UNSUBSCRIBE "unsubscribe"
+/* double opt-in: the person clicked the link mailed to them */
+#define CONSENT_EVENT_CONFIRMATION "confirmation"
 
 #define CONSENT_STATE_GIVEN "given"
 #define CONSENT_STATE_REFUSED "refused"
 #define CONSENT_STATE_WITHDRAWN "withdrawn"
 #define CONSENT_STATE_OBJECTED "objected"
+/* double opt-in: ticked, not yet confirmed from the mailbox; not a
+ * consent */
+#define CONSENT_STATE_PENDING "pending"
 
 typedef struct {
     const char *purpose;        /* purpose id */

@@ -29,7 +29,7 @@
 enum {
     TPL_PAGE, TPL_FORM, TPL_FIELD, TPL_PURPOSE, TPL_ERROR, TPL_MESSAGE,
     TPL_CONFIRM, TPL_CHOICE, TPL_WITHDRAW, TPL_WITHDRAW_PURPOSE,
-    TPL_UNSUBSCRIBE, TPL_DONE, TPL_COUNT
+    TPL_UNSUBSCRIBE, TPL_DONE, TPL_CONFIRM_EMAIL, TPL_COUNT
 };
 
 /* What each template may and must contain (space-separated names). */
@@ -63,7 +63,9 @@ static const tpl_spec_t specs[TPL_COUNT] = {
       "token error fields purposes" },
     { "withdraw-purpose.html", "id label description", "", "id label" },
     { "unsubscribe.html", "", "", "" },
-    { "done.html", "title body receipt", "", "title body receipt" }
+    { "done.html", "title body receipt", "", "title body receipt" },
+    /* Double opt-in: the button behind the link mailed to the person. */
+    { "confirm-email.html", "", "", "" }
 };
 
 struct consent_ui_t {
@@ -73,6 +75,7 @@ struct consent_ui_t {
     apr_hash_t *messages;   /* lang -> page with slots title and body */
     apr_hash_t *unsubscribe;    /* lang -> the confirm page, no slot */
     apr_hash_t *done;       /* lang -> page with title, body, receipt */
+    apr_hash_t *confirm_email;  /* lang -> the confirm button, no slot */
 };
 
 /* What form->pages holds for one language. */
@@ -343,6 +346,7 @@ static void compile_messages(consent_ui_t *ui, apr_pool_t *p)
     ui->messages = apr_hash_make(p);
     ui->unsubscribe = apr_hash_make(p);
     ui->done = apr_hash_make(p);
+    ui->confirm_email = apr_hash_make(p);
     for (i = 0; i < langs->nelts; i++) {
         const char *lang = APR_ARRAY_IDX(langs, i, const char *);
 
@@ -353,6 +357,9 @@ static void compile_messages(consent_ui_t *ui, apr_pool_t *p)
                                   "unsubscribe.title", p));
         apr_hash_set(ui->done, lang, APR_HASH_KEY_STRING,
                      compile_page(ui, lang, TPL_DONE, NULL, p));
+        apr_hash_set(ui->confirm_email, lang, APR_HASH_KEY_STRING,
+                     compile_page(ui, lang, TPL_CONFIRM_EMAIL,
+                                  "confirm_email.title", p));
     }
 }
 
@@ -802,6 +809,7 @@ static const char *state_key(const char *state)
         { CONSENT_STATE_REFUSED, "state.refused" },
         { CONSENT_STATE_WITHDRAWN, "state.withdrawn" },
         { CONSENT_STATE_OBJECTED, "state.objected" },
+        { CONSENT_STATE_PENDING, "state.pending" },
         { "not-objected", "state.not-objected" }
     };
     apr_size_t i;
@@ -913,6 +921,21 @@ apr_status_t consent_render_unsubscribe(const consent_ui_t *ui,
                                         consent_write_fn *write, void *baton)
 {
     const consent_tpl_t *tpl = ui_page(ui, ui->unsubscribe, &lang);
+    message_ctx_t c;
+
+    if (tpl == NULL) {
+        return APR_NOTFOUND;
+    }
+    memset(&c, 0, sizeof c);
+    return consent_tpl_render(tpl, message_lookup, &c, write, baton);
+}
+
+apr_status_t consent_render_confirm_email(const consent_ui_t *ui,
+                                          const char *lang,
+                                          consent_write_fn *write,
+                                          void *baton)
+{
+    const consent_tpl_t *tpl = ui_page(ui, ui->confirm_email, &lang);
     message_ctx_t c;
 
     if (tpl == NULL) {

@@ -94,6 +94,12 @@ apr_status_t consent_render_unsubscribe(const consent_ui_t *ui,
                                         const char *lang,
                                         consent_write_fn *write, void *baton);
 
+/* The confirm button of a double opt-in link (GET never confirms). */
+apr_status_t consent_render_confirm_email(const consent_ui_t *ui,
+                                          const char *lang,
+                                          consent_write_fn *write,
+                                          void *baton);
+
 /* The page after a withdrawal or an unsubscribe: title, body, receipt. */
 apr_status_t consent_render_done(const consent_ui_t *ui, const char *lang,
                                  const char *title_key, const char *body_key,

@@ -29,6 +29,24 @@ static consent_purpose_state_t *slot_for(consent_status_t *st,
     return s;
 }
 
+/*
+ * Double opt-in: a confirmation only turns "pending" into "given". When
+ * the purpose is not pending (withdrawn since, never held), the
+ * confirmation changes nothing, so that no history can make a consent of
+ * a choice that was not confirmed.
+ */
+static int confirms(const consent_proof_t *pf, const consent_choice_t *c,
+                    const consent_purpose_state_t *s)
+{
+    if (pf->event == NULL
+        || strcmp(pf->event, CONSENT_EVENT_CONFIRMATION) != 0) {
+        return 1;
+    }
+    return strcmp(c->state, CONSENT_STATE_GIVEN) == 0 && s != NULL
+           && s->state != NULL && pf->time >= s->time
+           && strcmp(s->state, CONSENT_STATE_PENDING) == 0;
+}
+
 void consent_status_add(consent_status_t *st, const consent_proof_t *pf)
 {
     apr_pool_t *p = st->pool;
@@ -41,6 +59,9 @@ void consent_status_add(consent_status_t *st, const consent_proof_t *pf)
 
         if (c->purpose == NULL || c->state == NULL) {
             continue;
+        }
+        if (!confirms(pf, c, consent_status_get(st, c->purpose))) {
+            continue;               /* an unconfirmed choice stays so */
         }
         s = slot_for(st, c->purpose);
         if (s->state != NULL && pf->time < s->time) {

@@ -6,6 +6,10 @@
  * processing across the forms of a store (a "newsletter" box on two forms
  * is the same newsletter), which is also how `export` shows purposes.
  *
+ * Double opt-in: a submission held for confirmation records "pending"
+ * (not mailable); a later "confirmation" proof turns a purpose that is
+ * still pending into "given", and nothing else.
+ *
  * Shared by consentctl (status, suppression-list) and the adapter (an
  * unsubscribe that changes nothing is not recorded twice).
  */

@@ -160,12 +160,14 @@ consent_verdict_t *consent_withdrawal_check(const consent_form_t *form,
     return v;
 }
 
-/* Still reachable by a mailer: no decision yet, or one allowing mail. */
+/* Still reachable by a mailer: no decision yet, or one allowing mail,
+ * or one waiting for its confirmation (leaving cancels it). */
 static int still_open(const consent_status_t *status, const char *purpose)
 {
     const consent_purpose_state_t *s = consent_status_get(status, purpose);
 
-    return s == NULL || consent_state_allows_mail(s->state);
+    return s == NULL || consent_state_allows_mail(s->state)
+           || strcmp(s->state, CONSENT_STATE_PENDING) == 0;
 }
 
 consent_proof_t *consent_unsubscribe_proof(const consent_form_t *form,

@@ -10,6 +10,7 @@
 #include "mod_consent.h"
 #include "consent_lint.h"
 #include "consent_guard.h"
+#include "consent_confirm.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -66,6 +67,9 @@ void *consent_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     consent_server_conf *conf = apr_pcalloc(p, sizeof *conf);
 
     conf->keys = add->keys ? add->keys : base->keys;
+    conf->mail_command = add->mail_command ? add->mail_command
+                                           : base->mail_command;
+    conf->mail_from = add->mail_from ? add->mail_from : base->mail_from;
     return conf;
 }
 
@@ -76,6 +80,7 @@ void *consent_create_dir_conf(apr_pool_t *p, char *dir)
     conf->location = dir;
     conf->lifetime = CONSENT_DEFAULT_LIFETIME;
     conf->max_body = CONSENT_DEFAULT_MAX_BODY;
+    conf->confirm_lifetime = CONSENT_CONFIRM_DEFAULT_LIFETIME;
     return conf;
 }
 
@@ -116,6 +121,8 @@ void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(style_file);
     MERGE_SET(lifetime);
     MERGE_SET(max_body);
+    MERGE_SET(confirm_email);
+    MERGE_SET(confirm_lifetime);
     return conf;
 }
 
@@ -433,6 +440,7 @@ const command_rec consent_cmds[] = {
     AP_INIT_TAKE1("ConsentStyle", set_style, NULL, RSRC_CONF | ACCESS_CONF,
                   "a CSS file of --consent-* custom properties appended "
                   "to the pages' stylesheet"),
+    CONSENT_CONFIRM_CMDS,
     { NULL }
 };
 
@@ -606,7 +614,8 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
                          use->conf->form_path);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if (!compile_pages(use->conf, pconf, use->server)) {
+        if (!compile_pages(use->conf, pconf, use->server)
+            || !consent_confirm_check(use->conf, use->server, pconf)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         for (j = 0; j < servers->nelts; ++j) {

@@ -280,5 +280,8 @@ int consent_handler(request_rec *r)
     if (strcmp(rest, "/" CONSENT_STYLE_NAME) == 0) {
         return style_page(r, conf);
     }
+    if (strcmp(rest, "/confirm") == 0) {
+        return consent_confirm_page(r, conf);
+    }
     return HTTP_NOT_FOUND;
 }

@@ -79,4 +79,11 @@ int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
 int consent_withdraw_page(request_rec *r, const consent_dir_conf *conf);
 int consent_unsubscribe_page(request_rec *r, const consent_dir_conf *conf);
 
+/* Double opt-in (consent_confirm.c): a valid submission whose choices
+ * were held (consent_confirm_hold) is stored, then the message sent; and
+ * the page L/confirm. */
+int consent_confirm_submit(request_rec *r, const consent_dir_conf *conf,
+                           const consent_verdict_t *v);
+int consent_confirm_page(request_rec *r, const consent_dir_conf *conf);
+
 #endif

@@ -13,6 +13,7 @@
 #include "consent_handler.h"
 #include "consent_submit.h"
 #include "consent_store.h"
+#include "consent_confirm.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -201,6 +202,10 @@ static int judge(request_rec *r, const consent_dir_conf *conf,
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0033)
                       "submission refused: %s",
                       v->detail ? v->detail : v->error_key);
+    }
+    if (v->kind == CONSENT_VERDICT_OK && conf->confirm_email
+        && consent_confirm_hold(v->proof) > 0) {
+        return consent_confirm_submit(r, conf, v);
     }
     if (v->kind == CONSENT_VERDICT_OK) {
         return store_proof(r, conf, v);

@@ -37,6 +37,10 @@ typedef struct {
     /* when this process last failed to use the store, 0 when fine: a
      * hint shared by threads (torn reads only cost one extra probe) */
     volatile apr_time_t store_failed;
+    /* double opt-in (consent_confirm.c) */
+    const char *mail_command;       /* ConsentMailCommand */
+    const char *const *mail_argv;   /* ...split, checked at start-up */
+    const char *mail_from;          /* ConsentMailFrom */
 } consent_server_conf;
 
 typedef struct {
@@ -58,6 +62,10 @@ typedef struct {
     const char *style_file;         /* ConsentStyle */
     const consent_style_t *style;   /* L/consent.css, set in check_config;
                                        NULL: none (guard mode) */
+    int confirm_email;              /* ConsentConfirm email */
+    int confirm_email_set;
+    apr_interval_time_t confirm_lifetime;   /* ConsentConfirmLifetime */
+    int confirm_lifetime_set;
 } consent_dir_conf;
 
 extern const command_rec consent_cmds[];
@@ -74,6 +82,34 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
 void consent_config_start(apr_pool_t *pconf, server_rec *s);
 
 int consent_handler(request_rec *r);
+
+/* Double opt-in (consent_confirm.c): directives, the start-up check of a
+ * location, a held submission and the L/confirm page. */
+#define CONSENT_CONFIRM_CMDS \
+    AP_INIT_TAKE1("ConsentConfirm", consent_set_confirm, NULL, \
+                  RSRC_CONF | ACCESS_CONF, \
+                  "email: double opt-in, choices count once confirmed " \
+                  "from a mailed link (default off)"), \
+    AP_INIT_TAKE1("ConsentConfirmLifetime", consent_set_confirm_lifetime, \
+                  NULL, RSRC_CONF | ACCESS_CONF, \
+                  "how long a confirmation link works (default 7d)"), \
+    AP_INIT_TAKE1("ConsentMailCommand", consent_set_mail_command, NULL, \
+                  RSRC_CONF, "the command (quoted) that reads a message on " \
+                  "its standard input (default /usr/sbin/sendmail -t -i)"), \
+    AP_INIT_TAKE1("ConsentMailFrom", consent_set_mail_from, NULL, RSRC_CONF, \
+                  "From of confirmation messages, required with " \
+                  "ConsentConfirm email")
+const char *consent_set_confirm(cmd_parms *cmd, void *dconf,
+                                const char *arg);
+const char *consent_set_confirm_lifetime(cmd_parms *cmd, void *dconf,
+                                         const char *arg);
+const char *consent_set_mail_command(cmd_parms *cmd, void *dconf,
+                                     const char *arg);
+const char *consent_set_mail_from(cmd_parms *cmd, void *dconf,
+                                  const char *arg);
+/* 1 when the location may start; else 0 after logging why. */
+int consent_confirm_check(consent_dir_conf *conf, server_rec *s,
+                          apr_pool_t *pconf);
 
 /* Guard mode (consent_guard.c): its filters and hooks. */
 void consent_guard_register(apr_pool_t *p);

@@ -27,7 +27,8 @@
 static const char *const shipped[] = {
     "page.html", "form.html", "field.html", "purpose.html", "error.html",
     "message.html", "confirm.html", "choice.html", "withdraw.html",
-    "withdraw-purpose.html", "unsubscribe.html", "done.html", "i18n/en.xml",
+    "withdraw-purpose.html", "unsubscribe.html", "done.html",
+    "confirm-email.html", "i18n/en.xml",
     "i18n/fr.xml", NULL
 };
 
