@@ -288,7 +288,8 @@ static consent_proof_t *proof_copy(apr_pool_t *p, const consent_proof_t *pf)
 }
 
 apr_status_t consent_confirm_collect(void *baton,
-                                     const consent_proof_t *pf)
+                                     const consent_proof_t *pf,
+                                     apr_pool_t *scratch)
 {
     consent_confirm_history_t *h = baton;
 

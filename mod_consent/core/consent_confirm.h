@@ -113,7 +113,8 @@ consent_confirm_history_t *consent_confirm_history_make(
 
 /* A consent_proof_fn for consent_store_each (baton: the history). */
 apr_status_t consent_confirm_collect(void *baton,
-                                     const consent_proof_t *proof);
+                                     const consent_proof_t *proof,
+                                     apr_pool_t *scratch);
 
 typedef enum {
     CONSENT_CONFIRM_RECORD = 0, /* store *proof, answer 200 "done" */

@@ -285,11 +285,11 @@ static void decide(void **state)
     /* nothing in the history: another person's or a made-up receipt */
     h = consent_confirm_history_make(&l, pool);
     consent_confirm_collect(h, proof_of(CONSENT_EVENT_SUBMISSION, "r0",
-                                        NOW, "pending", NULL));
+                                        NOW, "pending", NULL), NULL);
     assert_int_equal(consent_confirm_decide(&form, &l, h, &in, &pr,
                                             &receipt, pool),
                      CONSENT_CONFIRM_UNKNOWN);
-    consent_confirm_collect(h, sub);
+    consent_confirm_collect(h, sub, NULL);
     form.id = "signup";
     assert_int_equal(consent_confirm_decide(&form, &l, h, &in, &pr,
                                             &receipt, pool),
@@ -299,14 +299,15 @@ static void decide(void **state)
                                             &receipt, pool),
                      CONSENT_CONFIRM_RECORD);
     pr->receipt_id = "r2";
-    consent_confirm_collect(h, pr);
+    consent_confirm_collect(h, pr, NULL);
     assert_int_equal(consent_confirm_decide(&form, &l, h, &in, &pr,
                                             &receipt, pool),
                      CONSENT_CONFIRM_ALREADY);
     assert_string_equal(receipt, "r2");
     assert_null(pr);
     consent_confirm_collect(h, proof_of(CONSENT_EVENT_WITHDRAWAL, "r3",
-                                        NOW + 2 * DAY, "withdrawn", NULL));
+                                        NOW + 2 * DAY, "withdrawn", NULL),
+                            NULL);
     assert_int_equal(consent_confirm_decide(&form, &l, h, &in, &pr,
                                             &receipt, pool),
                      CONSENT_CONFIRM_NOTHING);
