@@ -4,8 +4,8 @@
  * The rule (issue 11): a box the guard cannot see must not become a
  * consent. Every element of the page whose name is a guarded input counts,
  * wherever it stands: inside or outside any form, in foreign content,
- * inside <template>, and even in bytes a browser takes for text (comments,
- * script, style, attribute values: "shadow" tags, see below). For each
+ * inside <template>, and even in bytes a browser takes for text (script,
+ * style, attribute values: "shadow" tags, see below). For each
  * guarded purpose the page is recorded as
  *   ticked   when any such element would send the name without a person
  *            acting: an <input type=checkbox|radio> with `checked` (any
@@ -27,11 +27,15 @@
  * not decode, marks every purpose ticked (the POST gets 422).
  *
  * Shadow tags: bytes the scanner takes for text may still be markup to
- * someone (a script's document.write, a browser that ends a script or a
- * comment elsewhere than the scanner does). Every "<" followed by a letter
- * in a comment, raw text, CDATA, bogus comment or inside a tag is read as
+ * someone (a script's document.write or innerHTML, a browser with
+ * scripting off reading <noscript>, a browser that ends raw text or
+ * foreign content elsewhere than the scanner does). Every "<" followed by
+ * a letter in raw text, CDATA, a bogus comment or inside a tag is read as
  * a tag too; a guarded element found there counts by the same rule, but
- * is never edited (fix mode cannot make it safe).
+ * is never edited (fix mode cannot make it safe). "<!--" comments are the
+ * exception: their end is the same to every browser (the scanner follows
+ * the tokenizer there, script escapes included), and a box commented out
+ * is what fixing a page often looks like.
  *
  * Where the token goes: right after the first guarded <input> of each
  * <form> (as the tokenizer sees forms: from <form> to </form>), after a
@@ -492,7 +496,8 @@ static void scan_held(consent_guard_t *g, int eof)
         if (t.kind == CONSENT_SCAN_TAG) {
             on_tag(g, b, at, &t);
         }
-        else if (t.kind == CONSENT_SCAN_OPAQUE && t.to > t.from) {
+        else if (t.kind == CONSENT_SCAN_OPAQUE && t.to > t.from
+                 && !t.comment) {
             shadow(g, b + t.from, t.to - t.from);
         }
         g->scanned += t.len;

@@ -120,6 +120,7 @@ static void opaque(consent_scan_token_t *t, apr_size_t from, apr_size_t to,
                    apr_size_t len)
 {
     t->kind = CONSENT_SCAN_OPAQUE;
+    t->comment = 0;
     t->from = from;
     t->to = to < from ? from : to;
     t->len = len;
@@ -162,6 +163,7 @@ static void comment(consent_scan_t *s, const char *b, apr_size_t len,
         }
         if (b[k + 1] == '-' && b[k + 2] == '>') {
             opaque(t, 4, k, k + 3);
+            t->comment = 1;
             return;
         }
         if (k + 3 >= len) {
@@ -170,12 +172,14 @@ static void comment(consent_scan_t *s, const char *b, apr_size_t len,
         if (b[k + 1] == '-' && b[k + 2] == '!' && b[k + 3] == '>'
             && k >= 4) {
             opaque(t, 4, k, k + 4);
+            t->comment = 1;
             return;
         }
         k++;
     }
     if (eof) {
         opaque(t, 4, len, len);
+        t->comment = 1;
     }
     else {
         s->searched = k;
@@ -346,6 +350,72 @@ static void markup(consent_scan_t *s, const char *b, apr_size_t len,
     }
 }
 
+static int is_delim(char c)
+{
+    return IS_WHITE(c) || c == '/' || c == '>';
+}
+
+/*
+ * Script data, with its escape states: after "<!--" a "<script" makes the
+ * next "</script" part of the script, up to "-->" (what a browser does
+ * with "<script><!--<script></script>...</script>"). end: where the
+ * script's end tag starts, or 0 with *more set when bytes are missing.
+ */
+static apr_size_t script_end(consent_scan_t *s, const char *b,
+                             apr_size_t len, int *more)
+{
+    apr_size_t k = s->searched;
+    int st = s->script_state;
+
+    while (k < len) {
+        char c = b[k];
+
+        if (c == '-' && st) {
+            if (k + 3 > len) {
+                break;
+            }
+            if (b[k + 1] == '-' && b[k + 2] == '>') {
+                st = 0;
+                k += 3;
+            }
+            else {
+                k++;
+            }
+            continue;
+        }
+        if (c != '<') {
+            k++;
+            continue;
+        }
+        if (k + 9 > len) {
+            break;
+        }
+        if (st == 0 && b[k + 1] == '!' && b[k + 2] == '-'
+            && b[k + 3] == '-') {
+            st = 1;
+            k += 2;             /* "<!-->" enters and leaves at once */
+            continue;
+        }
+        if (b[k + 1] == '/' && strncasecmp(b + k + 2, "script", 6) == 0
+            && is_delim(b[k + 8])) {
+            if (st != 2) {
+                s->script_state = 0;
+                return k;
+            }
+            st = 1;
+        }
+        else if (st == 1 && strncasecmp(b + k + 1, "script", 6) == 0
+                 && is_delim(b[k + 7])) {
+            st = 2;
+        }
+        k++;
+    }
+    s->searched = k;
+    s->script_state = st;
+    *more = 1;
+    return 0;
+}
+
 /* Raw text: up to "</name" and white space, '/' or '>'. */
 static int raw_text(consent_scan_t *s, const char *b, apr_size_t len,
                     int eof, consent_scan_token_t *t)
@@ -356,6 +426,24 @@ static int raw_text(consent_scan_t *s, const char *b, apr_size_t len,
         if (eof) {
             opaque(t, 0, len, len);
         }
+        return 1;
+    }
+    if (strcmp(s->raw_end, "script") == 0) {
+        int more = 0;
+
+        k = script_end(s, b, len, &more);
+        if (more) {
+            if (eof) {
+                opaque(t, 0, len, len);
+            }
+            return 1;
+        }
+        s->raw_end = NULL;
+        s->searched = 0;
+        if (k == 0) {
+            return 0;
+        }
+        opaque(t, 0, k, k);
         return 1;
     }
     for (;;) {

@@ -40,12 +40,15 @@ typedef struct {
     apr_size_t len;             /* bytes of the construct */
     consent_tag_t tag;
     apr_size_t from, to;        /* OPAQUE: its content */
+    int comment;                /* OPAQUE: a "<!--" comment (whose end
+                                   every browser finds where we do) */
 } consent_scan_token_t;
 
 typedef struct {
     const char *raw_end;        /* in raw text: the element that ends it,
                                    "" for plaintext (never ends) */
     apr_size_t searched;        /* bytes already searched for an end */
+    int script_state;           /* script data: 1 escaped, 2 double */
     int foreign;                /* open <svg>/<math>, roughly */
     int foreign_saved;          /* foreign, inside an integration point */
     const char *integration;    /* that point's element, or NULL */

@@ -332,7 +332,9 @@ static void ticked_in_every_context(void **state)
         "<template>", "<form><template>", "<script>", "<script><!--",
         "<script><!--<script>", "<style>", "<textarea>", "<title>",
         "<noscript>", "<iframe>", "<xmp>", "<noembed>", "<noframes>",
-        "<plaintext>", "<!--", "<!-->", "<!--->", "<!-- -- ", "<?php ",
+        "<plaintext>", "<!-->", "<!--->", "<!-- -- -->", "<?php ",
+        "<script><!--<script></script><!-- </script>",
+        "<script><!--<script></script><!--",
         "</ x", "<!DOCTYPE html", "<![CDATA[", "<svg><![CDATA[",
         "<select>", "<a title='", "<a title=\"", "<a title=",
         "<object>", "<frameset>", "<a<", "</p title='", "<p",
@@ -417,6 +419,22 @@ static void unsure_refuses(void **state)
         "name=optin_newsletter title='&copy;'></form>", 0), "0-");
 }
 
+/* A "<!--" comment ends where it ends for every browser: a box
+ * commented out is not on the page (fixing a page often looks so). */
+static void commented_out_box(void **state)
+{
+    assert_string_equal(facts_of("<form><input type=checkbox "
+        "name=optin_newsletter><!-- <input type=checkbox "
+        "name=optin_partners checked> --></form>", 0), "0-");
+    /* ... but a comment that ends early does not hide what follows */
+    assert_string_equal(facts_of("<form><input type=checkbox "
+        "name=optin_newsletter><!--><input type=checkbox "
+        "name=optin_partners checked> --></form>", 0), "01");
+    assert_string_equal(facts_of("<form><input type=checkbox "
+        "name=optin_newsletter><!-- --!><input type=checkbox "
+        "name=optin_partners checked> --></form>", 0), "01");
+}
+
 /* The scanner on its own: constructs and their ends. */
 static void scanner_constructs(void **state)
 {
@@ -442,6 +460,10 @@ static void scanner_constructs(void **state)
         { "<p title='>'>", "G" },
         { "<svg><style><b></style></svg>", "GGGGG" },
         { "<svg><title><style>x</style></title></svg>", "GGGOGGG" },
+        /* script escapes: the first </script> does not end this one */
+        { "<script><!--<script></script>x</script>y", "GOGT" },
+        { "<script><!--<script></script>--></script>y", "GOGT" },
+        { "<script><!--></script>y", "GOGT" },
         { NULL, NULL }
     };
     int i;
@@ -816,6 +838,7 @@ int main(void)
         cmocka_unit_test(fix_cuts_every_checked),
         cmocka_unit_test(unsure_refuses),
         cmocka_unit_test(scanner_constructs),
+        cmocka_unit_test(commented_out_box),
         cmocka_unit_test(bytes_of_any_charset_kept),
         cmocka_unit_test(charsets),
         cmocka_unit_test(unsafe_charsets_pass_untouched),
