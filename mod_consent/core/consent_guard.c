@@ -544,16 +544,20 @@ static int wide_bom(const char *d, apr_size_t len)
 apr_status_t consent_guard_push(consent_guard_t *g, const char *data,
                                 apr_size_t len)
 {
-    if (!g->started && len) {
-        g->started = 1;
-        if (wide_bom(data, len)) {
-            give_up(g, "the page is UTF-16 or UTF-32");
-        }
-    }
     if (g->done || g->error) {
         return put(g, data, len);
     }
     hold(g, data, len);
+    if (!g->started) {
+        if (g->held_len < 2) {
+            return APR_SUCCESS;     /* a BOM may be cut in two */
+        }
+        g->started = 1;
+        if (wide_bom(g->held, g->held_len)) {
+            give_up(g, "the page is UTF-16 or UTF-32");
+            return g->error;
+        }
+    }
     scan_held(g, 0);
     if (!g->done) {
         settle(g);

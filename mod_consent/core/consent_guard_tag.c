@@ -142,7 +142,7 @@ int consent_tag_attr_is(const char *buf, const consent_tag_attr_t *a,
         if (c >= 'A' && c <= 'Z') {
             c = (char)(c - 'A' + 'a');
         }
-        if (lname[k] != c) {
+        if (lname[k] == '\0' || lname[k] != c) {
             return 0;
         }
     }
