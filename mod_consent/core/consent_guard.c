@@ -163,6 +163,9 @@ static void release(consent_guard_t *g, apr_off_t upto)
         done++;
     }
     put(g, g->held + pos, n - pos);
+    if (n == 0 && !done) {
+        return;                 /* nothing moves: no memmove of it all */
+    }
     if (done) {
         memmove(g->edits->elts, g->edits->elts + done * sizeof(guard_edit_t),
                 (g->edits->nelts - done) * sizeof(guard_edit_t));
@@ -448,9 +451,9 @@ static void on_tag(consent_guard_t *g, const char *b, apr_off_t at,
                    const consent_scan_token_t *t)
 {
     const consent_tag_t *tag = &t->tag;
-    consent_el_t el = consent_scan_element(b, tag);
+    consent_el_t el = (consent_el_t)t->el;
 
-    if (memchr(b + 1, '<', t->len - 1)) {
+    if (tag->has_lt) {
         shadow(g, b + 1, t->len - 1);
     }
     if (!tag->ended) {
@@ -481,12 +484,15 @@ static void scan_held(consent_guard_t *g, int eof)
 
     while (!g->done && g->scanned < g->held_len) {
         const char *b = g->held + g->scanned;
-        apr_off_t at = g->held_at + (apr_off_t)g->scanned;
+        apr_off_t at;
 
         consent_scan_next(&g->scan, b, g->held_len - g->scanned, eof, &t);
+        g->scanned += t.skip;
         if (t.kind == CONSENT_SCAN_MORE) {
             break;
         }
+        b += t.skip;
+        at = g->held_at + (apr_off_t)g->scanned;
         if (t.len > g->o.max_hold) {
             /* decided on the construct, not on how the page was cut */
             give_up(g, "a single tag, comment or raw text is larger than "
@@ -518,7 +524,7 @@ apr_status_t consent_guard_open(consent_guard_t **guard,
         g->o.max_hold = CONSENT_GUARD_DEFAULT_HOLD;
     }
     g->p = p;
-    g->held_cap = 8192;
+    g->held_cap = 16384;
     g->held = apr_palloc(p, g->held_cap);
     g->edits = apr_array_make(p, 4, sizeof(guard_edit_t));
     g->states = apr_palloc(p, n + 1);
@@ -527,6 +533,7 @@ apr_status_t consent_guard_open(consent_guard_t **guard,
     g->marks = apr_palloc(p, n + 1);
     g->first_pending = -1;
     consent_scan_init(&g->scan, p);
+    g->scan.skip_max = g->o.max_hold;
     g->shadow_attrs = apr_array_make(p, 16, sizeof(consent_tag_attr_t));
     *guard = g;
     return APR_SUCCESS;

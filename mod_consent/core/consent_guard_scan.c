@@ -81,26 +81,46 @@ static const known_t *const by_len[] = {
 
 static const known_t custom = { NULL, CONSENT_EL_CUSTOM };
 
-/* The known entry of the tag's name, or NULL. */
+static int is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The known entry of the tag's name, or NULL. Called for every tag of
+ * every guarded page: no library call on the way. */
 static const known_t *lookup(const char *buf, const consent_tag_t *tag)
 {
     const char *n = buf + tag->name;
     apr_size_t len = tag->name_len, k;
     const known_t *e;
-    char low[16];
+    char c0;
 
     if (len < sizeof by_len / sizeof by_len[0] && by_len[len]) {
-        for (k = 0; k < len; ++k) {
-            char c = n[k];
-            low[k] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-        }
+        c0 = n[0] | 0x20;       /* a letter: the tokenizer says so */
         for (e = by_len[len]; e->name; ++e) {
-            if (e->name[0] == low[0] && memcmp(e->name, low, len) == 0) {
+            if (e->name[0] != c0) {
+                continue;
+            }
+            for (k = 1; k < len; ++k) {
+                char c = n[k];
+                if (c >= 'A' && c <= 'Z') {
+                    c = (char)(c - 'A' + 'a');
+                }
+                if (c != e->name[k]) {
+                    break;
+                }
+            }
+            if (k == len) {
                 return e;
             }
         }
     }
-    return memchr(n, '-', len) ? &custom : NULL;
+    for (k = 0; k < len; ++k) {
+        if (n[k] == '-') {
+            return &custom;
+        }
+    }
+    return NULL;
 }
 
 consent_el_t consent_scan_element(const char *buf, const consent_tag_t *tag)
@@ -253,10 +273,9 @@ static void declaration(consent_scan_t *s, const char *b, apr_size_t len,
 }
 
 /* What a tree builder would change in the tokenizer after this tag. */
-static void after_tag(consent_scan_t *s, const char *b,
-                      const consent_tag_t *tag)
+static consent_el_t after_tag(consent_scan_t *s, const known_t *e,
+                              const consent_tag_t *tag)
 {
-    const known_t *e = lookup(b, tag);
     consent_el_t el = e ? e->el : CONSENT_EL_OTHER;
 
     if (tag->end_tag) {
@@ -268,7 +287,7 @@ static void after_tag(consent_scan_t *s, const char *b,
                                 || el == CONSENT_EL_MATH)) {
             s->foreign--;
         }
-        return;
+        return el;
     }
     if (s->foreign) {
         if (el == CONSENT_EL_BREAKOUT || el == CONSENT_EL_META
@@ -286,7 +305,7 @@ static void after_tag(consent_scan_t *s, const char *b,
                  && !tag->self_closing) {
             s->foreign++;
         }
-        return;
+        return el;
     }
     if ((el == CONSENT_EL_SVG || el == CONSENT_EL_MATH)
         && !tag->self_closing) {
@@ -299,23 +318,46 @@ static void after_tag(consent_scan_t *s, const char *b,
     else if (el == CONSENT_EL_PLAINTEXT) {
         s->raw_end = "";
     }
+    return el;
+}
+
+/* The tags the guard reads the attributes of; the others are only
+ * found the end of. */
+static int is_read(consent_el_t el, int end_tag)
+{
+    if (end_tag) {
+        return el == CONSENT_EL_FORM;
+    }
+    return el == CONSENT_EL_INPUT || el == CONSENT_EL_BUTTON
+           || el == CONSENT_EL_SELECT || el == CONSENT_EL_TEXTAREA
+           || el == CONSENT_EL_CUSTOM || el == CONSENT_EL_FORM
+           || el == CONSENT_EL_META;
 }
 
 static void tag(consent_scan_t *s, const char *b, apr_size_t len, int eof,
                 consent_scan_token_t *t)
 {
-    consent_tag_read(&t->tag, b, len, s->attrs);
+    consent_tag_t *tg = &t->tag;
+    const known_t *e;
+    apr_size_t i;
+
+    tg->end_tag = b[1] == '/';
+    tg->name = 1 + tg->end_tag;
+    i = consent_tag_name_end(b, tg->name, len, &tg->has_lt);
+    if (i == len && !eof) {
+        return;                 /* MORE */
+    }
+    tg->name_len = i - tg->name;
+    e = lookup(b, tg);
+    t->el = e ? e->el : CONSENT_EL_OTHER;
+    t->read = is_read(t->el, tg->end_tag);
+    consent_tag_read_attrs(tg, b, len, t->read ? s->attrs : NULL);
     if (!t->tag.ended && !eof) {
         return;                 /* MORE */
     }
     t->kind = CONSENT_SCAN_TAG;
     t->len = t->tag.ended ? t->tag.end + 1 : len;
-    after_tag(s, b, &t->tag);
-}
-
-static int is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    after_tag(s, e, &t->tag);
 }
 
 /* At a '<' in the data state. */
@@ -480,8 +522,9 @@ static int raw_text(consent_scan_t *s, const char *b, apr_size_t len,
     return 1;
 }
 
-void consent_scan_next(consent_scan_t *s, const char *b, apr_size_t len,
-                       int eof, consent_scan_token_t *t)
+/* One construct, whatever it is. */
+static void next_one(consent_scan_t *s, const char *b, apr_size_t len,
+                     int eof, consent_scan_token_t *t)
 {
     t->kind = CONSENT_SCAN_MORE;
     t->len = 0;
@@ -505,4 +548,112 @@ void consent_scan_next(consent_scan_t *s, const char *b, apr_size_t len,
     if (t->kind != CONSENT_SCAN_MORE) {
         s->searched = 0;
     }
+}
+
+/*
+ * The names skim() stops at, as bit (1 << length) by first letter: the
+ * elements the scanner or the guard must see (is_read(), raw text, svg,
+ * math, plaintext). A few others share a letter and a length (strong):
+ * the slow path takes them.
+ */
+static const unsigned short special[26] = {
+    ['b' - 'a'] = 1 << 6,                          /* button */
+    ['f' - 'a'] = 1 << 4,                          /* form */
+    ['i' - 'a'] = 1 << 5 | 1 << 6,                 /* input iframe */
+    ['m' - 'a'] = 1 << 4,                          /* meta math */
+    ['n' - 'a'] = 1 << 7 | 1 << 8,                 /* noembed noframes
+                                                      noscript */
+    ['p' - 'a'] = 1 << 9,                          /* plaintext */
+    ['s' - 'a'] = 1 << 3 | 1 << 5 | 1 << 6,        /* svg style select
+                                                      script */
+    ['t' - 'a'] = 1 << 5 | 1 << 8,                 /* title textarea */
+    ['x' - 'a'] = 1 << 3                           /* xmp */
+};
+
+/*
+ * The fast path of the data state, outside foreign content: text and the
+ * tags of every other element (no '<' or '-' in them) are passed over
+ * without a token each. Returns where the slow path must take over (a
+ * '<' it did not pass), or len.
+ */
+static apr_size_t skim(consent_scan_t *s, const char *b, apr_size_t len)
+{
+    apr_size_t k = 0, i, from;
+    consent_tag_t tg;
+
+    while (k < len) {
+        const char *lt = memchr(b + k, '<', len - k);
+        int odd = 0;
+        char c0;
+
+        if (!lt) {
+            return len;
+        }
+        k = (apr_size_t)(lt - b);
+        i = k + 1;
+        tg.end_tag = i < len && b[i] == '/';
+        i += tg.end_tag;
+        if (i >= len || !is_alpha(b[i])) {
+            return k;
+        }
+        from = i;
+        c0 = (char)(b[i] | 0x20);
+        while (i < len && !IS_WHITE(b[i]) && b[i] != '/' && b[i] != '>') {
+            odd |= b[i] == '-' || b[i] == '<';
+            i++;
+        }
+        if (i >= len || odd || (i - from < 16
+                                && ((special[c0 - 'a'] >> (i - from)) & 1))) {
+            return k;
+        }
+        tg.name = from - k;
+        tg.name_len = i - from;
+        tg.has_lt = 0;
+        consent_tag_read_attrs(&tg, b + k, len - k, NULL);
+        if (!tg.ended || tg.has_lt
+            || (s->skip_max && tg.end + 1 > s->skip_max)) {
+            return k;
+        }
+        k += tg.end + 1;
+    }
+    return len;
+}
+
+/* Whether the guard has nothing to read in this construct. */
+static int nothing_to_read(const consent_scan_token_t *t)
+{
+    return t->kind == CONSENT_SCAN_TEXT
+           || (t->kind == CONSENT_SCAN_TAG && !t->read && t->tag.ended
+               && !t->tag.has_lt);
+}
+
+void consent_scan_next(consent_scan_t *s, const char *b, apr_size_t len,
+                       int eof, consent_scan_token_t *t)
+{
+    apr_size_t skip = 0;
+
+    for (;;) {
+        if (!s->every && !s->raw_end && !s->foreign && !s->integration) {
+            skip += skim(s, b + skip, len - skip);
+            if (skip == len) {
+                t->kind = CONSENT_SCAN_MORE;
+                t->len = 0;
+                break;
+            }
+        }
+        next_one(s, b + skip, len - skip, eof, t);
+        if (s->every || !nothing_to_read(t)
+            || (s->skip_max && t->len > s->skip_max)) {
+            break;
+        }
+        /* text and tags of no interest: passed over in one call, the
+         * scanner's state kept (a raw text element's start included) */
+        skip += t->len;
+        if (skip == len) {
+            t->kind = CONSENT_SCAN_MORE;
+            t->len = 0;
+            break;
+        }
+    }
+    t->skip = skip;
 }

@@ -37,8 +37,14 @@ typedef enum {
 
 typedef struct {
     consent_scan_kind_t kind;
-    apr_size_t len;             /* bytes of the construct */
-    consent_tag_t tag;
+    apr_size_t skip;            /* bytes passed over before it: text and
+                                   tags with nothing to read */
+    apr_size_t len;             /* bytes of the construct, after skip */
+    consent_tag_t tag;          /* offsets from the construct's start */
+    int el;                     /* TAG: its consent_el_t */
+    int read;                   /* TAG: its attributes were read (those
+                                   of input, button, select, textarea,
+                                   custom elements, form, meta) */
     apr_size_t from, to;        /* OPAQUE: its content */
     int comment;                /* OPAQUE: a "<!--" comment (whose end
                                    every browser finds where we do) */
@@ -53,16 +59,23 @@ typedef struct {
     int foreign_saved;          /* foreign, inside an integration point */
     const char *integration;    /* that point's element, or NULL */
     apr_array_header_t *attrs;  /* the last tag's attributes */
+    int every;                  /* return every construct (tests): no
+                                   skip */
+    apr_size_t skip_max;        /* never pass over a construct longer
+                                   than this (0: any): the guard gives up
+                                   on those, however the page is cut */
 } consent_scan_t;
 
 void consent_scan_init(consent_scan_t *s, apr_pool_t *p);
 
 /*
- * The next construct of buf[0..len). eof: no byte follows len (a tag not
- * ended then comes out as a TAG with tag.ended 0; a comment or raw text
- * not ended runs to len, as in a browser). Tags are read with their
- * attributes (tag.attrs). A start tag of a raw text element switches the
- * scanner to raw text, as a browser's tree builder does.
+ * The next construct of buf[0..len) the guard has to read, after
+ * t->skip bytes it has not (text, tags of other elements without a '<'
+ * inside; MORE with a skip: those bytes are done). eof: no byte follows
+ * len (a tag not ended then comes out as a TAG with tag.ended 0; a
+ * comment or raw text not ended runs to len, as in a browser). A start
+ * tag of a raw text element switches the scanner to raw text, as a
+ * browser's tree builder does.
  */
 void consent_scan_next(consent_scan_t *s, const char *buf, apr_size_t len,
                        int eof, consent_scan_token_t *t);

@@ -4,6 +4,20 @@
 
 #define IS_WHITE(c) CONSENT_TAG_WHITE(c)
 
+/* Character classes of the tokenizer's tag states, one load a byte: the
+ * loops below run over every tag of every guarded page. */
+#define C_WHITE 1
+#define C_SLASH 2
+#define C_GT    4
+#define C_EQ    8
+#define C_LT    16
+static const unsigned char cls[256] = {
+    ['\t'] = C_WHITE, ['\n'] = C_WHITE, ['\f'] = C_WHITE,
+    ['\r'] = C_WHITE, [' '] = C_WHITE, ['/'] = C_SLASH, ['>'] = C_GT,
+    ['='] = C_EQ, ['<'] = C_LT
+};
+#define CLS(c) cls[(unsigned char)(c)]
+
 static int is_alpha(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -11,29 +25,50 @@ static int is_alpha(char c)
 
 /* Attribute name state: up to white space, '/', '>' or '=' (a first '='
  * belongs to the name, as the tokenizer says). */
-static apr_size_t read_attr_name(const char *b, apr_size_t i, apr_size_t len)
+static apr_size_t read_attr_name(const char *b, apr_size_t i, apr_size_t len,
+                                 int *lt)
 {
+    unsigned char seen = CLS(b[i]);
+
     for (i++; i < len; ++i) {
-        char c = b[i];
-        if (IS_WHITE(c) || c == '/' || c == '>' || c == '=') {
+        unsigned char c = CLS(b[i]);
+        if (c & (C_WHITE | C_SLASH | C_GT | C_EQ)) {
             break;
         }
+        seen |= c;
     }
+    *lt |= (seen & C_LT) != 0;
     return i;
 }
 
 static apr_size_t skip_white(const char *b, apr_size_t i, apr_size_t len)
 {
-    while (i < len && IS_WHITE(b[i])) {
+    while (i < len && (CLS(b[i]) & C_WHITE)) {
         i++;
     }
+    return i;
+}
+
+apr_size_t consent_tag_name_end(const char *b, apr_size_t i, apr_size_t len,
+                                int *lt)
+{
+    unsigned char seen = 0;
+
+    for (; i < len; ++i) {
+        unsigned char c = CLS(b[i]);
+        if (c & (C_WHITE | C_SLASH | C_GT)) {
+            break;
+        }
+        seen |= c;
+    }
+    *lt = (seen & C_LT) != 0;
     return i;
 }
 
 /* Before, then in, an attribute value: returns where the value's bytes
  * end (a quoted one: past its quote, or len when it does not close). */
 static apr_size_t read_value(const char *b, apr_size_t i, apr_size_t len,
-                             consent_tag_attr_t *a)
+                             consent_tag_attr_t *a, int *lt)
 {
     char q = b[i];
 
@@ -41,15 +76,14 @@ static apr_size_t read_value(const char *b, apr_size_t i, apr_size_t len,
         const char *close = memchr(b + i + 1, q, len - i - 1);
 
         a->value = i + 1;
-        if (!close) {
-            a->value_len = len - i - 1;
-            return len;
-        }
-        a->value_len = (apr_size_t)(close - b) - i - 1;
-        return (apr_size_t)(close - b) + 1;
+        a->value_len = close ? (apr_size_t)(close - b) - i - 1
+                             : len - i - 1;
+        *lt |= a->value_len && memchr(b + a->value, '<', a->value_len);
+        return close ? (apr_size_t)(close - b) + 1 : len;
     }
     a->value = i;
-    while (i < len && !IS_WHITE(b[i]) && b[i] != '>') {
+    while (i < len && !(CLS(b[i]) & (C_WHITE | C_GT))) {
+        *lt |= b[i] == '<';
         i++;
     }
     a->value_len = i - a->value;
@@ -58,12 +92,12 @@ static apr_size_t read_value(const char *b, apr_size_t i, apr_size_t len,
 
 /* One attribute from its name on; returns the offset after it. */
 static apr_size_t read_attr(const char *b, apr_size_t i, apr_size_t len,
-                            consent_tag_attr_t *a)
+                            consent_tag_attr_t *a, int *lt)
 {
     apr_size_t j;
 
     a->name = i;
-    i = read_attr_name(b, i, len);
+    i = read_attr_name(b, i, len, lt);
     a->name_len = i - a->name;
     a->value = i;
     a->value_len = 0;
@@ -72,7 +106,7 @@ static apr_size_t read_attr(const char *b, apr_size_t i, apr_size_t len,
     if (j < len && b[j] == '=') {
         j = skip_white(b, j + 1, len);
         if (j < len && b[j] != '>') {
-            i = read_value(b, j, len, a);
+            i = read_value(b, j, len, a, lt);
         }
         else {
             i = j;              /* missing value: the tag ends here */
@@ -86,7 +120,6 @@ int consent_tag_read(consent_tag_t *tag, const char *b, apr_size_t len,
                      apr_array_header_t *attrs)
 {
     apr_size_t i = 1;
-    consent_tag_attr_t a;
 
     if (len < 2 || b[0] != '<') {
         return 0;
@@ -97,10 +130,18 @@ int consent_tag_read(consent_tag_t *tag, const char *b, apr_size_t len,
         return 0;
     }
     tag->name = i;
-    while (i < len && !IS_WHITE(b[i]) && b[i] != '/' && b[i] != '>') {
-        i++;
-    }
+    i = consent_tag_name_end(b, i, len, &tag->has_lt);
     tag->name_len = i - tag->name;
+    consent_tag_read_attrs(tag, b, len, attrs);
+    return 1;
+}
+
+void consent_tag_read_attrs(consent_tag_t *tag, const char *b,
+                            apr_size_t len, apr_array_header_t *attrs)
+{
+    apr_size_t i = tag->name + tag->name_len;
+    consent_tag_attr_t a;
+
     tag->self_closing = 0;
     tag->attrs = attrs;
     if (attrs) {
@@ -111,12 +152,12 @@ int consent_tag_read(consent_tag_t *tag, const char *b, apr_size_t len,
         if (i >= len) {
             tag->end = len;
             tag->ended = 0;
-            return 1;
+            return;
         }
         if (b[i] == '>') {
             tag->end = i;
             tag->ended = 1;
-            return 1;
+            return;
         }
         if (b[i] == '/') {
             /* self-closing slash, or a stray one: either way skipped */
@@ -124,7 +165,7 @@ int consent_tag_read(consent_tag_t *tag, const char *b, apr_size_t len,
             i++;
             continue;
         }
-        i = read_attr(b, i, len, &a);
+        i = read_attr(b, i, len, &a, &tag->has_lt);
         if (attrs) {
             *(consent_tag_attr_t *)apr_array_push(attrs) = a;
         }

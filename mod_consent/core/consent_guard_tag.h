@@ -27,6 +27,8 @@ typedef struct {
     apr_size_t end;             /* offset of the '>', or len */
     int ended;                  /* 0: the bytes ran out first */
     int self_closing;           /* "/>" */
+    int has_lt;                 /* a '<' after the tag's own: the guard
+                                   reads the tag's bytes for tags too */
     apr_array_header_t *attrs;  /* consent_tag_attr_t, in order; NULL
                                    when not asked for */
 } consent_tag_t;
@@ -40,6 +42,16 @@ typedef struct {
  */
 int consent_tag_read(consent_tag_t *tag, const char *buf, apr_size_t len,
                      apr_array_header_t *attrs);
+
+/* Where a tag name starting at buf[i] ends (white space, '/' or '>'), and
+ * whether it holds a '<'. */
+apr_size_t consent_tag_name_end(const char *buf, apr_size_t i,
+                                apr_size_t len, int *lt);
+
+/* consent_tag_read() once the name is known: tag->end_tag, name,
+ * name_len and has_lt set by the caller. */
+void consent_tag_read_attrs(consent_tag_t *tag, const char *buf,
+                            apr_size_t len, apr_array_header_t *attrs);
 
 /* Whether the attribute's name is lname (ASCII, lower case), as the
  * tokenizer compares (it lowercases ASCII letters only). */

@@ -477,6 +477,7 @@ static void scanner_constructs(void **state)
         int k = 0;
 
         consent_scan_init(&s, pool);
+        s.every = 1;
         while (n) {
             consent_scan_next(&s, b, n, 1, &t);
             assert_int_not_equal(t.kind, CONSENT_SCAN_MORE);
