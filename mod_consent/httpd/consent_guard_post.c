@@ -3,13 +3,14 @@
  * location is judged in the fixups hook, before any handler (mod_proxy,
  * CGI, PHP) runs. Any other request with a body (PUT, PATCH, a "post" in
  * lower case that a backend may take for a POST...) is refused (405): a
- * body is only ever passed on once checked. Its urlencoded body is read once (bounded by
- * ConsentMaxBody) through an input filter that keeps a copy, the way
- * httpd's mod_request keeps a body (KEEP_BODY); a refused request is
- * answered here and the application never sees it. An accepted one has
- * its proof stored, then goes on with a Consent-Receipt header, and a
- * second input filter (mod_request's KEPT_BODY idea) hands the
- * application the body exactly as the client sent it.
+ * body is only ever passed on once checked. A POST's urlencoded body is
+ * read once (bounded by ConsentMaxBody) through an input filter that
+ * keeps a copy, the way httpd's mod_request keeps a body (KEEP_BODY); a
+ * refused request is answered here and the application never sees it.
+ * An accepted one has its proof stored, then goes on with a
+ * Consent-Receipt header, and a second input filter (mod_request's
+ * KEPT_BODY idea) hands the application the body exactly as the client
+ * sent it.
  */
 #include "mod_consent.h"
 #include <apr_lib.h>
