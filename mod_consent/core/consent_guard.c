@@ -76,10 +76,17 @@ struct consent_guard_t {
     apr_size_t held_cap;
     apr_off_t held_at;
     apr_size_t scanned;         /* of held, already cut into constructs */
+    apr_size_t rescan_at;       /* after a construct was not whole: read
+                                   it again once this much is unscanned
+                                   (doubling: a tag arriving a byte at a
+                                   time is read a few times, not n) */
     apr_array_header_t *edits;  /* guard_edit_t, by offset */
     char *states;               /* CONSENT_BOX_* per purpose, page-wide */
     char *marks;                /* per purpose, for one element */
     int unsure;                 /* every purpose ticked */
+    apr_size_t shadow_left;     /* bytes shadow tags may still be read
+                                   over: text full of "<input" must not
+                                   cost time squared */
     int in_form;                /* between <form> and </form> */
     int form_has_token;
     apr_off_t first_pending;    /* offset of the first token, or -1 */
@@ -399,7 +406,7 @@ static void shadow(consent_guard_t *g, const char *b, apr_size_t n)
     consent_el_t el;
     const char *lt;
 
-    while (k < n && (lt = memchr(b + k, '<', n - k)) != NULL) {
+    while (!g->unsure && k < n && (lt = memchr(b + k, '<', n - k)) != NULL) {
         k = (apr_size_t)(lt - b);
         /* the name first: most "<x" in a script are comparisons */
         if (k + 1 < n && apr_isalpha(lt[1])) {
@@ -414,6 +421,11 @@ static void shadow(consent_guard_t *g, const char *b, apr_size_t n)
             el = consent_scan_element(lt, &tag);
             if (may_count(el) && consent_tag_read(&tag, lt, n - k,
                                                   g->shadow_attrs)) {
+                if (tag.end > g->shadow_left) {
+                    g->unsure = 1;  /* refused rather than read forever */
+                    return;
+                }
+                g->shadow_left -= tag.end;
                 element(g, lt, 0, &tag, el, 1);
             }
         }
@@ -482,6 +494,10 @@ static void scan_held(consent_guard_t *g, int eof)
 {
     consent_scan_token_t t;
 
+    if (!eof && g->held_len - g->scanned < g->rescan_at) {
+        return;
+    }
+    g->rescan_at = 0;
     while (!g->done && g->scanned < g->held_len) {
         const char *b = g->held + g->scanned;
         apr_off_t at;
@@ -489,6 +505,12 @@ static void scan_held(consent_guard_t *g, int eof)
         consent_scan_next(&g->scan, b, g->held_len - g->scanned, eof, &t);
         g->scanned += t.skip;
         if (t.kind == CONSENT_SCAN_MORE) {
+            /* never later than the construct may grow: the give-up must
+             * not depend on how the page was cut */
+            g->rescan_at = 2 * (g->held_len - g->scanned);
+            if (g->rescan_at > g->o.max_hold) {
+                g->rescan_at = g->o.max_hold;
+            }
             break;
         }
         b += t.skip;
@@ -534,6 +556,7 @@ apr_status_t consent_guard_open(consent_guard_t **guard,
     g->first_pending = -1;
     consent_scan_init(&g->scan, p);
     g->scan.skip_max = g->o.max_hold;
+    g->shadow_left = 8 * g->o.max_hold;
     g->shadow_attrs = apr_array_make(p, 16, sizeof(consent_tag_attr_t));
     *guard = g;
     return APR_SUCCESS;

@@ -419,6 +419,22 @@ static void unsure_refuses(void **state)
         "name=optin_newsletter title='&copy;'></form>", 0), "0-");
 }
 
+/* Text full of unended "<input" would cost time squared to read as
+ * tags: past a budget the page is refused instead. */
+static void shadow_reading_is_bounded(void **state)
+{
+    apr_size_t n = 200 * 1024, o = 0;
+    char *page = apr_palloc(pool, n + 100);
+
+    o += (apr_size_t)sprintf(page, "<form><input type=checkbox "
+                             "name=optin_newsletter></form><script>");
+    while (o < n) {
+        o += (apr_size_t)sprintf(page + o, "<input ");
+    }
+    strcpy(page + o, "</script>");
+    assert_string_equal(facts_of(page, 0), "11");
+}
+
 /* A "<!--" comment ends where it ends for every browser: a box
  * commented out is not on the page (fixing a page often looks so). */
 static void commented_out_box(void **state)
@@ -840,6 +856,7 @@ int main(void)
         cmocka_unit_test(unsure_refuses),
         cmocka_unit_test(scanner_constructs),
         cmocka_unit_test(commented_out_box),
+        cmocka_unit_test(shadow_reading_is_bounded),
         cmocka_unit_test(bytes_of_any_charset_kept),
         cmocka_unit_test(charsets),
         cmocka_unit_test(unsafe_charsets_pass_untouched),
