@@ -311,7 +311,7 @@ def guard_section(art, seconds, connections):
     try:
         server.start()
         pairs = []
-        for _ in range(2):
+        for _ in range(int(os.environ.get("BENCH_ROUNDS", "3"))):
             plain = wrkload.run(server.url("/plain/page.html"), seconds,
                                 connections)
             guarded = wrkload.run(server.url("/guarded/page.html"),

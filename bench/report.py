@@ -313,14 +313,18 @@ def guard_failed(err, log):
 
 def guard_section(pairs, size, injected, perf):
     ratios = [g.rate / p.rate for g, p in pairs]
-    overhead = 1 - statistics.median(ratios)
+    ratio = statistics.median(ratios)
     out = ["## 6. Guard mode on a 50 KB page", "",
            "The same %d-byte page with a form, as a file, with and without "
            "`ConsentGuard` on its location (token injected in the guarded "
-           "page: %s)." % (size, "yes" if injected else "**no**"), ""]
+           "page: %s). The guard reads the page with its own HTML5 scanner "
+           "(issue 11; before: libxml2's HTML parser, 0.13-0.16)."
+           % (size, "yes" if injected else "**no**"), ""]
     out += ratio_rows(pairs, "guarded", "plain")
-    out += ["", "Overhead: **%.1f%%** (target <= 10%%: %s)."
-            % (overhead * 100, verdict(overhead <= 0.10)), ""]
+    out += ["", "Guarded / plain: **%.3f** (median; target >= 0.50, issue "
+            "11: %s). Overhead %.1f%% (the first target, <= 10%%: %s)."
+            % (ratio, verdict(ratio >= 0.50), (1 - ratio) * 100,
+               verdict(1 - ratio <= 0.10)), ""]
     if perf:
         out += ["<details><summary>profile: guarded GET (perf, self time "
                 "of the children)</summary>", "", "```", perf, "```",

@@ -1,102 +1,102 @@
 /*
  * Guard mode, the page half (see consent_guard.h).
  *
- * How it finds things: libxml2's HTML push parser (the one mod_proxy_html
- * uses) reads the page as it streams and calls us on <form>, <input> and
- * <meta> start tags and on </form> (written or implied). We never let it
- * re-serialise anything: we only ask where it is in the page's bytes
- * (xmlByteConsumed) when it reports a guarded <input>, which is the '>'
- * (or "/>") that ends that tag. The bytes the parser has not gone past
- * yet, and those of a form still open, are held back; everything before
- * is written out as it was, but for the edits (a token insertion, a cut
- * `checked`) that fall in it.
+ * The rule (issue 11): a box the guard cannot see must not become a
+ * consent. Every element of the page whose name is a guarded input counts,
+ * wherever it stands: inside or outside any form, in foreign content,
+ * inside <template>, and even in bytes a browser takes for text (script,
+ * style, attribute values: "shadow" tags, see below). For each
+ * guarded purpose the page is recorded as
+ *   ticked   when any such element would send the name without a person
+ *            acting: an <input type=checkbox|radio> with `checked` (any
+ *            spelling, any duplicate) or a form="..." attribute; any other
+ *            <input> (hidden, text, submit... they send the name, even
+ *            empty); a <button>, <select> or <textarea> with the name; a
+ *            custom element (it may be form-associated); an element whose
+ *            dirname="..." is the name;
+ *   unticked when the only such elements are unticked checkboxes/radios;
+ *   absent   otherwise.
+ * The facts are the page's, not a form's: every form of the page gets a
+ * token with the same facts, so no reading of form membership (where
+ * HTML 4 and HTML5 disagree) can hide a ticked box. The facts are only
+ * known at the end of the page, so the page is held from the first token's
+ * place to its end (bounded by max_hold).
  *
- * Where the token goes: right after the first guarded <input> of the
- * form. Its facts are only known when the form closes, so the bytes from
- * there to the end of the form are held (bounded by max_hold); but that
- * place is always inside the form whatever the markup around it, and
- * after a void element, where another <input> is always valid.
+ * When unsure, it refuses: a tag that does not end before the page does,
+ * or a guarded element's name spelled with a character reference it does
+ * not decode, marks every purpose ticked (the POST gets 422).
  *
- * Charsets: the parser is told the page is ISO-8859-1 whatever it says
- * (HTML_PARSE_IGNORE_ENC). Every byte is then one character, offsets stay
- * exact, and a declaration in the middle of the page cannot make libxml2
- * 2.9 switch decoders and lose count. That reads the markup right in every
+ * Shadow tags: bytes the scanner takes for text may still be markup to
+ * someone (a script's document.write or innerHTML, a browser with
+ * scripting off reading <noscript>, a browser that ends raw text or
+ * foreign content elsewhere than the scanner does). Every "<" followed by
+ * a letter in raw text, CDATA, a bogus comment or inside a tag is read as
+ * a tag too; a guarded element found there counts by the same rule, but
+ * is never edited (fix mode cannot make it safe). "<!--" comments are the
+ * exception: their end is the same to every browser (the scanner follows
+ * the tokenizer there, script escapes included), and a box commented out
+ * is what fixing a page often looks like.
+ *
+ * Where the token goes: right after the first guarded <input> of each
+ * <form> (as the tokenizer sees forms: from <form> to </form>), after a
+ * void element, where another <input> is always valid. A token that lands
+ * outside the form as a browser sees it is simply not submitted: 403.
+ *
+ * ConsentGuardFix: every `checked` attribute of a guarded checkbox or
+ * radio is cut out (all of them), so it renders, and is recorded,
+ * unticked; what cutting cannot make safe (a hidden input, a button, a
+ * select, a textarea, a form="..." box, a shadow tag) stays ticked.
+ *
+ * Charsets: the scanner reads bytes. That reads the markup right in every
  * charset that spells ASCII as ASCII (consent_guard_charset_ok): tags and
- * attribute names are ASCII, guarded input names are ASCII (lint), and
- * the token we write is ASCII. Pages in any other charset pass untouched.
- *
- * Limits, all failing safe (no token: the POST gets 403; a box we did not
- * see: ticking it gets 400; never a consent the person did not give):
- * a box ticked by a script, or bound to a form by a form="" attribute, or
- * a guarded tag we cannot read back unambiguously, or a form larger than
- * max_hold.
+ * attribute names are ASCII, guarded input names are ASCII (lint), and the
+ * token we write is ASCII. Pages in any other charset pass untouched.
  */
 #include <apr_lib.h>
-#include <libxml/HTMLparser.h>
-#include <libxml/parserInternals.h>
 
 #include "consent_guard.h"
-#include "consent_guard_tag.h"
+#include "consent_guard_scan.h"
 #include "consent_template.h"
 #include "consent_token.h"
-
-/*
- * libxml2 is handed at most this much per call. Not only because its
- * sizes are ints: 2.9's push parser loses track of where a tag lies once a
- * single call holds more than ~20-30 KB past a form (seen: a form at the
- * top of a 50 KB static page got no token), while pieces of a few KB
- * give the same output for every cut (tests/unit/test_guard.c).
- */
-#define PUSH_STEP (4 * 1024)
 
 typedef struct {
     apr_off_t at;               /* page offset */
     apr_size_t cut;             /* bytes removed from there */
     const char *insert;         /* written there, or NULL */
+    int pending;                /* a token whose facts are not known yet */
 } guard_edit_t;
-
-typedef struct {
-    int depth;                  /* nested <form>s; 0 outside any */
-    char *states;               /* CONSENT_BOX_* per purpose */
-    apr_off_t insert_at;        /* after its first guarded input, or -1 */
-    int unsure;                 /* a guarded tag could not be read back */
-    int too_wide;               /* longer than max_hold from insert_at */
-} guard_form_t;
 
 struct consent_guard_t {
     consent_guard_opts_t o;
     apr_pool_t *p;
-    htmlParserCtxtPtr parser;   /* NULL once finished or given up */
+    consent_scan_t scan;
+    apr_array_header_t *shadow_attrs;
     char *held;                 /* page bytes [held_at, held_at+held_len) */
     apr_size_t held_len;
     apr_size_t held_cap;
     apr_off_t held_at;
+    apr_size_t scanned;         /* of held, already cut into constructs */
+    apr_size_t rescan_at;       /* after a construct was not whole: read
+                                   it again once this much is unscanned
+                                   (doubling: a tag arriving a byte at a
+                                   time is read a few times, not n) */
     apr_array_header_t *edits;  /* guard_edit_t, by offset */
-    guard_form_t form;
-    int raw_depth;              /* in <textarea> or <title>: text to a
-                                   browser, elements to libxml2 2.9 */
+    char *states;               /* CONSENT_BOX_* per purpose, page-wide */
+    char *marks;                /* per purpose, for one element */
+    int unsure;                 /* every purpose ticked */
+    apr_size_t shadow_left;     /* bytes shadow tags may still be read
+                                   over: text full of "<input" must not
+                                   cost time squared */
+    int in_form;                /* between <form> and </form> */
+    int form_has_token;
+    apr_off_t first_pending;    /* offset of the first token, or -1 */
+    int pending;                /* tokens waiting for the page's end */
+    int no_tokens;              /* the page is too wide to hold */
+    int done;                   /* given up: the rest passes as it is */
     int started;
-    char *scratch;              /* a piece with its NUL bytes replaced */
-    const char *stop;           /* set by a callback: give up */
     consent_guard_report_t report;
-    apr_status_t error;         /* first failure of a callback */
+    apr_status_t error;         /* first failure of the writer */
 };
-
-static apr_status_t free_parser(void *data)
-{
-    consent_guard_t *g = data;
-
-    if (g->parser) {
-        htmlFreeParserCtxt(g->parser);
-        g->parser = NULL;
-    }
-    return APR_SUCCESS;
-}
-
-static void close_parser(consent_guard_t *g)
-{
-    apr_pool_cleanup_run(g->p, g, free_parser);
-}
 
 /* ---- bytes held and written ---------------------------------------- */
 
@@ -127,8 +127,8 @@ static apr_status_t put(consent_guard_t *g, const char *data, apr_size_t len)
     return g->error;
 }
 
-static void add_edit(consent_guard_t *g, apr_off_t at, apr_size_t cut,
-                     const char *insert)
+static guard_edit_t *add_edit(consent_guard_t *g, apr_off_t at,
+                              apr_size_t cut, const char *insert)
 {
     guard_edit_t *e;
     int i;
@@ -145,6 +145,8 @@ static void add_edit(consent_guard_t *g, apr_off_t at, apr_size_t cut,
     e->at = at;
     e->cut = cut;
     e->insert = insert;
+    e->pending = 0;
+    return e;
 }
 
 /* Writes the held bytes before page offset upto, edited. */
@@ -157,7 +159,7 @@ static void release(consent_guard_t *g, apr_off_t upto)
         guard_edit_t *e = &APR_ARRAY_IDX(g->edits, done, guard_edit_t);
         apr_size_t at = (apr_size_t)(e->at - g->held_at);
 
-        if (at + e->cut > n) {
+        if (at + e->cut > n || e->pending) {
             break;              /* the next release applies it */
         }
         put(g, g->held + pos, at - pos);
@@ -168,6 +170,9 @@ static void release(consent_guard_t *g, apr_off_t upto)
         done++;
     }
     put(g, g->held + pos, n - pos);
+    if (n == 0 && !done) {
+        return;                 /* nothing moves: no memmove of it all */
+    }
     if (done) {
         memmove(g->edits->elts, g->edits->elts + done * sizeof(guard_edit_t),
                 (g->edits->nelts - done) * sizeof(guard_edit_t));
@@ -176,329 +181,354 @@ static void release(consent_guard_t *g, apr_off_t upto)
     memmove(g->held, g->held + n, g->held_len - n);
     g->held_len -= n;
     g->held_at = upto;
+    g->scanned -= n;
 }
 
-/* Where the parser is in the page, clamped to what is held. */
-static apr_off_t parser_offset(consent_guard_t *g)
+/* The tokens still waiting are dropped: their forms go out without one
+ * (their POSTs get 403). Returns how many. */
+static int drop_pending(consent_guard_t *g)
 {
-    long at = g->parser ? xmlByteConsumed(g->parser) : -1;
+    int i, k = 0, n = 0;
 
-    if (at < g->held_at) {
-        return g->held_at;
+    for (i = 0; i < g->edits->nelts; ++i) {
+        guard_edit_t *e = &APR_ARRAY_IDX(g->edits, i, guard_edit_t);
+        if (e->pending) {
+            n++;
+        }
+        else {
+            APR_ARRAY_IDX(g->edits, k++, guard_edit_t) = *e;
+        }
     }
-    if (at > g->held_at + (apr_off_t)g->held_len) {
-        return g->held_at + (apr_off_t)g->held_len;
-    }
-    return at;
+    g->edits->nelts = k;
+    g->pending = 0;
+    g->first_pending = -1;
+    return n;
 }
 
 /* The rest of the page goes out as it comes, untouched. */
 static void give_up(consent_guard_t *g, const char *why)
 {
     g->report.gave_up = why;
-    g->stop = NULL;
-    close_parser(g);
+    g->report.unsure += drop_pending(g);
+    g->done = 1;
     release(g, g->held_at + (apr_off_t)g->held_len);
 }
 
 /*
- * Whether the open form reaches further than max_hold past its insertion
- * point: it then gets no token, and is no longer held. Decided on what
- * was parsed, never on how the page was cut, so the outcome is the same
- * for any split.
- */
-static int too_wide(consent_guard_t *g, apr_off_t parsed)
-{
-    if (g->form.depth && g->form.insert_at >= 0 && !g->form.too_wide
-        && parsed - g->form.insert_at > (apr_off_t)g->o.max_hold) {
-        g->form.too_wide = 1;
-    }
-    return g->form.too_wide;
-}
-
-/*
- * After a push: write out what no edit can touch any more. Held: what
- * the parser has not gone past (at most one construct: a tag, a comment,
- * a run of text) and an open form from its insertion point, each bounded
- * by max_hold.
+ * After a push: write out what no edit can touch any more. Held: the
+ * construct the scanner has not seen whole (bounded by max_hold), and,
+ * once a token is due, everything from its place to the end of the page
+ * (bounded by max_hold too: past it, the page's tokens are dropped).
  */
 static apr_status_t settle(consent_guard_t *g)
 {
-    apr_off_t upto;
+    apr_off_t end = g->held_at + (apr_off_t)g->held_len;
+    apr_off_t upto = g->held_at + (apr_off_t)g->scanned;
 
-    if (g->stop) {
-        give_up(g, g->stop);
+    if (g->pending && end - g->first_pending > (apr_off_t)g->o.max_hold) {
+        g->report.too_wide += drop_pending(g);
+        g->no_tokens = 1;
     }
-    else if (g->parser && g->parser->instate == XML_PARSER_EOF) {
-        give_up(g, "the HTML parser stopped");
+    if (g->pending && g->first_pending < upto) {
+        upto = g->first_pending;
     }
-    if (!g->parser) {
-        return g->error;
-    }
-    upto = parser_offset(g);
-    if (g->held_at + (apr_off_t)g->held_len - upto
-        > (apr_off_t)g->o.max_hold) {
-        give_up(g, "a single tag, comment or text run is larger than the "
+    else if (end - upto > (apr_off_t)g->o.max_hold) {
+        give_up(g, "a single tag, comment or raw text is larger than the "
                 "guard may hold");
         return g->error;
-    }
-    if (g->form.depth && g->form.insert_at >= 0 && !too_wide(g, upto)
-        && g->form.insert_at < upto) {
-        upto = g->form.insert_at;
     }
     release(g, upto);
     return g->error;
 }
 
-/* ---- what the parser reports ---------------------------------------- */
+/* ---- what the page holds -------------------------------------------- */
 
-static const char *attr_of(const xmlChar **atts, const char *name)
+/* Cuts one attribute out of a tag, and the white space before it when
+ * what follows is white space or the tag's end: `a=x checked/>` must not
+ * become `a=x/>` (an unquoted value would take the '/'). */
+static void cut_attr(consent_guard_t *g, const char *b, apr_off_t at,
+                     const consent_tag_attr_t *a)
 {
-    for (; atts && atts[0]; atts += 2) {
-        if (strcasecmp((const char *)atts[0], name) == 0) {
-            return atts[1] ? (const char *)atts[1] : "";
+    apr_size_t from = a->name;
+    char next = b[a->end];
+
+    if (CONSENT_TAG_WHITE(next) || next == '>') {
+        while (from > 0 && CONSENT_TAG_WHITE(b[from - 1])) {
+            from--;
         }
     }
-    return NULL;
+    add_edit(g, at + (apr_off_t)from, a->end - from, NULL);
 }
 
-static int purpose_of_input(const consent_form_t *form, const char *name)
-{
-    int i;
-
-    for (i = 0; name && i < form->purposes->nelts; ++i) {
-        const consent_purpose_t *pu =
-            APR_ARRAY_IDX(form->purposes, i, const consent_purpose_t *);
-        if (pu->input && strcmp(pu->input, name) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-static void open_form(consent_guard_t *g)
-{
-    int n = g->o.form->purposes->nelts;
-
-    if (g->form.depth++) {
-        return;
-    }
-    g->form.states = apr_palloc(g->p, n + 1);
-    memset(g->form.states, CONSENT_BOX_ABSENT, n);
-    g->form.states[n] = '\0';
-    g->form.insert_at = -1;
-    g->form.unsure = 0;
-    g->form.too_wide = 0;
-}
-
-static void close_form(consent_guard_t *g)
-{
-    const char *token;
-    apr_status_t rv;
-
-    g->form.depth = 0;
-    if (g->form.unsure) {
-        g->report.unsure++;
-        return;
-    }
-    if (g->form.insert_at < 0) {
-        return;                 /* no guarded box: not our form */
-    }
-    if (too_wide(g, parser_offset(g))) {
-        g->report.too_wide++;
-        return;
-    }
-    rv = g->o.token(g->o.token_baton, g->form.states, &token);
-    if (rv != APR_SUCCESS) {
-        g->error = rv;
-        return;
-    }
-    add_edit(g, g->form.insert_at, 0, apr_pstrcat(g->p,
-             "<input type=\"hidden\" name=\"" CONSENT_TOKEN_FIELD
-             "\" value=\"", consent_html_escape(g->p, token), "\">", NULL));
-    g->report.forms++;
-}
-
-static int same_attrs(const consent_tag_t *tag, const xmlChar **atts)
+/* Fix mode: every `checked` of a tag goes. */
+static void untick(consent_guard_t *g, const char *b, apr_off_t at,
+                   const consent_tag_t *tag)
 {
     int k;
 
-    for (k = 0; atts && atts[0]; atts += 2, ++k) {
-        const consent_tag_attr_t *a;
-
-        if (k >= tag->attrs->nelts) {
-            return 0;
-        }
-        a = &APR_ARRAY_IDX(tag->attrs, k, consent_tag_attr_t);
-        if (a->name_len != strlen((const char *)atts[0])
-            || strncasecmp(a->name, (const char *)atts[0], a->name_len)) {
-            return 0;
+    for (k = 0; k < tag->attrs->nelts; ++k) {
+        const consent_tag_attr_t *a =
+            &APR_ARRAY_IDX(tag->attrs, k, consent_tag_attr_t);
+        if (consent_tag_attr_is(b, a, "checked")) {
+            cut_attr(g, b, at, a);
         }
     }
-    return k == tag->attrs->nelts;
-}
-
-static int is_input_open(const char *b, apr_size_t n)
-{
-    return n > 6 && strncasecmp(b, "<input", 6) == 0 && b[6]
-           && strchr("\t\n\f\r />", b[6]);
-}
-
-/*
- * Finds in the held bytes the <input> tag libxml2 just reported: the one
- * ending where the parser is, with the same attributes. Two readings of
- * the bytes that both fit (an "<input" inside an attribute value) are
- * ambiguous: then nothing is edited.
- */
-static int locate(consent_guard_t *g, const xmlChar **atts,
-                  consent_tag_t *tag, apr_size_t *start)
-{
-    apr_size_t end = (apr_size_t)(parser_offset(g) - g->held_at), i;
-    consent_tag_t t;
-    int found = 0;
-
-    if (end >= g->held_len) {
-        return 0;
-    }
-    if (g->held[end] == '/' && end + 1 < g->held_len) {
-        end++;
-    }
-    if (g->held[end] != '>') {
-        return 0;
-    }
-    for (i = end; i-- > 0;) {
-        if (g->held[i] == '<' && is_input_open(g->held + i, end - i)
-            && consent_tag_read(&t, g->held + i, end + 1 - i, g->p)
-            && t.end == end - i && same_attrs(&t, atts)) {
-            if (found++) {
-                return 0;
-            }
-            *tag = t;
-            *start = i;
-        }
-    }
-    return found;
-}
-
-static int is_checkable(const char *type)
-{
-    return type && (strcasecmp(type, "checkbox") == 0
-                    || strcasecmp(type, "radio") == 0);
-}
-
-/* Fix mode: the `checked` attribute of a checkable box is cut out. */
-static int untick(consent_guard_t *g, const consent_tag_t *tag,
-                  apr_size_t start)
-{
-    const consent_tag_attr_t *a = consent_tag_attr(tag, "checked");
-
-    if (!a) {
-        return 0;
-    }
-    add_edit(g, g->held_at + (apr_off_t)(start + a->cut_from),
-             a->cut_to - a->cut_from, NULL);
     g->report.fixed++;
-    return 1;
+}
+
+/* The purpose an attribute's value names (see consent_guard_input_of),
+ * or -1; an undecodable name makes the page unsure. */
+static int purpose_named(consent_guard_t *g, const char *b,
+                         const consent_tag_attr_t *a)
+{
+    const char *v = b + a->value;
+    apr_size_t n = a->value_len;
+    int unsure = 0, exact;
+
+    if (memchr(v, '&', n)) {
+        v = consent_tag_value(b, a, &unsure, g->p);
+        n = strlen(v);
+        if (unsure) {
+            g->unsure = 1;
+            return -1;
+        }
+    }
+    return consent_guard_input_of(g->o.form, v, n, &exact);
+}
+
+static int is_checkable_type(consent_guard_t *g, const char *b,
+                             const consent_tag_attr_t *a)
+{
+    int unsure = 0;
+    const char *v = consent_tag_value(b, a, &unsure, g->p);
+
+    return !unsure && (strcasecmp(v, "checkbox") == 0
+                       || strcasecmp(v, "radio") == 0);
+}
+
+typedef struct {
+    int any;                    /* a guarded purpose is named */
+    int always;                 /* named through dirname: always sent */
+    int types;                  /* type attributes */
+    int checkable;              /* ... all checkbox or radio */
+    int checked;                /* checked attributes */
+    int form;                   /* a form="..." attribute */
+} element_facts_t;
+
+static void read_element(consent_guard_t *g, const char *b,
+                         const consent_tag_t *tag, element_facts_t *f)
+{
+    int k, i, n = g->o.form->purposes->nelts;
+
+    memset(f, 0, sizeof *f);
+    memset(g->marks, 0, n);
+    f->checkable = 1;
+    for (k = 0; k < tag->attrs->nelts; ++k) {
+        const consent_tag_attr_t *a =
+            &APR_ARRAY_IDX(tag->attrs, k, consent_tag_attr_t);
+
+        if (consent_tag_attr_is(b, a, "name")
+            && (i = purpose_named(g, b, a)) >= 0) {
+            g->marks[i] = 1;
+            f->any = 1;
+        }
+        else if (consent_tag_attr_is(b, a, "dirname")
+                 && (i = purpose_named(g, b, a)) >= 0) {
+            g->marks[i] = 2;    /* sends "ltr" or "rtl", always */
+            f->any = 1;
+        }
+        else if (consent_tag_attr_is(b, a, "type")) {
+            f->types++;
+            f->checkable &= is_checkable_type(g, b, a);
+        }
+        else if (consent_tag_attr_is(b, a, "checked")) {
+            f->checked++;
+        }
+        else if (consent_tag_attr_is(b, a, "form")) {
+            f->form = 1;
+        }
+    }
 }
 
 /*
- * A guarded <input> of the open form. A checkbox or radio is ticked when
- * it has `checked`; any other input (hidden...) carrying a value that
- * says yes gives consent without an act, which counts as ticked too.
+ * An input, button, select, textarea or custom element (a shadow one
+ * when shadow): judged by the rule at the top of this file.
  */
-static void guarded_input(consent_guard_t *g, int idx, const xmlChar **atts)
+static void element(consent_guard_t *g, const char *b, apr_off_t at,
+                    const consent_tag_t *tag, consent_el_t el, int shadow)
 {
-    const char *type = attr_of(atts, "type"), *value = attr_of(atts, "value");
-    char *state = &g->form.states[idx];
-    consent_tag_t tag;
-    apr_size_t start = 0;
-    int ticked;
+    element_facts_t f;
+    int i, ticked, checkable, n = g->o.form->purposes->nelts;
 
-    if (!locate(g, atts, &tag, &start)) {
-        g->form.unsure = 1;
+    read_element(g, b, tag, &f);
+    if (!f.any) {
         return;
     }
-    if (g->form.insert_at < 0 && !g->form.too_wide) {
-        g->form.insert_at = g->held_at + (apr_off_t)tag.end + 1
-                            + (apr_off_t)start;
+    checkable = el == CONSENT_EL_INPUT && f.types && f.checkable;
+    ticked = !checkable || f.checked || f.form;
+    if (ticked && checkable && !f.form && g->o.fix && !shadow) {
+        untick(g, b, at, tag);
+        ticked = 0;
     }
-    if (is_checkable(type)) {
-        ticked = attr_of(atts, "checked") != NULL;
-        if (ticked && g->o.fix && untick(g, &tag, start)) {
-            ticked = 0;
+    for (i = 0; i < n; ++i) {
+        char st = (ticked || g->marks[i] == 2) ? CONSENT_BOX_TICKED
+                  : CONSENT_BOX_UNTICKED;
+        if (g->marks[i] && (g->states[i] == CONSENT_BOX_ABSENT
+                            || st == CONSENT_BOX_TICKED)) {
+            g->states[i] = st;
         }
-        if (*state == CONSENT_BOX_ABSENT) {
-            *state = CONSENT_BOX_UNTICKED;
+    }
+    g->report.ticked += ticked;
+    if (!shadow && el == CONSENT_EL_INPUT && g->in_form
+        && !g->form_has_token && !g->no_tokens && !g->scan.foreign) {
+        guard_edit_t *e = add_edit(g, at + (apr_off_t)tag->end + 1, 0, NULL);
+        e->pending = 1;
+        if (!g->pending++) {
+            g->first_pending = e->at;
         }
+        g->form_has_token = 1;
     }
-    else {
-        ticked = value && consent_guard_value_ticks(value, strlen(value));
-    }
-    if (ticked) {
-        *state = CONSENT_BOX_TICKED;
-        g->report.ticked++;
+}
+
+static int may_count(consent_el_t el)
+{
+    return el == CONSENT_EL_INPUT || el == CONSENT_EL_BUTTON
+           || el == CONSENT_EL_SELECT || el == CONSENT_EL_TEXTAREA
+           || el == CONSENT_EL_CUSTOM;
+}
+
+/* Every "<" and letter in bytes a browser takes for text, read as a start
+ * tag that ends at the next '>' or where the bytes end. */
+static void shadow(consent_guard_t *g, const char *b, apr_size_t n)
+{
+    apr_size_t k = 0;
+    consent_tag_t tag;
+    consent_el_t el;
+    const char *lt;
+
+    while (!g->unsure && k < n && (lt = memchr(b + k, '<', n - k)) != NULL) {
+        k = (apr_size_t)(lt - b);
+        /* the name first: most "<x" in a script are comparisons */
+        if (k + 1 < n && apr_isalpha(lt[1])) {
+            apr_size_t e = k + 1;
+
+            while (e < n && !CONSENT_TAG_WHITE(b[e]) && b[e] != '/'
+                   && b[e] != '>') {
+                e++;
+            }
+            tag.name = 1;
+            tag.name_len = e - k - 1;
+            el = consent_scan_element(lt, &tag);
+            if (may_count(el) && consent_tag_read(&tag, lt, n - k,
+                                                  g->shadow_attrs)) {
+                if (tag.end > g->shadow_left) {
+                    g->unsure = 1;  /* refused rather than read forever */
+                    return;
+                }
+                g->shadow_left -= tag.end;
+                element(g, lt, 0, &tag, el, 1);
+            }
+        }
+        k++;
     }
 }
 
 /* charset="X", or http-equiv content="text/html; charset=X". */
-static void meta_charset(consent_guard_t *g, const xmlChar **atts)
+static void meta_charset(consent_guard_t *g, const char *b,
+                         const consent_tag_t *tag)
 {
-    const char *cs = attr_of(atts, "charset");
+    const char *cs = NULL;
+    int k;
 
-    if (!cs) {
-        cs = consent_guard_charset_of(attr_of(atts, "content"), g->p);
-    }
-    if (cs && !consent_guard_charset_ok(cs)) {
-        g->stop = "the page declares a charset that is not ASCII-based";
-        xmlStopParser(g->parser);
-    }
-}
+    for (k = 0; k < tag->attrs->nelts; ++k) {
+        const consent_tag_attr_t *a =
+            &APR_ARRAY_IDX(tag->attrs, k, consent_tag_attr_t);
+        const char *v = apr_pstrmemdup(g->p, b + a->value, a->value_len);
 
-static int is_raw_text(const char *name)
-{
-    return strcmp(name, "textarea") == 0 || strcmp(name, "title") == 0;
-}
-
-static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
-{
-    consent_guard_t *g = ctx;
-    const char *name = (const char *)xname;
-    int idx;
-
-    if (g->stop || g->error) {
-        return;
-    }
-    if (is_raw_text(name)) {
-        g->raw_depth++;
-    }
-    else if (g->raw_depth) {
-        return;
-    }
-    else if (strcmp(name, "form") == 0) {
-        open_form(g);
-    }
-    else if (strcmp(name, "input") == 0 && g->form.depth) {
-        idx = purpose_of_input(g->o.form, attr_of(atts, "name"));
-        if (idx >= 0) {
-            guarded_input(g, idx, atts);
+        if (consent_tag_attr_is(b, a, "charset")) {
+            cs = v;
+        }
+        else if (consent_tag_attr_is(b, a, "content")) {
+            cs = consent_guard_charset_of(v, g->p);
+        }
+        if (cs && !consent_guard_charset_ok(cs)) {
+            give_up(g, "the page declares a charset that is not "
+                    "ASCII-based");
+            return;
         }
     }
-    else if (strcmp(name, "meta") == 0) {
-        meta_charset(g, atts);
+}
+
+static void on_tag(consent_guard_t *g, const char *b, apr_off_t at,
+                   const consent_scan_token_t *t)
+{
+    const consent_tag_t *tag = &t->tag;
+    consent_el_t el = (consent_el_t)t->el;
+
+    if (tag->has_lt) {
+        shadow(g, b + 1, t->len - 1);
+    }
+    if (!tag->ended) {
+        g->unsure = 1;          /* the page ends inside a tag */
+    }
+    if (tag->end_tag) {
+        if (el == CONSENT_EL_FORM) {
+            g->in_form = 0;
+        }
+        return;
+    }
+    if (may_count(el)) {
+        element(g, b, at, tag, el, 0);
+    }
+    else if (el == CONSENT_EL_FORM && !g->in_form && !g->scan.foreign) {
+        g->in_form = 1;
+        g->form_has_token = 0;
+    }
+    else if (el == CONSENT_EL_META) {
+        meta_charset(g, b, tag);
     }
 }
 
-static void on_end(void *ctx, const xmlChar *xname)
+/* Cuts what is held into constructs and reads them. */
+static void scan_held(consent_guard_t *g, int eof)
 {
-    consent_guard_t *g = ctx;
-    const char *name = (const char *)xname;
+    consent_scan_token_t t;
 
-    if (is_raw_text(name)) {
-        g->raw_depth -= g->raw_depth > 0;
+    if (!eof && g->held_len - g->scanned < g->rescan_at) {
+        return;
     }
-    else if (!g->raw_depth && strcmp(name, "form") == 0 && g->form.depth
-             && --g->form.depth == 0) {
-        close_form(g);
+    g->rescan_at = 0;
+    while (!g->done && g->scanned < g->held_len) {
+        const char *b = g->held + g->scanned;
+        apr_off_t at;
+
+        consent_scan_next(&g->scan, b, g->held_len - g->scanned, eof, &t);
+        g->scanned += t.skip;
+        if (t.kind == CONSENT_SCAN_MORE) {
+            /* never later than the construct may grow: the give-up must
+             * not depend on how the page was cut */
+            g->rescan_at = 2 * (g->held_len - g->scanned);
+            if (g->rescan_at > g->o.max_hold) {
+                g->rescan_at = g->o.max_hold;
+            }
+            break;
+        }
+        b += t.skip;
+        at = g->held_at + (apr_off_t)g->scanned;
+        if (t.len > g->o.max_hold) {
+            /* decided on the construct, not on how the page was cut */
+            give_up(g, "a single tag, comment or raw text is larger than "
+                    "the guard may hold");
+            return;
+        }
+        if (t.kind == CONSENT_SCAN_TAG) {
+            on_tag(g, b, at, &t);
+        }
+        else if (t.kind == CONSENT_SCAN_OPAQUE && t.to > t.from
+                 && !t.comment) {
+            shadow(g, b + t.from, t.to - t.from);
+        }
+        g->scanned += t.len;
     }
 }
 
@@ -509,30 +539,25 @@ apr_status_t consent_guard_open(consent_guard_t **guard,
                                 apr_pool_t *p)
 {
     consent_guard_t *g = apr_pcalloc(p, sizeof *g);
-    htmlSAXHandler sax;
+    int n = opts->form->purposes->nelts;
 
     g->o = *opts;
     if (!g->o.max_hold) {
         g->o.max_hold = CONSENT_GUARD_DEFAULT_HOLD;
     }
     g->p = p;
-    g->held_cap = 8192;
+    g->held_cap = 16384;
     g->held = apr_palloc(p, g->held_cap);
     g->edits = apr_array_make(p, 4, sizeof(guard_edit_t));
-    memset(&sax, 0, sizeof sax);
-    sax.startElement = on_start;
-    sax.endElement = on_end;
-    g->parser = htmlCreatePushParserCtxt(&sax, g, NULL, 0, NULL,
-                                         XML_CHAR_ENCODING_NONE);
-    if (!g->parser) {
-        return APR_ENOMEM;
-    }
-    apr_pool_cleanup_register(p, g, free_parser, apr_pool_cleanup_null);
-    htmlCtxtUseOptions(g->parser, HTML_PARSE_RECOVER | HTML_PARSE_NONET
-                       | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING
-                       | HTML_PARSE_IGNORE_ENC);
-    xmlSwitchToEncoding(g->parser,
-                        xmlFindCharEncodingHandler("ISO-8859-1"));
+    g->states = apr_palloc(p, n + 1);
+    memset(g->states, CONSENT_BOX_ABSENT, n);
+    g->states[n] = '\0';
+    g->marks = apr_palloc(p, n + 1);
+    g->first_pending = -1;
+    consent_scan_init(&g->scan, p);
+    g->scan.skip_max = g->o.max_hold;
+    g->shadow_left = 8 * g->o.max_hold;
+    g->shadow_attrs = apr_array_make(p, 16, sizeof(consent_tag_attr_t));
     *guard = g;
     return APR_SUCCESS;
 }
@@ -546,71 +571,72 @@ static int wide_bom(const char *d, apr_size_t len)
                         || (u[0] == 0xff && u[1] == 0xfe));
 }
 
-/*
- * What the parser reads: the piece itself, or a copy whose NUL bytes are
- * 0xFF. libxml2 2.9 takes a NUL for the end of its input in places, which
- * makes how it parses the rest depend on where the page was cut; 0xFF is a
- * character like any other to it, never markup, as U+FFFD is to browsers.
- */
-static const char *parser_bytes(consent_guard_t *g, const char *data,
-                                apr_size_t n)
-{
-    apr_size_t i;
-
-    if (!memchr(data, '\0', n)) {
-        return data;
-    }
-    if (!g->scratch) {
-        g->scratch = apr_palloc(g->p, PUSH_STEP);
-    }
-    for (i = 0; i < n; ++i) {
-        g->scratch[i] = data[i] ? data[i] : '\xff';
-    }
-    return g->scratch;
-}
-
 apr_status_t consent_guard_push(consent_guard_t *g, const char *data,
                                 apr_size_t len)
 {
-    apr_size_t n;
-
-    if (!g->started && len) {
+    if (g->done || g->error) {
+        return put(g, data, len);
+    }
+    hold(g, data, len);
+    if (!g->started) {
+        if (g->held_len < 2) {
+            return APR_SUCCESS;     /* a BOM may be cut in two */
+        }
         g->started = 1;
-        if (wide_bom(data, len)) {
+        if (wide_bom(g->held, g->held_len)) {
             give_up(g, "the page is UTF-16 or UTF-32");
+            return g->error;
         }
     }
-    while (g->parser && !g->error && len) {
-        n = len < PUSH_STEP ? len : PUSH_STEP;
-        hold(g, data, n);
-        /* libxml2 2.9 forgets, between two pushes, whether it was inside
-         * a quoted attribute value while looking for the '>' of a tag cut
-         * in two; it then stalls until the page ends. Zero makes it look
-         * again from the tag's start: correct, and cheap (tags are short). */
-        g->parser->checkIndex = 0;
-        htmlParseChunk(g->parser, parser_bytes(g, data, n), (int)n, 0);
+    scan_held(g, 0);
+    if (!g->done) {
         settle(g);
-        data += n;
-        len -= n;
-    }
-    if (!g->parser && !g->error && len) {
-        put(g, data, len);
     }
     return g->error;
 }
 
+/* The page's facts, now known: every waiting token is signed with them. */
+static void sign_pending(consent_guard_t *g)
+{
+    const char *facts = g->states, *token;
+    int i;
+
+    if (g->unsure) {
+        char *all = apr_pstrdup(g->p, g->states);
+        memset(all, CONSENT_BOX_TICKED, strlen(all));
+        facts = all;
+        g->report.unsure++;
+    }
+    g->report.facts = facts;
+    for (i = 0; i < g->edits->nelts && !g->error; ++i) {
+        guard_edit_t *e = &APR_ARRAY_IDX(g->edits, i, guard_edit_t);
+        apr_status_t rv;
+
+        if (!e->pending) {
+            continue;
+        }
+        rv = g->o.token(g->o.token_baton, facts, &token);
+        if (rv != APR_SUCCESS) {
+            g->error = rv;
+            break;
+        }
+        e->insert = apr_pstrcat(g->p, "<input type=\"hidden\" name=\""
+                                CONSENT_TOKEN_FIELD "\" value=\"",
+                                consent_html_escape(g->p, token), "\">",
+                                NULL);
+        e->pending = 0;
+        g->report.forms++;
+    }
+    g->pending = 0;
+}
+
 apr_status_t consent_guard_finish(consent_guard_t *g)
 {
-    if (g->parser) {
-        g->parser->checkIndex = 0;
-        htmlParseChunk(g->parser, NULL, 0, 1);
-        if (g->form.depth && !g->stop) {
-            close_form(g);      /* no </form>, not even implied */
-        }
-        close_parser(g);
+    if (!g->done && !g->error) {
+        scan_held(g, 1);
     }
-    if (g->stop) {
-        g->report.gave_up = g->stop;
+    if (!g->done && !g->error) {
+        sign_pending(g);
     }
     release(g, g->held_at + (apr_off_t)g->held_len);
     return g->error;

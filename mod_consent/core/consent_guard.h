@@ -5,16 +5,20 @@
  *
  * 1. The page. The application's HTML streams through a consent_guard_t
  *    and comes out byte for byte as it went in, but for two edits:
- *    - right after the first guarded box of each <form> that has one, a
- *      hidden <input name="consent_token"> whose signed facts say, per
- *      purpose, whether its box was rendered ticked, unticked or absent;
- *    - with fix on, the `checked` attribute of a pre-ticked guarded box is
- *      cut out, so the box renders (and is recorded) unticked.
+ *    - right after the first guarded <input> of each <form>, a hidden
+ *      <input name="consent_token"> whose signed facts say, per purpose,
+ *      whether the page rendered it ticked (anything that would send the
+ *      name without a person acting, anywhere in the page), unticked, or
+ *      absent (consent_guard.c has the rule);
+ *    - with fix on, every `checked` attribute of a guarded checkbox or
+ *      radio is cut out, so the box renders (and is recorded) unticked.
  *    The application's markup is never re-serialised.
  *
  * 2. The submission. The application's own field names are translated into
- *    what consent_submission_check() reads, and a box ticked for a purpose
- *    the page did not show is refused.
+ *    what consent_submission_check() reads: a guarded name sent, with any
+ *    value, is a ticked box; a name a backend would read as a guarded one
+ *    (PHP: "optin.newsletter", "optin_newsletter[]"...) is refused; a box
+ *    ticked for a purpose the page did not show is refused.
  */
 #ifndef CONSENT_GUARD_H
 #define CONSENT_GUARD_H
@@ -22,9 +26,9 @@
 #include "consent_form.h"
 #include "consent_submit.h"
 
-/* How far a form may reach past its first guarded box (the token waits
- * there until the form ends), and the largest single tag, comment or text
- * run; a guard holds at most about twice this. */
+/* How far a page may reach past its first token (the token waits there
+ * until the page ends: its facts are the whole page's), and the largest
+ * single tag, comment or raw text; a guard holds at most this much. */
 #define CONSENT_GUARD_DEFAULT_HOLD (1024 * 1024)
 
 typedef struct consent_guard_t consent_guard_t;
@@ -51,14 +55,21 @@ typedef struct {
 /* What happened to a page, for the adapter's log lines. */
 typedef struct {
     int forms;          /* forms that received a token */
-    int ticked;         /* guarded boxes rendered ticked and left so */
+    int ticked;         /* guarded elements that send their name without
+                           a person acting, left so */
     int fixed;          /* pre-ticked boxes un-ticked (fix on) */
-    int unsure;         /* forms left without a token: a box unreadable */
-    int too_wide;       /* ... or longer than max_hold from their token */
+    int unsure;         /* the page could not be read with certainty
+                           (every purpose recorded ticked), or forms left
+                           without a token when the guard gave up */
+    int too_wide;       /* forms left without a token: the page reaches
+                           further than max_hold past the first one */
     const char *gave_up;    /* why the rest went out untouched, or NULL */
+    const char *facts;      /* what the page's tokens say (CONSENT_BOX_*
+                               per purpose), once finished; NULL when the
+                               guard gave up */
 } consent_guard_report_t;
 
-/* A guard for one response; its libxml2 parser is freed with p. */
+/* A guard for one response, in p. */
 apr_status_t consent_guard_open(consent_guard_t **guard,
                                 const consent_guard_opts_t *opts,
                                 apr_pool_t *p);
@@ -102,18 +113,25 @@ apr_status_t consent_guard_page(const consent_guard_opts_t *opts,
 /* ---- the submission ------------------------------------------------ */
 
 /*
- * Whether a submitted (or rendered) value of a guarded input says "yes".
- * A checkbox sends its value only when ticked, but applications often put
- * a hidden input of the same name before it to send "0" when it is not:
- * "", "0", "off", "false" and "no" (any case) therefore say no.
+ * The purpose whose input a field or element name stands for, or -1:
+ * the input's own name (*exact = 1), or a spelling a common backend reads
+ * as that name (*exact = 0): PHP turns "." and " " into "_" and reads
+ * "name[]", "name[key]" as name (and an unmatched "[" as "_"), skips
+ * leading spaces and stops at a NUL; some frameworks ignore case.
  */
-int consent_guard_value_ticks(const char *value, apr_size_t len);
+int consent_guard_input_of(const consent_form_t *form, const char *name,
+                           apr_size_t len, int *exact);
 
 /*
  * Judges an application's POST (fields with the application's names):
  * the token, the definition's own fields (the subject...), one purpose
- * per guarded input whose value ticks. A purpose ticked although the page
- * did not show its box is BAD_INPUT (error.unknown_purpose).
+ * per guarded input sent, whatever its value ("no", "0" or empty too: a
+ * backend may read any of them as a yes, so the proof never says refused
+ * while the application could see a consent; and the page half records a
+ * box ticked when anything sends that name without a person acting). A
+ * guarded name under another spelling (consent_guard_input_of) is
+ * BAD_INPUT (error.bad_input), as is a purpose ticked although the page
+ * did not show its box (error.unknown_purpose).
  */
 consent_verdict_t *consent_guard_check(const consent_form_t *form,
                                        const consent_keyring_t *ring,

@@ -7,23 +7,122 @@
  */
 #include <apr_lib.h>
 
+#include <stdlib.h>
+
 #include "consent_guard.h"
 #include "consent_token.h"
 
-int consent_guard_value_ticks(const char *value, apr_size_t len)
+/* A field name for a log line: printable ASCII, the rest as \xNN. */
+static const char *consent_guard_printable(const char *s, apr_pool_t *p)
 {
-    static const char *const no[] = { "0", "off", "false", "no", NULL };
-    int i;
+    char *out = apr_palloc(p, strlen(s) * 4 + 1), *o = out;
 
-    if (len == 0) {
-        return 0;
-    }
-    for (i = 0; no[i]; ++i) {
-        if (len == strlen(no[i]) && strncasecmp(value, no[i], len) == 0) {
-            return 0;
+    for (; *s && o - out < 200; ++s) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+            *o++ = (char)c;
+        }
+        else {
+            o += apr_snprintf(o, 5, "\\x%02x", c);
         }
     }
-    return 1;
+    *o = '\0';
+    return out;
+}
+
+/*
+ * A name as PHP files it in $_POST (main/php_variables.c): leading spaces
+ * skipped, cut at a NUL, "." and " " as "_" up to the first "[", which
+ * opens an array index when a "]" follows (the name then ends there) and
+ * is itself "_" when none does; lower case on top, for the frameworks
+ * that ignore it. Written to out (len + 1 bytes); returns its length.
+ */
+static apr_size_t backend_key(const char *s, apr_size_t len, char *out)
+{
+    apr_size_t i = 0, o = 0;
+    int raw = 0;
+
+    while (i < len && s[i] == ' ') {
+        i++;
+    }
+    for (; i < len && s[i]; ++i) {
+        char c = s[i];
+
+        if (!raw && (c == ' ' || c == '.')) {
+            c = '_';
+        }
+        else if (!raw && c == '[') {
+            if (memchr(s + i, ']', len - i)) {
+                break;
+            }
+            c = '_';
+            raw = 1;
+        }
+        out[o++] = (char)apr_tolower(c);
+    }
+    out[o] = '\0';
+    return o;
+}
+
+int consent_guard_input_of(const consent_form_t *form, const char *name,
+                           apr_size_t len, int *exact)
+{
+    char *key = NULL, buf[128], ibuf[128];
+    apr_size_t klen = 0;
+    int i;
+
+    *exact = 0;
+    for (i = 0; i < form->purposes->nelts; ++i) {
+        const consent_purpose_t *pu =
+            APR_ARRAY_IDX(form->purposes, i, const consent_purpose_t *);
+        apr_size_t n = pu->input ? strlen(pu->input) : 0;
+
+        if (!pu->input) {
+            continue;
+        }
+        if (n == len && memcmp(pu->input, name, len) == 0) {
+            *exact = 1;
+            return i;
+        }
+        if (n >= sizeof ibuf || len >= sizeof buf) {
+            /* longer than any input name lint lets through, or than a
+             * spelling of one needs: compared in full below */
+            if (!key) {
+                key = malloc(len + 1);
+                if (!key) {
+                    return i;   /* cannot tell: count it */
+                }
+                klen = backend_key(name, len, key);
+            }
+        }
+        else if (!key) {
+            key = buf;
+            klen = backend_key(name, len, key);
+        }
+        {
+            char *ik = n < sizeof ibuf ? ibuf : malloc(n + 1);
+            int same;
+
+            if (!ik) {
+                return i;
+            }
+            same = backend_key(pu->input, n, ik) == klen
+                   && memcmp(ik, key, klen) == 0;
+            if (ik != ibuf) {
+                free(ik);
+            }
+            if (same) {
+                if (key != buf) {
+                    free(key);
+                }
+                return i;
+            }
+        }
+    }
+    if (key && key != buf) {
+        free(key);
+    }
+    return -1;
 }
 
 static int is_field(const consent_form_t *form, const char *name)
@@ -39,24 +138,28 @@ static int is_field(const consent_form_t *form, const char *name)
     return 0;
 }
 
-/* Which purposes came ticked: ticked[i] for purpose i. */
-static void read_boxes(const consent_form_t *form,
-                       const apr_array_header_t *posted, char *ticked)
+/* Which purposes came ticked: ticked[i] for purpose i, whatever the
+ * value. Returns the first field that spells a guarded name otherwise
+ * than the definition does, or NULL. */
+static const consent_field_value_t *read_boxes(
+    const consent_form_t *form, const apr_array_header_t *posted,
+    char *ticked)
 {
-    int i, j;
+    int i, j, exact;
 
     for (i = 0; i < posted->nelts; ++i) {
         const consent_field_value_t *f =
             &APR_ARRAY_IDX(posted, i, consent_field_value_t);
-        for (j = 0; j < form->purposes->nelts; ++j) {
-            const consent_purpose_t *pu =
-                APR_ARRAY_IDX(form->purposes, j, const consent_purpose_t *);
-            if (pu->input && strcmp(pu->input, f->name) == 0
-                && consent_guard_value_ticks(f->value, f->len)) {
-                ticked[j] = 1;
-            }
+
+        j = consent_guard_input_of(form, f->name, strlen(f->name), &exact);
+        if (j >= 0 && !exact) {
+            return f;
+        }
+        if (j >= 0) {
+            ticked[j] = 1;
         }
     }
+    return NULL;
 }
 
 /* The POST as mod_consent's own form would have sent it. */
@@ -97,10 +200,20 @@ consent_verdict_t *consent_guard_check(const consent_form_t *form,
                                        apr_pool_t *p)
 {
     char *ticked = apr_pcalloc(p, form->purposes->nelts + 1);
+    const consent_field_value_t *odd = read_boxes(form, posted, ticked);
     consent_verdict_t *v;
     int i;
 
-    read_boxes(form, posted, ticked);
+    if (odd) {
+        v = apr_pcalloc(p, sizeof *v);
+        v->kind = CONSENT_VERDICT_BAD_INPUT;
+        v->error_key = "error.bad_input";
+        v->detail = apr_psprintf(p, "field \"%s\" is a guarded box's name "
+                                 "spelled otherwise (a backend reads it as "
+                                 "that box)", consent_guard_printable(
+                                 odd->name, p));
+        return v;
+    }
     v = consent_submission_check(form, ring, translate(form, posted, ticked,
                                                        p), in, p);
     if (v->kind != CONSENT_VERDICT_OK) {

@@ -1,12 +1,13 @@
 /*
  * Guard mode in Apache, the page side: an output filter passes the HTML
  * an application (proxied backend, CGI, PHP) sends at a ConsentGuard
- * location through the core's inspection (../consent_guard.c), which adds
- * a signed consent_token to each form with a guarded box and, with
- * ConsentGuardFix On, un-ticks pre-ticked ones. What the filter does not
- * understand goes through untouched: another type than text/html, a
- * compressed body, a HEAD, a status that carries no form, a charset
- * whose bytes are not ASCII-based. The POST side is consent_guard_post.c.
+ * location through the core's inspection (core/consent_guard.c, its own
+ * HTML5 scanner), which adds a signed consent_token to each form with a
+ * guarded box and, with ConsentGuardFix On, un-ticks pre-ticked ones.
+ * What the filter does not understand goes through untouched: another
+ * type than text/html, a compressed body, a HEAD, a status that carries
+ * no form, a charset whose bytes are not ASCII-based. The POST side is
+ * consent_guard_post.c.
  */
 #include "mod_consent.h"
 #include <http_core.h>
@@ -156,14 +157,18 @@ static void log_report(guard_ctx *ctx)
     }
     if (rep->unsure) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0505)
-                      "ConsentGuard: %d form(s) of %s left without a token: "
-                      "a guarded box could not be read back unambiguously",
-                      rep->unsure, r->uri);
+                      "ConsentGuard: %s could not be read with certainty "
+                      "(%d time(s): the page ends inside a tag, a guarded "
+                      "name is spelled with a character reference the "
+                      "guard does not decode, or the guard gave up): "
+                      "every purpose recorded ticked (422) or forms left "
+                      "without a token (403)", r->uri, rep->unsure);
     }
     if (rep->too_wide) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0509)
                       "ConsentGuard: %d form(s) of %s left without a token: "
-                      "longer than %d bytes after their first guarded box",
+                      "the page reaches more than %d bytes past the first "
+                      "token (held until the page ends)",
                       rep->too_wide, r->uri, CONSENT_GUARD_DEFAULT_HOLD);
     }
     if (rep->gave_up) {

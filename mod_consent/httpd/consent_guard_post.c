@@ -1,15 +1,19 @@
 /*
  * Guard mode in Apache, the submission side: a POST to a ConsentGuard
  * location is judged in the fixups hook, before any handler (mod_proxy,
- * CGI, PHP) runs. Its urlencoded body is read once (bounded by
- * ConsentMaxBody) through an input filter that keeps a copy, the way
- * httpd's mod_request keeps a body (KEEP_BODY); a refused request is
- * answered here and the application never sees it. An accepted one has
- * its proof stored, then goes on with a Consent-Receipt header, and a
- * second input filter (mod_request's KEPT_BODY idea) hands the
- * application the body exactly as the client sent it.
+ * CGI, PHP) runs. Any other request with a body (PUT, PATCH, a "post" in
+ * lower case that a backend may take for a POST...) is refused (405): a
+ * body is only ever passed on once checked. A POST's urlencoded body is
+ * read once (bounded by ConsentMaxBody) through an input filter that
+ * keeps a copy, the way httpd's mod_request keeps a body (KEEP_BODY); a
+ * refused request is answered here and the application never sees it.
+ * An accepted one has its proof stored, then goes on with a
+ * Consent-Receipt header, and a second input filter (mod_request's
+ * KEPT_BODY idea) hands the application the body exactly as the client
+ * sent it.
  */
 #include "mod_consent.h"
+#include <apr_lib.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
@@ -242,11 +246,12 @@ static int check_post(request_rec *r, const consent_dir_conf *conf)
 }
 
 /* A form sent with method="get" would reach the application unchecked:
- * a guarded box in the query string is refused. */
+ * a guarded box in the query string, under any spelling a backend reads
+ * as its name, is refused. */
 static int query_has_box(request_rec *r, const consent_form_t *form)
 {
     char *args, *pair, *last, *eq;
-    int i;
+    int exact;
 
     if (!r->args) {
         return 0;
@@ -257,16 +262,81 @@ static int query_has_box(request_rec *r, const consent_form_t *form)
         if ((eq = strchr(pair, '=')) != NULL) {
             *eq = '\0';
         }
+        /* '+' is a space to PHP; a NUL ends its names, as strlen does */
         ap_unescape_urlencoded(pair);
-        for (i = 0; i < form->purposes->nelts; ++i) {
-            const consent_purpose_t *pu =
-                APR_ARRAY_IDX(form->purposes, i, const consent_purpose_t *);
-            if (pu->input && strcmp(pu->input, pair) == 0) {
-                return 1;
-            }
+        if (consent_guard_input_of(form, pair, strlen(pair), &exact) >= 0) {
+            return 1;
         }
     }
     return 0;
+}
+
+/* Whether the request carries a body to pass on. */
+static int has_body(request_rec *r)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t n;
+
+    if (apr_table_get(r->headers_in, "Transfer-Encoding")) {
+        return 1;
+    }
+    return cl && (apr_strtoff(&n, cl, NULL, 10) != APR_SUCCESS || n != 0);
+}
+
+/* A header a backend files under the same variable as Consent-Receipt:
+ * CGI, PHP and WSGI upper-case a name and turn '-' (some, any other
+ * character) into '_'. */
+static int is_receipt_spelling(const char *key)
+{
+    static const char want[] = "consent_receipt";
+    apr_size_t i;
+
+    for (i = 0; key[i]; ++i) {
+        char c = apr_isalnum(key[i]) ? (char)apr_tolower(key[i]) : '_';
+
+        if (i >= sizeof want - 1 || c != want[i]) {
+            return 0;
+        }
+    }
+    return i == sizeof want - 1;
+}
+
+static int collect_receipt(void *rec, const char *key, const char *value)
+{
+    if (is_receipt_spelling(key)) {
+        *(const char **)apr_array_push(rec) = key;
+    }
+    return 1;
+}
+
+/* Only the check says a consent was stored: every client spelling of the
+ * header goes. */
+static void strip_receipts(request_rec *r)
+{
+    apr_array_header_t *keys = apr_array_make(r->pool, 2,
+                                              sizeof(const char *));
+    int i;
+
+    apr_table_do(collect_receipt, keys, r->headers_in, NULL);
+    for (i = 0; i < keys->nelts; ++i) {
+        apr_table_unset(r->headers_in, APR_ARRAY_IDX(keys, i,
+                                                     const char *));
+    }
+}
+
+/* A body under another method than POST: never passed on unchecked. */
+static int refuse_method(request_rec *r, const consent_dir_conf *conf)
+{
+    int rc;
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0513)
+                  "ConsentGuard: %s with a body at %s refused: only POST "
+                  "bodies are checked", r->method, r->uri);
+    r->connection->keepalive = AP_CONN_CLOSE;
+    apr_table_setn(r->headers_out, "Allow", "GET, HEAD, POST");
+    rc = consent_send_message(r, conf, consent_request_lang(r, conf),
+                              HTTP_METHOD_NOT_ALLOWED, "error.method");
+    return rc == OK ? DONE : rc;    /* a fixup's OK would go on */
 }
 
 /* After an internal redirect (same pool) the new request gets the body
@@ -291,8 +361,7 @@ static int guard_fixups(request_rec *r)
     if (r->prev && (st = state_of(r, 0)) != NULL) {
         return redirected(r, st);
     }
-    /* only the check says a consent was stored */
-    apr_table_unset(r->headers_in, RECEIPT_HEADER);
+    strip_receipts(r);
     if (query_has_box(r, conf->form)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0512)
                       "ConsentGuard: a guarded box in the query string of "
@@ -305,8 +374,12 @@ static int guard_fixups(request_rec *r)
     st = state_of(r, 1);
     st->accept_encoding = apr_table_get(r->headers_in, "Accept-Encoding");
     apr_table_unset(r->headers_in, "Accept-Encoding");
-    if (r->method_number == M_POST) {
+    /* the method exactly: a backend may take "post" for a POST */
+    if (strcmp(r->method, "POST") == 0) {
         return check_post(r, conf);
+    }
+    if (has_body(r)) {
+        return refuse_method(r, conf);
     }
     return DECLINED;
 }

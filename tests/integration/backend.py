@@ -110,6 +110,7 @@ class Backend:
                     "content_type": self.headers.get("Content-Type"),
                     "accept_encoding": self.headers.get("Accept-Encoding"),
                     "receipt": self.headers.get("Consent-Receipt"),
+                    "headers": list(self.headers.items()),
                 }
                 with backend.lock, open(backend.log_path, "a") as f:
                     f.write(json.dumps(entry) + "\n")
@@ -150,6 +151,10 @@ class Backend:
                 self.record(body)
                 self.send(200, "text/html; charset=utf-8",
                           page("<p>Welcome!</p>", "Thanks").encode())
+
+            # whatever else may carry a body: recorded the same way, so a
+            # test can tell it never got there
+            do_PUT = do_PATCH = do_DELETE = do_post = do_Post = do_POST
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]

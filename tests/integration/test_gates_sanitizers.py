@@ -24,7 +24,8 @@ import harness
 SUITES = ["test_unit.py", "test_form_page.py", "test_submit.py",
           "test_startup_checks.py", "test_consentctl.py",
           "test_cluster.py", "test_withdraw.py", "test_unsubscribe.py",
-          "test_guard.py", "test_double_opt_in.py"]
+          "test_guard.py", "test_double_opt_in.py", "test_guard_methods.py",
+          "test_guard_php.py"]
 
 
 @pytest.fixture(scope="session")
