@@ -422,29 +422,43 @@ static apr_thread_mutex_t *writer_mutex(void)
 }
 #endif
 
+/*
+ * Transactions are plain statements, never apr_dbd_transaction_start():
+ * apr-util 1.6's pgsql driver dereferences a NULL transaction when BEGIN
+ * fails (dbd_pgsql_start_transaction sets (*trans)->handle whether or not
+ * it allocated *trans), which is what BEGIN on a connection whose server
+ * restarted or stopped does: the httpd child died. libpq only learns that
+ * a connection is dead on its next use, so no check beforehand can rule
+ * it out; a failed BEGIN here is just an error (503), and the caller
+ * drops or repairs the connection.
+ */
 typedef struct {
     const apr_dbd_driver_t *driver;
-    apr_dbd_transaction_t *trans;
+    apr_dbd_t *handle;
 #if APR_HAS_THREADS
     apr_thread_mutex_t *held;
 #endif
 } tx_t;
 
-/* sqlite3: apr_dbd issues BEGIN IMMEDIATE, the write lock first. */
+/* sqlite3: BEGIN IMMEDIATE takes the write lock first, so the busy
+ * timeout applies there rather than at a later statement. */
 static int tx_begin(tx_t *tx, const apr_dbd_driver_t *driver,
                     apr_dbd_t *handle, apr_pool_t *p)
 {
-    int rv;
+    int rv, n = 0;
+    int sqlite = is_sqlite(apr_dbd_name(driver));
 
+    (void)p;
     tx->driver = driver;
-    tx->trans = NULL;
+    tx->handle = handle;
 #if APR_HAS_THREADS
-    tx->held = is_sqlite(apr_dbd_name(driver)) ? writer_mutex() : NULL;
+    tx->held = sqlite ? writer_mutex() : NULL;
     if (tx->held) {
         apr_thread_mutex_lock(tx->held);
     }
 #endif
-    rv = apr_dbd_transaction_start(driver, p, handle, &tx->trans);
+    rv = apr_dbd_query(driver, handle, &n,
+                       sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
 #if APR_HAS_THREADS
     if (rv != 0 && tx->held) {
         apr_thread_mutex_unlock(tx->held);
@@ -453,16 +467,18 @@ static int tx_begin(tx_t *tx, const apr_dbd_driver_t *driver,
     return rv;
 }
 
-/* Commits, or rolls back everything when ok is 0. */
+/* Commits, or rolls back everything when ok is 0. A COMMIT that fails
+ * leaves sqlite3 inside the transaction: roll it back then. */
 static int tx_end(tx_t *tx, int ok, apr_pool_t *p)
 {
-    int rv;
+    int rv, n = 0;
 
-    if (!ok) {
-        apr_dbd_transaction_mode_set(tx->driver, tx->trans,
-                                     APR_DBD_TRANSACTION_ROLLBACK);
+    (void)p;
+    rv = apr_dbd_query(tx->driver, tx->handle, &n,
+                       ok ? "COMMIT" : "ROLLBACK");
+    if (ok && rv != 0) {
+        apr_dbd_query(tx->driver, tx->handle, &n, "ROLLBACK");
     }
-    rv = apr_dbd_transaction_end(tx->driver, p, tx->trans);
 #if APR_HAS_THREADS
     if (tx->held) {
         apr_thread_mutex_unlock(tx->held);

@@ -223,6 +223,40 @@ static void retry_migrate(request_rec *r, consent_server_conf *conf)
     }
 }
 
+#define DBD_NOTE "consent_dbd"
+
+/*
+ * A pgsql connection whose server restarted is reconnected by mod_dbd's
+ * check on its next acquire (apr_dbd_check_conn runs PQreset), but the
+ * new session has none of the statements mod_dbd prepared, so every use
+ * would fail until the connection expires. mod_dbd offers no way to drop
+ * one of its connections, so after a failure we reconnect it now and
+ * prepare our statements again ("already exists" means they were still
+ * there). The statements live in the connection's pool: this only runs
+ * after a failure, and not at all while the server is away.
+ */
+static void repair(request_rec *r)
+{
+    ap_dbd_t *dbd = NULL;
+    const consent_stmt_def_t *st;
+
+    apr_pool_userdata_get((void **)&dbd, DBD_NOTE, r->pool);
+    if (!dbd || strcmp(apr_dbd_name(dbd->driver), "pgsql") != 0
+        || apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
+           != APR_SUCCESS) {
+        return;
+    }
+    for (st = consent_store_statements("pgsql"); st->label; ++st) {
+        apr_dbd_prepared_t *old = apr_hash_get(dbd->prepared, st->label,
+                                               APR_HASH_KEY_STRING);
+        if (old) {
+            apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st->sql,
+                            st->label, &old);
+        }
+    }
+    apr_pool_userdata_setn(NULL, DBD_NOTE, NULL, r->pool);  /* once */
+}
+
 consent_store_t *consent_dbd_store(request_rec *r)
 {
     consent_server_conf *conf =
@@ -245,6 +279,7 @@ consent_store_t *consent_dbd_store(request_rec *r)
         consent_dbd_outcome(r, 0);
         return NULL;
     }
+    apr_pool_userdata_setn(dbd, DBD_NOTE, NULL, r->pool);
     store = apr_pcalloc(r->pool, sizeof *store);
     store->driver = dbd->driver;
     store->handle = dbd->handle;
@@ -258,6 +293,9 @@ void consent_dbd_outcome(request_rec *r, int ok)
         ap_get_module_config(r->server->module_config, &consent_module);
 
     conf->store_failed = ok ? 0 : apr_time_now();
+    if (!ok) {
+        repair(r);
+    }
 }
 
 int consent_dbd_unavailable(request_rec *r)

@@ -104,6 +104,7 @@ static int answer_stored(request_rec *r, const consent_dir_conf *conf,
 int consent_send_unavailable(request_rec *r, const consent_dir_conf *conf,
                              const char *lang)
 {
+    consent_dbd_outcome(r, 0);     /* and repairs the connection */
     apr_table_setn(r->headers_out, "Retry-After", "30");
     return consent_send_message(r, conf, lang,
                                 HTTP_SERVICE_UNAVAILABLE, "error.unavailable");
@@ -142,7 +143,6 @@ int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
     default:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0032)
                       "cannot store proof: %s", err ? err : "?");
-        consent_dbd_outcome(r, 0);
         *rc = consent_send_unavailable(r, conf, proof->lang);
         return 0;
     }
