@@ -196,7 +196,7 @@ static const consent_stmt_def_t pgsql_statements[] = STATEMENTS(
  * changing it expires the statements mod_dbd prepared on the connection,
  * and apr_dbd's sqlite3 driver then fails them (verify checks the links). */
 static const char *const sqlite_connection_sql[] = {
-    "PRAGMA busy_timeout=10000",
+    "PRAGMA busy_timeout=" APR_STRINGIFY(CONSENT_SQLITE_BUSY_MS),
     "PRAGMA synchronous=FULL",
     NULL
 };
@@ -653,12 +653,25 @@ static const char *migrate_once(const apr_dbd_driver_t *driver,
     return NULL;
 }
 
-/* journal_mode is a property of the file: set once, all connections. */
+/* journal_mode is a property of the file: set once, all connections.
+ * Asked first, so that a file already in WAL mode (every start but the
+ * first, every graceful restart) is never asked to change. */
 static const char *sqlite_wal(const apr_dbd_driver_t *driver,
                               apr_dbd_t *handle, apr_pool_t *p)
 {
-    int rv = run_sql(driver, handle, "PRAGMA journal_mode=WAL", NULL, p);
+    apr_array_header_t *rows;
+    int rv = run_sql(driver, handle, "PRAGMA journal_mode", &rows, p);
 
+    if (rv == 0 && rows->nelts > 0) {
+        const char *mode = APR_ARRAY_IDX(rows, 0, const char **)[0];
+
+        if (mode && strcmp(mode, "wal") == 0) {
+            return NULL;
+        }
+    }
+    if (rv == 0) {
+        rv = run_sql(driver, handle, "PRAGMA journal_mode=WAL", NULL, p);
+    }
     return rv ? db_error(driver, handle, rv, "PRAGMA journal_mode", p)
               : NULL;
 }
@@ -680,6 +693,12 @@ apr_status_t consent_store_migrate(const apr_dbd_driver_t *driver,
     }
     if (is_sqlite(name) && (*err = sqlite_wal(driver, handle, p))) {
         return APR_EGENERAL;
+    }
+    /* Up to date (every graceful restart): no write lock is taken. The
+     * table may not exist yet, and then the read fails: migrate. */
+    if (schema_version(driver, handle, &version, p) == 0
+        && version == CONSENT_SCHEMA_VERSION) {
+        return APR_SUCCESS;
     }
     for (attempt = 0; attempt < MIGRATE_RETRIES; ++attempt) {
         if ((rv = tx_begin(&tx, driver, handle, p))) {

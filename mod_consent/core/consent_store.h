@@ -55,6 +55,18 @@ apr_status_t consent_store_connection_init(const apr_dbd_driver_t *driver,
                                            apr_dbd_t *handle, apr_pool_t *p,
                                            const char **err);
 
+/* How long an sqlite3 statement waits for a lock before it fails. */
+#define CONSENT_SQLITE_BUSY_MS 10000
+
+/*
+ * sqlite3 (consent_store_sqlite.c): from now until p goes, every sqlite3
+ * connection this process opens waits CONSENT_SQLITE_BUSY_MS for locks
+ * from its very first statement, and does not checkpoint when it closes.
+ * Needs apr-util's sqlite3 driver loaded (apr_dbd_get_driver) first;
+ * APR_ENOTIMPL when it is not, or sqlite is older than 3.16.
+ */
+apr_status_t consent_store_sqlite_defaults(apr_pool_t *p);
+
 /* Prepares every statement (consentctl; mod_dbd does it for httpd). */
 apr_status_t consent_store_open(consent_store_t **store,
                                 const apr_dbd_driver_t *driver,

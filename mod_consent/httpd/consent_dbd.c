@@ -14,6 +14,7 @@
 #include <http_log.h>
 #include <unixd.h>
 #include <apr_optional.h>
+#include <apr_optional_hooks.h>
 #include <apr_dbd.h>
 #include <mod_dbd.h>
 #include <unistd.h>
@@ -99,6 +100,34 @@ static void give_to_user(const consent_server_conf *conf, server_rec *s,
     }
 }
 
+/* How a message names a store: driver and parameters, any password
+ * hidden (a pgsql DBDParams may carry one). */
+const char *consent_dbd_store_name(const consent_server_conf *conf,
+                                   apr_pool_t *p)
+{
+    const char *params = conf->dbd_params ? conf->dbd_params : "?";
+    const char *pw = ap_strcasestr(params, "password=");
+    const char *end;
+
+    if (pw) {
+        for (end = pw; *end && *end != ' '; ++end) {
+        }
+        params = apr_pstrcat(p, apr_pstrmemdup(p, params, pw - params),
+                             "password=*** ", end, NULL);
+    }
+    return apr_psprintf(p, "%s %s", conf->dbd_driver ? conf->dbd_driver
+                        : "?", params);
+}
+
+/* How a message names a server: as its <VirtualHost> says. */
+const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p)
+{
+    return apr_psprintf(p, "%s:%u (%s:%d)", s->server_hostname
+                        ? s->server_hostname : "?", (unsigned)s->port,
+                        s->defn_name ? s->defn_name : "?",
+                        (int)s->defn_line_number);
+}
+
 /* Opens our own connection and migrates; logs and returns 0 on failure. */
 static int migrate(consent_server_conf *conf, server_rec *s, apr_pool_t *p)
 {
@@ -112,14 +141,19 @@ static int migrate(consent_server_conf *conf, server_rec *s, apr_pool_t *p)
         rv = apr_dbd_open_ex(driver, p, conf->dbd_params, &handle, &err);
     }
     if (rv == APR_SUCCESS) {
-        rv = consent_store_migrate(driver, handle, p, &err);
+        /* busy_timeout first: another generation may be writing */
+        rv = consent_store_connection_init(driver, handle, p, &err);
+        if (rv == APR_SUCCESS) {
+            rv = consent_store_migrate(driver, handle, p, &err);
+        }
         apr_dbd_close(driver, handle);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0021)
-                     "store %s unavailable, consent locations answer 503 "
-                     "until it is back: %s", conf->dbd_driver,
-                     err ? err : "cannot open");
+                     "store %s of %s unavailable, consent locations answer "
+                     "503 until it is back: %s",
+                     consent_dbd_store_name(conf, p),
+                     consent_dbd_vhost_name(s, p), err ? err : "cannot open");
         return 0;
     }
     return 1;
@@ -189,10 +223,38 @@ int consent_dbd_check(apr_pool_t *pconf, apr_array_header_t *servers)
 }
 
 /* post_config (not under apachectl -t): create the schema while root. */
+/* Once per start: every sqlite3 connection of this process and of its
+ * children waits for locks from its first statement (mod_dbd prepares
+ * before any DBDInitSQL could say so). */
+static void sqlite_defaults(apr_pool_t *pconf, apr_array_header_t *servers)
+{
+    const apr_dbd_driver_t *driver;
+    int i;
+
+    for (i = 0; i < servers->nelts; ++i) {
+        server_rec *s = APR_ARRAY_IDX(servers, i, server_rec *);
+        consent_server_conf *conf =
+            ap_get_module_config(s->module_config, &consent_module);
+
+        if (conf->dbd_driver && strcmp(conf->dbd_driver, "sqlite3") == 0) {
+            if (apr_dbd_get_driver(pconf, "sqlite3", &driver) != APR_SUCCESS
+                || consent_store_sqlite_defaults(pconf) != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             CONSENT_LOGNO(0027) "sqlite3 connections "
+                             "opened by mod_dbd get no busy timeout before "
+                             "their first statement (sqlite older than "
+                             "3.16?): expect \"database is locked\"");
+            }
+            return;
+        }
+    }
+}
+
 void consent_dbd_migrate(apr_pool_t *pconf, apr_array_header_t *servers)
 {
     int i;
 
+    sqlite_defaults(pconf, servers);
     for (i = 0; i < servers->nelts; ++i) {
         server_rec *s = APR_ARRAY_IDX(servers, i, server_rec *);
         consent_server_conf *conf =
@@ -257,25 +319,46 @@ static void repair(request_rec *r)
     apr_pool_userdata_setn(NULL, DBD_NOTE, NULL, r->pool);  /* once */
 }
 
+/*
+ * mod_dbd's post_connect hook (optional, so registered whatever the
+ * module order): per-connection settings once per connection, not once
+ * per request. FIRST, so that an admin's DBDInitSQL, which mod_dbd runs
+ * from the same hook, has the last word. mod_dbd ignores the result and
+ * stops at a failure, so this always answers OK.
+ */
+static apr_status_t dbd_connected(apr_pool_t *p, dbd_cfg_t *cfg,
+                                  ap_dbd_t *dbd)
+{
+    const char *err = NULL;
+
+    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
+        return OK;
+    }
+    if (consent_store_connection_init(dbd->driver, dbd->handle, p, &err)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cfg->server,
+                     CONSENT_LOGNO(0026) "store sqlite3 %s: connection "
+                     "settings: %s", cfg->params, err ? err : "?");
+    }
+    return OK;
+}
+
+void consent_dbd_register(apr_pool_t *p)
+{
+    APR_OPTIONAL_HOOK(dbd, post_connect, dbd_connected, NULL, NULL,
+                      APR_HOOK_FIRST);
+}
+
 consent_store_t *consent_dbd_store(request_rec *r)
 {
     consent_server_conf *conf =
         ap_get_module_config(r->server->module_config, &consent_module);
     consent_store_t *store;
     ap_dbd_t *dbd;
-    const char *err = NULL;
 
     dbd = dbd_acquire ? dbd_acquire(r) : NULL;
     if (!dbd) {
         retry_migrate(r, conf);
-        consent_dbd_outcome(r, 0);
-        return NULL;
-    }
-    /* per connection settings (busy timeout...) cost no I/O */
-    if (consent_store_connection_init(dbd->driver, dbd->handle, r->pool,
-                                      &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0024)
-                      "store connection: %s", err ? err : "?");
         consent_dbd_outcome(r, 0);
         return NULL;
     }

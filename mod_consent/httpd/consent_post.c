@@ -121,7 +121,9 @@ int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
 
     if (!store && !(store = consent_dbd_store(r))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0030)
-                      "store unavailable: answering 503");
+                      "store %s of %s unavailable: answering 503",
+                      consent_dbd_store_name(sconf, r->pool),
+                      consent_dbd_vhost_name(r->server, r->pool));
         *rc = consent_send_unavailable(r, conf, proof->lang);
         return 0;
     }
@@ -142,7 +144,10 @@ int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
         return 0;
     default:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0032)
-                      "cannot store proof: %s", err ? err : "?");
+                      "cannot store proof in %s of %s: %s",
+                      consent_dbd_store_name(sconf, r->pool),
+                      consent_dbd_vhost_name(r->server, r->pool),
+                      err ? err : "?");
         *rc = consent_send_unavailable(r, conf, proof->lang);
         return 0;
     }

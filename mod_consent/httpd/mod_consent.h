@@ -77,6 +77,12 @@ void consent_guard_register(apr_pool_t *p);
 /* The store: prepared in mod_dbd, schema created (consent_dbd.c). */
 int consent_dbd_check(apr_pool_t *pconf, apr_array_header_t *servers);
 void consent_dbd_migrate(apr_pool_t *pconf, apr_array_header_t *servers);
+/* Hooks of the store: mod_dbd's post_connect, the writer's child_init. */
+void consent_dbd_register(apr_pool_t *p);
+/* How log messages name a store (password hidden) and a server. */
+const char *consent_dbd_store_name(const consent_server_conf *conf,
+                                   apr_pool_t *p);
+const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p);
 /* The request's store connection, or NULL: answer 503. */
 consent_store_t *consent_dbd_store(request_rec *r);
 /* Notes a failed or successful use of the store. */
