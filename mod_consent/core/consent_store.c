@@ -1080,6 +1080,104 @@ consent_store_status_t consent_store_record_cached(consent_store_t *store,
     return st;
 }
 
+/* ---- group commit ------------------------------------------------------ */
+
+/* One proof inside the batch's transaction, undone alone on failure. */
+static consent_store_status_t batch_one(consent_store_t *s,
+                                        consent_store_item_t *it,
+                                        const char *lane,
+                                        consent_lane_cache_t *mem,
+                                        apr_pool_t *p)
+{
+    consent_store_status_t st = CONSENT_STORE_ERROR;
+    const char *nerr = NULL;
+    int attempt, race, n = 0;
+    lane_t ln;
+
+    if ((it->err = check_notice(it->proof, p)) != NULL) {
+        return CONSENT_STORE_ERROR;
+    }
+    /* a second attempt reads the lane afresh: a memory gone stale */
+    for (attempt = 0; attempt < 2; ++attempt) {
+        memset(&ln, 0, sizeof ln);
+        race = 0;
+        it->err = NULL;
+        if (apr_dbd_query(s->driver, s->handle, &n, "SAVEPOINT consent_one")) {
+            it->err = db_error(s->driver, s->handle, 1, "SAVEPOINT", p);
+            return CONSENT_STORE_ERROR;
+        }
+        st = write_proof(s, it->proof, lane, mem, it->key, p, &it->err,
+                         &race, &ln);
+        if (st == CONSENT_STORE_OK) {
+            apr_dbd_query(s->driver, s->handle, &n,
+                          "RELEASE SAVEPOINT consent_one");
+            remember(mem, &ln, it->proof);
+            return st;
+        }
+        apr_dbd_query(s->driver, s->handle, &n,
+                      "ROLLBACK TO SAVEPOINT consent_one");
+        apr_dbd_query(s->driver, s->handle, &n,
+                      "RELEASE SAVEPOINT consent_one");
+        mem->valid = 0;
+        /* the nonce's unique constraint, on the warm path */
+        if (st == CONSENT_STORE_DUPLICATE
+            || nonce_used(s, it->proof->token_nonce, p, &nerr)) {
+            return CONSENT_STORE_DUPLICATE;
+        }
+    }
+    return st;
+}
+
+apr_status_t consent_store_record_batch(consent_store_t *store,
+                                        consent_store_item_t *items, int n,
+                                        const char *lane,
+                                        consent_lane_cache_t *cache,
+                                        apr_pool_t *p, const char **err)
+{
+    consent_lane_cache_t mem = *cache;
+    int i, rv, ok = 0;
+    tx_t tx;
+
+    *err = NULL;
+    if ((rv = tx_begin(&tx, store->driver, store->handle, p))) {
+        *err = db_error(store->driver, store->handle, rv, "BEGIN", p);
+    }
+    for (i = 0; i < n; ++i) {
+        consent_store_item_t *it = &items[i];
+
+        it->status = *err ? CONSENT_STORE_ERROR
+                          : batch_one(store, it, lane, &mem, p);
+        ok += it->status == CONSENT_STORE_OK;
+        if (it->status == CONSENT_STORE_DUPLICATE) {
+            it->err = apr_psprintf(p, "receipt %s: token nonce already "
+                                   "used", it->proof->receipt_id);
+        }
+    }
+    if (*err == NULL && (rv = tx_end(&tx, ok > 0, p)) != 0 && ok > 0) {
+        *err = db_error(store->driver, store->handle, rv, "COMMIT", p);
+    }
+    for (i = 0; i < n; ++i) {
+        consent_store_item_t *it = &items[i];
+
+        if (*err && it->status == CONSENT_STORE_OK) {
+            it->status = CONSENT_STORE_ERROR;       /* nothing is durable */
+        }
+        if (*err && it->err == NULL) {
+            it->err = *err;
+        }
+        if (it->status != CONSENT_STORE_OK) {
+            it->proof->lane = NULL;
+            it->proof->mac = NULL;
+        }
+    }
+    *cache = mem;
+    if (*err) {
+        cache->valid = 0;       /* read the lane afresh next time */
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 /* ---- reading ---------------------------------------------------------- */
 
 static consent_proof_t *proof_from_cols(const char **c, apr_pool_t *p)

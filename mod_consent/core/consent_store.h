@@ -122,7 +122,29 @@ consent_store_status_t consent_store_record_cached(consent_store_t *store,
                                                    apr_pool_t *p,
                                                    const char **err);
 
-/* A fresh lane id for a writer (random; callers keep it per thread). */
+/* One proof of a group commit, and what became of it. */
+typedef struct {
+    consent_proof_t *proof;
+    const consent_key_t *key;       /* seals it (vhosts may differ) */
+    consent_store_status_t status;  /* out */
+    const char *err;                /* out, in the batch's pool */
+} consent_store_item_t;
+
+/*
+ * Group commit: writes items[0..n) in ONE transaction and one durable
+ * commit, chained one after the other in lane (the writer's, cache its
+ * memory). Each proof is undone alone when it fails (a savepoint each): a
+ * replayed nonce makes only its own item DUPLICATE. APR_SUCCESS when the
+ * commit is durable; otherwise every item is ERROR (nothing written) and
+ * *err says why. Statuses are final either way.
+ */
+apr_status_t consent_store_record_batch(consent_store_t *store,
+                                        consent_store_item_t *items, int n,
+                                        const char *lane,
+                                        consent_lane_cache_t *cache,
+                                        apr_pool_t *p, const char **err);
+
+/* A fresh lane id for a writer (random; callers keep it per writer). */
 const char *consent_store_lane_id(apr_pool_t *p);
 
 /* Calls fn for each proof (time order), filters optional (NULL). */

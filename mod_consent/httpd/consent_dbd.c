@@ -16,12 +16,14 @@
 #include <apr_optional.h>
 #include <apr_optional_hooks.h>
 #include <apr_dbd.h>
+#include <apr_atomic.h>
 #include <mod_dbd.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include "consent_handler.h"
 #include "consent_store.h"
+#include "consent_writer.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -260,8 +262,9 @@ void consent_dbd_migrate(apr_pool_t *pconf, apr_array_header_t *servers)
         consent_server_conf *conf =
             ap_get_module_config(s->module_config, &consent_module);
 
-        if (!conf->schema_ready && migrate(conf, s, pconf)) {
-            conf->schema_ready = 1;
+        if (!apr_atomic_read32(&conf->schema_ready)
+            && migrate(conf, s, pconf)) {
+            apr_atomic_set32(&conf->schema_ready, 1);
             give_to_user(conf, s, pconf);
         }
     }
@@ -273,15 +276,18 @@ void consent_dbd_migrate(apr_pool_t *pconf, apr_array_header_t *servers)
  */
 static void retry_migrate(request_rec *r, consent_server_conf *conf)
 {
-    static apr_time_t last;     /* racy by design: at worst two attempts */
-    apr_time_t now = apr_time_now();
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t after = apr_atomic_read32(&conf->migrate_after);
 
-    if (conf->schema_ready || now - last < MIGRATE_RETRY) {
+    /* one thread of the process tries, the others go on (503) */
+    if (apr_atomic_read32(&conf->schema_ready) || now < after
+        || apr_atomic_cas32(&conf->migrate_after,
+                            now + (apr_uint32_t)apr_time_sec(MIGRATE_RETRY),
+                            after) != after) {
         return;
     }
-    last = now;
     if (migrate(conf, r->server, r->pool)) {
-        conf->schema_ready = 1;
+        apr_atomic_set32(&conf->schema_ready, 1);
     }
 }
 
@@ -343,10 +349,50 @@ static apr_status_t dbd_connected(apr_pool_t *p, dbd_cfg_t *cfg,
     return OK;
 }
 
+/*
+ * One group-commit writer per store and per process (consent_writer.h):
+ * vhosts that share a store share its writer, and its lane. It stops,
+ * after writing what it was given, when the child's pool goes.
+ */
+static void start_writers(apr_pool_t *pchild, server_rec *main_server)
+{
+    apr_hash_t *writers = apr_hash_make(pchild);
+    server_rec *s;
+
+    for (s = main_server; s; s = s->next) {
+        consent_server_conf *conf =
+            ap_get_module_config(s->module_config, &consent_module);
+        const char *key, *name;
+        apr_status_t rv;
+
+        if (!conf->dbd_driver || !conf->dbd_params) {
+            continue;
+        }
+        key = apr_pstrcat(pchild, conf->dbd_driver, "\n", conf->dbd_params,
+                          NULL);
+        conf->writer = apr_hash_get(writers, key, APR_HASH_KEY_STRING);
+        if (conf->writer) {
+            continue;
+        }
+        name = consent_dbd_store_name(conf, pchild);
+        rv = consent_writer_start(&conf->writer, conf->dbd_driver,
+                                  conf->dbd_params, name, pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0028)
+                         "store %s of %s: cannot start its writer thread, "
+                         "submissions answer 503", name,
+                         consent_dbd_vhost_name(s, pchild));
+            continue;
+        }
+        apr_hash_set(writers, key, APR_HASH_KEY_STRING, conf->writer);
+    }
+}
+
 void consent_dbd_register(apr_pool_t *p)
 {
     APR_OPTIONAL_HOOK(dbd, post_connect, dbd_connected, NULL, NULL,
                       APR_HOOK_FIRST);
+    ap_hook_child_init(start_writers, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 consent_store_t *consent_dbd_store(request_rec *r)
@@ -375,7 +421,7 @@ void consent_dbd_outcome(request_rec *r, int ok)
     consent_server_conf *conf =
         ap_get_module_config(r->server->module_config, &consent_module);
 
-    conf->store_failed = ok ? 0 : apr_time_now();
+    apr_atomic_set32(&conf->store_failed, ok ? 0 : 1);
     if (!ok) {
         repair(r);
     }
@@ -386,7 +432,7 @@ int consent_dbd_unavailable(request_rec *r)
     consent_server_conf *conf =
         ap_get_module_config(r->server->module_config, &consent_module);
 
-    if (!conf->store_failed) {
+    if (!apr_atomic_read32(&conf->store_failed)) {
         return 0;
     }
     if (!consent_dbd_store(r)) {

@@ -32,10 +32,13 @@ typedef struct {
     const char *dbd_params;
     unsigned int store_id;          /* hash of both: a thread's lane memory
                                        is kept for one store at a time */
-    int schema_ready;
-    /* when this process last failed to use the store, 0 when fine: a
-     * hint shared by threads (torn reads only cost one extra probe) */
-    volatile apr_time_t store_failed;
+    /* shared by a process's request threads: apr_atomic only */
+    volatile apr_uint32_t schema_ready;
+    /* 1 when this process last failed to use the store, 0 when fine */
+    volatile apr_uint32_t store_failed;
+    /* when a child may next try to create the schema (apr_time_sec) */
+    volatile apr_uint32_t migrate_after;
+    struct consent_writer_t *writer;    /* this process's, child_init */
 } consent_server_conf;
 
 typedef struct {
