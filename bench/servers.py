@@ -75,7 +75,8 @@ class BenchServer(harness.ApacheServer):
 
     def config_text(self):
         # a production log level: consent:debug logs every decision
-        return re.sub(r"^LogLevel .*$", "LogLevel warn",
+        # consent:info: each writer says at exit how it batched
+        return re.sub(r"^LogLevel .*$", "LogLevel warn consent:info",
                       super().config_text(), flags=re.M)
 
     def start(self, **kw):

@@ -51,6 +51,7 @@
 #define MAC_HEX_MAX (2 * CONSENT_SHA256_LEN + 1)
 
 #define S_PROOF_INSERT "consent_proof_insert"
+#define S_PROOF_INSERT_NEW "consent_proof_insert_new"
 #define S_PROOF_NONCE "consent_proof_nonce"
 #define S_PROOF_BY_TIME "consent_proof_by_time"
 #define S_PROOF_BY_SUBJECT "consent_proof_by_subject"
@@ -132,6 +133,14 @@ static const char *const pgsql_schema[] = {
       " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac)" \
       " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
       " %s, " N ", %s, %s, %s, " N ", %s, %s, %s)" }, \
+    { S_PROOF_INSERT_NEW, \
+      "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
+      " user_agent, subject, form_id, form_version, lang, regime," \
+      " notice_sha256, choices, token_nonce, token_issued, token_key_id," \
+      " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac)" \
+      " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
+      " %s, " N ", %s, %s, %s, " N ", %s, %s, %s)" \
+      " ON CONFLICT (token_nonce) DO NOTHING" }, \
     { S_PROOF_NONCE, \
       "SELECT receipt_id FROM consent_proof WHERE token_nonce = %s" }, \
     { S_PROOF_BY_TIME, \
@@ -1082,50 +1091,118 @@ consent_store_status_t consent_store_record_cached(consent_store_t *store,
 
 /* ---- group commit ------------------------------------------------------ */
 
-/* One proof inside the batch's transaction, undone alone on failure. */
+/*
+ * A batch costs, in one transaction: the lane read (only when the writer
+ * has no memory of it), one INSERT per proof (plus the notice when it is
+ * new to the writer), ONE lane head update for the whole batch and one
+ * durable commit. A replayed nonce is not an error: the insert does
+ * nothing (ON CONFLICT ... DO NOTHING, sqlite 3.24 and PostgreSQL 9.5)
+ * and reports no row, so that proof alone is refused and the others go
+ * on, without a savepoint each (on pgsql a failed statement would abort
+ * the whole transaction).
+ */
+static int insert_new_proof(consent_store_t *s, const consent_proof_t *pf,
+                            int *inserted, apr_pool_t *p)
+{
+    const char *args[21];
+
+    args[0] = pf->receipt_id;
+    args[1] = pf->event;
+    args[2] = i64(p, pf->time);
+    args[3] = pf->ip;
+    args[4] = pf->user_agent;
+    args[5] = pf->subject;
+    args[6] = pf->form_id;
+    args[7] = i64(p, pf->form_version);
+    args[8] = pf->lang;
+    args[9] = pf->regime;
+    args[10] = pf->notice_sha256;
+    args[11] = consent_choices_encode(p, pf->choices);
+    args[12] = pf->token_nonce;
+    args[13] = i64(p, pf->token_issued);
+    args[14] = pf->token_key_id;
+    args[15] = pf->token_defaults;
+    args[16] = pf->lane;
+    args[17] = i64(p, pf->lane_seq);
+    args[18] = pf->prev_mac;
+    args[19] = pf->mac_key_id;
+    args[20] = pf->mac;
+    return exec(s, S_PROOF_INSERT_NEW, inserted, p, 21, args);
+}
+
+/* One proof chained after *head; DUPLICATE when its nonce was used. */
 static consent_store_status_t batch_one(consent_store_t *s,
                                         consent_store_item_t *it,
-                                        const char *lane,
+                                        lane_t *head,
                                         consent_lane_cache_t *mem,
-                                        apr_pool_t *p)
+                                        apr_pool_t *p, const char **err)
 {
-    consent_store_status_t st = CONSENT_STORE_ERROR;
-    const char *nerr = NULL;
-    int attempt, race, n = 0;
-    lane_t ln;
+    consent_proof_t *pf = it->proof;
+    int rv, inserted = 0;
 
-    if ((it->err = check_notice(it->proof, p)) != NULL) {
-        return CONSENT_STORE_ERROR;
+    if ((it->err = check_notice(pf, p)) != NULL) {
+        return CONSENT_STORE_ERROR;         /* this proof's own fault */
     }
-    /* a second attempt reads the lane afresh: a memory gone stale */
-    for (attempt = 0; attempt < 2; ++attempt) {
-        memset(&ln, 0, sizeof ln);
-        race = 0;
-        it->err = NULL;
-        if (apr_dbd_query(s->driver, s->handle, &n, "SAVEPOINT consent_one")) {
-            it->err = db_error(s->driver, s->handle, 1, "SAVEPOINT", p);
+    if (pf->notice_text && strcmp(mem->notice, pf->notice_sha256) != 0) {
+        if ((*err = insert_notice(s, pf, p)) != NULL) {
             return CONSENT_STORE_ERROR;
         }
-        st = write_proof(s, it->proof, lane, mem, it->key, p, &it->err,
-                         &race, &ln);
-        if (st == CONSENT_STORE_OK) {
-            apr_dbd_query(s->driver, s->handle, &n,
-                          "RELEASE SAVEPOINT consent_one");
-            remember(mem, &ln, it->proof);
-            return st;
-        }
-        apr_dbd_query(s->driver, s->handle, &n,
-                      "ROLLBACK TO SAVEPOINT consent_one");
-        apr_dbd_query(s->driver, s->handle, &n,
-                      "RELEASE SAVEPOINT consent_one");
-        mem->valid = 0;
-        /* the nonce's unique constraint, on the warm path */
-        if (st == CONSENT_STORE_DUPLICATE
-            || nonce_used(s, it->proof->token_nonce, p, &nerr)) {
-            return CONSENT_STORE_DUPLICATE;
+        if (strlen(pf->notice_sha256) < sizeof mem->notice) {
+            apr_cpystrn(mem->notice, pf->notice_sha256, sizeof mem->notice);
         }
     }
-    return st;
+    pf->lane = head->lane;
+    pf->lane_seq = head->head_seq + 1;
+    pf->prev_mac = head->head_mac;
+    if (consent_proof_seal(pf, it->key, p) != APR_SUCCESS) {
+        *err = "HMAC failed";
+        return CONSENT_STORE_ERROR;
+    }
+    if ((rv = insert_new_proof(s, pf, &inserted, p)) != 0) {
+        *err = db_error(s->driver, s->handle, rv, S_PROOF_INSERT_NEW, p);
+        return CONSENT_STORE_ERROR;
+    }
+    if (inserted != 1) {
+        return CONSENT_STORE_DUPLICATE;
+    }
+    head->head_seq = pf->lane_seq;
+    head->head_mac = pf->mac;
+    head->head_key_id = pf->mac_key_id;
+    return CONSENT_STORE_OK;
+}
+
+/* The batch inside an open transaction; *err on a failure that undoes
+ * it all, *stale when the writer's memory of its lane was wrong. */
+static void batch_statements(consent_store_t *s, consent_store_item_t *items,
+                             int n, const char *lane,
+                             consent_lane_cache_t *mem, apr_pool_t *p,
+                             const char **err, int *stale)
+{
+    const consent_proof_t *last = NULL;
+    const consent_key_t *last_key = NULL;
+    lane_t was, head;
+    int i, race = 0;
+
+    memset(&was, 0, sizeof was);
+    if ((*err = read_lane(s, &was, lane, mem, items[0].key, p, &race))) {
+        return;
+    }
+    head = was;
+    for (i = 0; i < n && *err == NULL; ++i) {
+        items[i].status = batch_one(s, &items[i], &head, mem, p, err);
+        if (items[i].status == CONSENT_STORE_OK) {
+            last = items[i].proof;
+            last_key = items[i].key;
+        }
+    }
+    /* the head moves once, guarded on the head the batch chained to */
+    if (*err == NULL && last
+        && (*err = advance_lane(s, &was, last, last_key, p)) != NULL) {
+        *stale = mem->valid;
+    }
+    if (*err == NULL && last) {
+        remember(mem, &was, last);
+    }
 }
 
 apr_status_t consent_store_record_batch(consent_store_t *store,
@@ -1134,48 +1211,50 @@ apr_status_t consent_store_record_batch(consent_store_t *store,
                                         consent_lane_cache_t *cache,
                                         apr_pool_t *p, const char **err)
 {
-    consent_lane_cache_t mem = *cache;
-    int i, rv, ok = 0;
+    int i, rv, attempt, stale;
     tx_t tx;
 
-    *err = NULL;
-    if ((rv = tx_begin(&tx, store->driver, store->handle, p))) {
-        *err = db_error(store->driver, store->handle, rv, "BEGIN", p);
+    for (attempt = 0; ; ++attempt) {
+        *err = NULL;
+        stale = 0;
+        for (i = 0; i < n; ++i) {
+            items[i].status = CONSENT_STORE_ERROR;
+            items[i].err = NULL;
+        }
+        if ((rv = tx_begin(&tx, store->driver, store->handle, p))) {
+            *err = db_error(store->driver, store->handle, rv, "BEGIN", p);
+            break;
+        }
+        batch_statements(store, items, n, lane, cache, p, err, &stale);
+        rv = tx_end(&tx, *err == NULL, p);
+        if (*err == NULL && rv != 0) {
+            *err = db_error(store->driver, store->handle, rv, "COMMIT", p);
+        }
+        if (*err == NULL) {
+            break;
+        }
+        memset(cache, 0, sizeof *cache);    /* read the lane afresh */
+        if (!stale || attempt > 0) {
+            break;
+        }
     }
     for (i = 0; i < n; ++i) {
         consent_store_item_t *it = &items[i];
 
-        it->status = *err ? CONSENT_STORE_ERROR
-                          : batch_one(store, it, lane, &mem, p);
-        ok += it->status == CONSENT_STORE_OK;
-        if (it->status == CONSENT_STORE_DUPLICATE) {
+        if (*err) {
+            it->status = CONSENT_STORE_ERROR;   /* nothing was written */
+            it->err = it->err ? it->err : *err;
+        }
+        else if (it->status == CONSENT_STORE_DUPLICATE) {
             it->err = apr_psprintf(p, "receipt %s: token nonce already "
                                    "used", it->proof->receipt_id);
-        }
-    }
-    if (*err == NULL && (rv = tx_end(&tx, ok > 0, p)) != 0 && ok > 0) {
-        *err = db_error(store->driver, store->handle, rv, "COMMIT", p);
-    }
-    for (i = 0; i < n; ++i) {
-        consent_store_item_t *it = &items[i];
-
-        if (*err && it->status == CONSENT_STORE_OK) {
-            it->status = CONSENT_STORE_ERROR;       /* nothing is durable */
-        }
-        if (*err && it->err == NULL) {
-            it->err = *err;
         }
         if (it->status != CONSENT_STORE_OK) {
             it->proof->lane = NULL;
             it->proof->mac = NULL;
         }
     }
-    *cache = mem;
-    if (*err) {
-        cache->valid = 0;       /* read the lane afresh next time */
-        return APR_EGENERAL;
-    }
-    return APR_SUCCESS;
+    return *err ? APR_EGENERAL : APR_SUCCESS;
 }
 
 /* ---- reading ---------------------------------------------------------- */

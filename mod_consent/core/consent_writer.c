@@ -16,6 +16,7 @@
 #include <apr_thread_proc.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_cond.h>
+#include <apr_file_io.h>
 
 #include "consent_writer.h"
 #include "consent_log.h"
@@ -52,6 +53,7 @@ struct consent_writer_t {
     /* the writer thread's only: */
     apr_pool_t *conn_pool;
     consent_store_t *store;
+    apr_file_t *turn;                       /* sqlite3: writers' queue */
     const char *lane;
     consent_lane_cache_t cache;
     apr_uint64_t batches, proofs;
@@ -64,6 +66,31 @@ static apr_status_t close_handle(void *data)
 
     apr_dbd_close(s->driver, s->handle);
     return APR_SUCCESS;
+}
+
+/*
+ * sqlite3 has one writer per file. Writers of several processes that
+ * meet at BEGIN IMMEDIATE poll in sqlite's busy handler, sleeping up to
+ * 100 ms a turn, and a writer can lose many turns in a row: seconds-long
+ * tails. So they queue in the kernel instead, on a lock file beside the
+ * database (fcntl, released by the kernel if a process dies), and the
+ * next one runs as soon as the last commits. Without the file (directory
+ * not writable), the busy handler still keeps them apart.
+ */
+static void open_turn(consent_writer_t *w)
+{
+    const char *path;
+
+    w->turn = NULL;
+    if (strcmp(w->driver_name, "sqlite3") != 0) {
+        return;
+    }
+    path = apr_pstrcat(w->conn_pool, w->params, "-writer.lock", NULL);
+    if (apr_file_open(&w->turn, path, APR_FOPEN_READ | APR_FOPEN_WRITE
+                      | APR_FOPEN_CREATE, APR_FPROT_UREAD | APR_FPROT_UWRITE,
+                      w->conn_pool) != APR_SUCCESS) {
+        w->turn = NULL;
+    }
 }
 
 /* Its own connection: settings, schema (cheap when current), statements. */
@@ -93,6 +120,7 @@ static apr_status_t writer_connect(consent_writer_t *w, const char **err)
     else {
         apr_pool_cleanup_register(w->conn_pool, w->store, close_handle,
                                   apr_pool_cleanup_null);
+        open_turn(w);
         return APR_SUCCESS;
     }
     /* *err lives in conn_pool: the caller copies it before it goes */
@@ -107,6 +135,7 @@ static void disconnect(consent_writer_t *w)
     }
     w->conn_pool = NULL;
     w->store = NULL;
+    w->turn = NULL;
     w->cache.valid = 0;
 }
 
@@ -140,6 +169,7 @@ static void write_batch(consent_writer_t *w, waiter_t *list, int n,
         items[i].status = CONSENT_STORE_ERROR;
     }
     if (w->store == NULL && writer_connect(w, &err) != APR_SUCCESS) {
+        failed = 1;
         err = apr_pstrdup(p, err ? err : "?");
         disconnect(w);
         for (i = 0; i < n; ++i) {
@@ -147,11 +177,18 @@ static void write_batch(consent_writer_t *w, waiter_t *list, int n,
         }
     }
     else {
-        consent_store_record_batch(w->store, items, n, w->lane, &w->cache,
-                                   p, &err);
+        int queued = w->turn
+                     && apr_file_lock(w->turn, APR_FLOCK_EXCLUSIVE)
+                        == APR_SUCCESS;
+
+        failed = consent_store_record_batch(w->store, items, n, w->lane,
+                                            &w->cache, p, &err)
+                 != APR_SUCCESS;
+        if (queued) {
+            apr_file_unlock(w->turn);
+        }
     }
     for (i = 0, wt = list; wt; wt = wt->next, ++i) {
-        failed |= items[i].status == CONSENT_STORE_ERROR;
         hand_back(wt, &items[i]);
     }
     /* the connection may be dead (server restarted): a new one next time */
