@@ -32,6 +32,7 @@ struct waiter_t {
     waiter_t *next;
     consent_proof_t *proof;
     const consent_key_t *key;
+    apr_thread_cond_t *written;             /* its own: only it wakes */
     int done;                               /* under the lock */
     consent_store_status_t status;
     char lane[64];
@@ -45,7 +46,7 @@ struct waiter_t {
 struct consent_writer_t {
     const char *driver_name, *params, *name;
     apr_thread_mutex_t *lock;
-    apr_thread_cond_t *arrived, *written;
+    apr_thread_cond_t *arrived;
     waiter_t *head, **tail;                 /* the queue, under lock */
     int stopping;                           /* under lock */
     apr_thread_t *thread;
@@ -238,7 +239,7 @@ static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *data)
 {
     consent_writer_t *w = data;
     apr_pool_t *batch;
-    waiter_t *list, *wt;
+    waiter_t *list, *wt, *next;
     int n;
 
     block_signals();
@@ -256,10 +257,11 @@ static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *data)
         write_batch(w, list, n, batch);
         apr_pool_clear(batch);
         apr_thread_mutex_lock(w->lock);
-        for (wt = list; wt; wt = wt->next) {
+        for (wt = list; wt; wt = next) {
+            next = wt->next;        /* wt may go once it is woken */
             wt->done = 1;
+            apr_thread_cond_signal(wt->written);
         }
-        apr_thread_cond_broadcast(w->written);
     }
     apr_thread_mutex_unlock(w->lock);
     disconnect(w);
@@ -315,7 +317,6 @@ apr_status_t consent_writer_start(consent_writer_t **out, const char *driver,
     if ((rv = apr_thread_mutex_create(&w->lock, APR_THREAD_MUTEX_DEFAULT,
                                       own))
         || (rv = apr_thread_cond_create(&w->arrived, own))
-        || (rv = apr_thread_cond_create(&w->written, own))
         || (rv = apr_thread_create(&w->thread, NULL, run, w, own))) {
         apr_pool_destroy(own);
         return rv;
@@ -336,6 +337,12 @@ consent_store_status_t consent_writer_record(consent_writer_t *w,
     memset(&wt, 0, sizeof wt);
     wt.proof = proof;
     wt.key = key;
+    /* one condition per request: a commit wakes its own requests only,
+     * not every thread waiting on the writer */
+    if (apr_thread_cond_create(&wt.written, p) != APR_SUCCESS) {
+        *err = "cannot wait for the store's writer";
+        return CONSENT_STORE_ERROR;
+    }
     apr_thread_mutex_lock(w->lock);
     if (w->stopping) {
         apr_thread_mutex_unlock(w->lock);
@@ -346,7 +353,7 @@ consent_store_status_t consent_writer_record(consent_writer_t *w,
     w->tail = &wt.next;
     apr_thread_cond_signal(w->arrived);
     while (!wt.done) {
-        apr_thread_cond_wait(w->written, w->lock);
+        apr_thread_cond_wait(wt.written, w->lock);
     }
     apr_thread_mutex_unlock(w->lock);
     *err = wt.err[0] ? apr_pstrdup(p, wt.err) : NULL;
