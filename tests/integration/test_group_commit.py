@@ -76,3 +76,40 @@ def test_replays_at_the_same_moment_fail_alone(request, driver):
     assert "writer stops after %d proof(s)" % (rounds * 32) in log, log[-2000:]
     for sign in ("exit signal", "Segmentation fault", "AH00051", "AH00052"):
         assert sign not in log, log[-3000:]
+
+
+LOCKUP_MPM = """
+StartServers 2
+ServerLimit 2
+ThreadsPerChild 32
+MaxRequestWorkers 64
+MinSpareThreads 1
+MaxSpareThreads 64
+KeepAliveTimeout 60
+DBDInitSQL "PRAGMA busy_timeout=5000"
+"""
+
+
+def test_admin_busy_timeout_does_not_lock_up_sqlite3(request):
+    """What admins set for sqlite3 under mod_dbd once made a threaded
+    child stall (threads of one process in write transactions waited on
+    each other inside sqlite's busy handler) and ignore SIGTERM."""
+    import load
+    server = harness.ApacheServer(extra=LOCKUP_MPM)
+    request.addfinalizer(server.cleanup)
+    server.start(single=False)
+    outcome = load.run(server.url("/newsletter"), connections=32,
+                       per_connection=12)
+    assert outcome.errors == [], outcome.errors[:3]
+    assert outcome.statuses == {200: 32 * 12}, outcome.statuses
+    # it still answers, and stops when told to
+    get_form(server)
+    server.proc.send_signal(__import__("signal").SIGTERM)
+    server.proc.wait(120)
+    log = server.error_log()
+    for sign in ("AH00045", "SIGKILL", "still did not exit",
+                 "exit signal", "Segmentation fault"):
+        assert sign not in log, (sign, log[-3000:])
+    assert log.count("writer stops after") == 2, log[-3000:]
+    p = harness.verify(server)
+    assert p.returncode == 0, p.stdout + p.stderr
