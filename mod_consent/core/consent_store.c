@@ -116,6 +116,43 @@ static const char *const pgsql_schema[] = {
     SCHEMA("BIGSERIAL PRIMARY KEY"), NULL
 };
 
+/* MySQL/MariaDB: keys need bounded types (hex ids, UUIDs, e-mail
+ * prefixes), byte order for keyset paging (utf8mb4_bin), and foreign keys
+ * at table level (InnoDB ignores them on a column). */
+#define MYSQL_TABLE " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+static const char *const mysql_schema[] = {
+    "CREATE TABLE IF NOT EXISTS consent_schema_version ("
+    " version INTEGER NOT NULL PRIMARY KEY)" MYSQL_TABLE,
+    "CREATE TABLE IF NOT EXISTS consent_notice ("
+    " sha256 VARCHAR(64) NOT NULL PRIMARY KEY, text MEDIUMTEXT NOT NULL,"
+    " form_id TEXT, form_version BIGINT, lang TEXT,"
+    " first_seen BIGINT NOT NULL)" MYSQL_TABLE,
+    "CREATE TABLE IF NOT EXISTS consent_lane ("
+    " lane VARCHAR(64) NOT NULL PRIMARY KEY, created_us BIGINT NOT NULL,"
+    " prev_lane VARCHAR(64) NOT NULL UNIQUE,"
+    " creation_key_id VARCHAR(64) NOT NULL,"
+    " creation_mac VARCHAR(128) NOT NULL, head_seq BIGINT NOT NULL,"
+    " head_mac VARCHAR(128) NOT NULL, head_key_id VARCHAR(64) NOT NULL,"
+    " row_mac VARCHAR(128) NOT NULL)" MYSQL_TABLE,
+    "CREATE TABLE IF NOT EXISTS consent_proof ("
+    " seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    " receipt_id VARCHAR(64) NOT NULL UNIQUE, event VARCHAR(64) NOT NULL,"
+    " time_us BIGINT NOT NULL, ip TEXT, user_agent TEXT, subject TEXT,"
+    " form_id TEXT, form_version BIGINT, lang TEXT, regime TEXT,"
+    " notice_sha256 VARCHAR(64), choices MEDIUMTEXT NOT NULL,"
+    " token_nonce VARCHAR(128) UNIQUE, token_issued BIGINT,"
+    " token_key_id TEXT, token_defaults TEXT,"
+    " lane VARCHAR(64) NOT NULL, lane_seq BIGINT NOT NULL,"
+    " prev_mac VARCHAR(128) NOT NULL, mac_key_id VARCHAR(64) NOT NULL,"
+    " mac VARCHAR(128) NOT NULL, UNIQUE (lane, lane_seq),"
+    " FOREIGN KEY (lane) REFERENCES consent_lane (lane))" MYSQL_TABLE,
+    "CREATE INDEX IF NOT EXISTS consent_proof_subject"
+    " ON consent_proof (subject(255))",
+    "CREATE INDEX IF NOT EXISTS consent_proof_time"
+    " ON consent_proof (time_us, seq)",
+    NULL
+};
+
 /*
  * N is how the dialect takes an integer parameter: apr_dbd's pgsql driver
  * declares %s as varchar, which PostgreSQL will not compare with or store
@@ -125,7 +162,7 @@ static const char *const pgsql_schema[] = {
  * parameters sqlite3 plans the plain "a > x OR (a = x AND b > y)" as a
  * full index scan, so each page of an export restarted from the first row
  * (1M proofs: 0.09x the rate of a 20k store, bench/RESULTS.md). */
-#define STATEMENTS(N, NOTICE_PUT, FOR_UPDATE, LANE_LOCK) { \
+#define STATEMENTS(N, NOTICE_PUT, FOR_UPDATE, LANE_LOCK, NONCE_USED) { \
     { S_PROOF_INSERT, \
       "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
       " user_agent, subject, form_id, form_version, lang, regime," \
@@ -140,7 +177,7 @@ static const char *const pgsql_schema[] = {
       " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac)" \
       " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
       " %s, " N ", %s, %s, %s, " N ", %s, %s, %s)" \
-      " ON CONFLICT (token_nonce) DO NOTHING" }, \
+      NONCE_USED }, \
     { S_PROOF_NONCE, \
       "SELECT receipt_id FROM consent_proof WHERE token_nonce = %s" }, \
     { S_PROOF_BY_TIME, \
@@ -187,7 +224,8 @@ static const consent_stmt_def_t sqlite_statements[] = STATEMENTS(
     "INSERT OR IGNORE INTO consent_notice " NOTICE_COLS
     " VALUES (%s, %s, %s, %s, %s, %s)",
     "",
-    "SELECT 1");     /* BEGIN IMMEDIATE already serialises writers */
+    "SELECT 1",      /* BEGIN IMMEDIATE already serialises writers */
+    " ON CONFLICT (token_nonce) DO NOTHING");
 
 static const consent_stmt_def_t pgsql_statements[] = STATEMENTS(
     "CAST(%s AS BIGINT)",
@@ -198,7 +236,24 @@ static const consent_stmt_def_t pgsql_statements[] = STATEMENTS(
     /* Lane creation only (once per writer): without it, the threads of
      * freshly started nodes all race for the same predecessor and most
      * exhaust their retries. Released at commit. */
-    "SELECT pg_advisory_xact_lock(1668247143)");
+    "SELECT pg_advisory_xact_lock(1668247143)",
+    " ON CONFLICT (token_nonce) DO NOTHING");
+
+/*
+ * MySQL/MariaDB (InnoDB): integers as strings convert by themselves. An
+ * "insert unless present" is an update that changes nothing, which
+ * reports no row changed (apr-util connects without CLIENT_FOUND_ROWS
+ * unless DBDParams asks for it: do not). Lane creation is serialised by
+ * a row lock on the schema version, held until commit.
+ */
+static const consent_stmt_def_t mysql_statements[] = STATEMENTS(
+    "%s",
+    "INSERT INTO consent_notice " NOTICE_COLS
+    " VALUES (%s, %s, %s, %s, %s, %s)"
+    " ON DUPLICATE KEY UPDATE sha256 = sha256",
+    " FOR UPDATE",
+    "SELECT version FROM consent_schema_version FOR UPDATE",
+    " ON DUPLICATE KEY UPDATE token_nonce = token_nonce");
 
 /* Durability: a receipt handed out must survive a crash (FULL); a busy
  * file is waited for rather than failed (busy_timeout). Not foreign_keys:
@@ -210,6 +265,12 @@ static const char *const sqlite_connection_sql[] = {
     NULL
 };
 static const char *const pgsql_connection_sql[] = { NULL };
+/* the tables are utf8mb4; so must the connection be, whatever the
+ * client library's default */
+static const char *const mysql_connection_sql[] = {
+    "SET NAMES utf8mb4 COLLATE utf8mb4_bin",
+    NULL
+};
 
 static int is_sqlite(const char *driver)
 {
@@ -221,16 +282,23 @@ static int is_pgsql(const char *driver)
     return driver && strcmp(driver, "pgsql") == 0;
 }
 
+static int is_mysql(const char *driver)
+{
+    return driver && strcmp(driver, "mysql") == 0;
+}
+
 const consent_stmt_def_t *consent_store_statements(const char *driver)
 {
     return is_sqlite(driver) ? sqlite_statements
-           : is_pgsql(driver) ? pgsql_statements : NULL;
+           : is_pgsql(driver) ? pgsql_statements
+           : is_mysql(driver) ? mysql_statements : NULL;
 }
 
 const char *const *consent_store_connection_sql(const char *driver)
 {
     return is_sqlite(driver) ? sqlite_connection_sql
-           : is_pgsql(driver) ? pgsql_connection_sql : NULL;
+           : is_pgsql(driver) ? pgsql_connection_sql
+           : is_mysql(driver) ? mysql_connection_sql : NULL;
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -275,6 +343,16 @@ static const char *entry(const apr_dbd_driver_t *driver, apr_dbd_row_t *row,
     return v ? apr_pstrdup(p, v) : NULL;
 }
 
+/* Rows are read in order, to the end (rows_of). pgsql and sqlite3 do that
+ * with a result fetched whole ("random access"; pgsql's sequential mode
+ * sleeps 100 ms on an empty batch); apr-util's mysql driver does not
+ * read a random-access result in order (row -1 is refused), only a
+ * sequential one. */
+static int random_access(const apr_dbd_driver_t *driver)
+{
+    return !is_mysql(apr_dbd_name(driver));
+}
+
 /* Every row, each a const char*[ncols] copied into p (NULL kept), so the
  * driver's result can go at once; the result is always read to its end,
  * which pgsql needs before the next statement. */
@@ -303,7 +381,8 @@ static int select_rows(const consent_store_t *s, const char *label,
     apr_dbd_results_t *res = NULL;
     int rv;
 
-    rv = apr_dbd_pselect(s->driver, p, s->handle, &res, stmt(s, label), 1,
+    rv = apr_dbd_pselect(s->driver, p, s->handle, &res, stmt(s, label),
+                         random_access(s->driver),
                          nargs, args);
     if (rv != 0) {
         return rv;
@@ -345,7 +424,8 @@ static int run_sql(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
 {
     apr_dbd_results_t *res = NULL;
     apr_array_header_t *ignored;
-    int rv = apr_dbd_select(driver, p, handle, &res, sql, 1);
+    int rv = apr_dbd_select(driver, p, handle, &res, sql,
+                            random_access(driver));
 
     if (rv != 0) {
         return rv;
@@ -630,16 +710,22 @@ static int schema_version(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
 static const char *migrate_once(const apr_dbd_driver_t *driver,
                                 apr_dbd_t *handle, apr_pool_t *p)
 {
-    const char *const *ddl = is_sqlite(apr_dbd_name(driver))
-                             ? sqlite_schema : pgsql_schema;
+    const char *name = apr_dbd_name(driver);
+    const char *const *ddl = is_sqlite(name) ? sqlite_schema
+                             : is_mysql(name) ? mysql_schema : pgsql_schema;
     apr_int64_t version = 0;
     int rv = 0, n;
 
     /* pgsql: CREATE TABLE IF NOT EXISTS races in the catalogue, so
      * concurrent migrations queue on a lock (sqlite: the write lock). */
-    if (is_pgsql(apr_dbd_name(driver))) {
+    if (is_pgsql(name)) {
         rv = run_sql(driver, handle,
                      "SELECT pg_advisory_xact_lock(1668247142)", NULL, p);
+    }
+    /* MySQL: DDL commits by itself; a named lock queues migrations */
+    else if (is_mysql(name)) {
+        rv = run_sql(driver, handle,
+                     "SELECT GET_LOCK('consent_migrate', 60)", NULL, p);
     }
     for (; rv == 0 && *ddl; ++ddl) {
         rv = apr_dbd_query(driver, handle, &n, *ddl);
@@ -695,9 +781,9 @@ apr_status_t consent_store_migrate(const apr_dbd_driver_t *driver,
     int attempt, rv;
 
     *err = NULL;
-    if (!is_sqlite(name) && !is_pgsql(name)) {
-        *err = apr_psprintf(p, "DBD driver %s is not supported (sqlite3 "
-                            "or pgsql)", name);
+    if (!consent_store_statements(name)) {
+        *err = apr_psprintf(p, "DBD driver %s is not supported (sqlite3, "
+                            "pgsql or mysql)", name);
         return APR_ENOTIMPL;
     }
     if (is_sqlite(name) && (*err = sqlite_wal(driver, handle, p))) {
@@ -716,6 +802,10 @@ apr_status_t consent_store_migrate(const apr_dbd_driver_t *driver,
         }
         *err = migrate_once(driver, handle, p);
         rv = tx_end(&tx, *err == NULL, p);
+        if (is_mysql(name)) {       /* a session lock: not with the tx */
+            run_sql(driver, handle, "SELECT RELEASE_LOCK('consent_migrate')",
+                    NULL, p);
+        }
         if (*err == NULL && rv != 0) {
             *err = db_error(driver, handle, rv, "COMMIT", p);
         }
@@ -741,7 +831,14 @@ apr_status_t consent_store_connection_init(const apr_dbd_driver_t *driver,
 
     *err = NULL;
     for (; sql && *sql; ++sql) {
-        if ((rv = run_sql(driver, handle, *sql, NULL, p)) != 0) {
+        int n = 0;
+
+        /* sqlite: PRAGMAs answer rows; mysql: SET has no result set,
+         * which apr_dbd_select cannot take */
+        rv = is_sqlite(apr_dbd_name(driver))
+             ? run_sql(driver, handle, *sql, NULL, p)
+             : apr_dbd_query(driver, handle, &n, *sql);
+        if (rv != 0) {
             *err = db_error(driver, handle, rv, *sql, p);
             return APR_EGENERAL;
         }

@@ -103,19 +103,23 @@ static void give_to_user(const consent_server_conf *conf, server_rec *s,
 }
 
 /* How a message names a store: driver and parameters, any password
- * hidden (a pgsql DBDParams may carry one). */
+ * hidden (pgsql's password=, mysql's pass=). */
 const char *consent_dbd_store_name(const consent_server_conf *conf,
                                    apr_pool_t *p)
 {
+    static const char *const keys[] = { "password=", "pass=", NULL };
     const char *params = conf->dbd_params ? conf->dbd_params : "?";
-    const char *pw = ap_strcasestr(params, "password=");
-    const char *end;
+    const char *const *k;
 
-    if (pw) {
-        for (end = pw; *end && *end != ' '; ++end) {
+    for (k = keys; *k; ++k) {
+        const char *pw = ap_strcasestr(params, *k), *end;
+
+        if (pw) {
+            for (end = pw; *end && *end != ' '; ++end) {
+            }
+            params = apr_pstrcat(p, apr_pstrmemdup(p, params, pw - params),
+                                 *k, "***", end, NULL);
         }
-        params = apr_pstrcat(p, apr_pstrmemdup(p, params, pw - params),
-                             "password=*** ", end, NULL);
     }
     return apr_psprintf(p, "%s %s", conf->dbd_driver ? conf->dbd_driver
                         : "?", params);
@@ -295,7 +299,8 @@ static void retry_migrate(request_rec *r, consent_server_conf *conf)
 
 /*
  * A pgsql connection whose server restarted is reconnected by mod_dbd's
- * check on its next acquire (apr_dbd_check_conn runs PQreset), but the
+ * check on its next acquire (apr_dbd_check_conn runs PQreset; mysql's
+ * mysql_ping reconnects too), but the
  * new session has none of the statements mod_dbd prepared, so every use
  * would fail until the connection expires. mod_dbd offers no way to drop
  * one of its connections, so after a failure we reconnect it now and
@@ -309,12 +314,13 @@ static void repair(request_rec *r)
     const consent_stmt_def_t *st;
 
     apr_pool_userdata_get((void **)&dbd, DBD_NOTE, r->pool);
-    if (!dbd || strcmp(apr_dbd_name(dbd->driver), "pgsql") != 0
+    if (!dbd || strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0
+        || !(st = consent_store_statements(apr_dbd_name(dbd->driver)))
         || apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
            != APR_SUCCESS) {
         return;
     }
-    for (st = consent_store_statements("pgsql"); st->label; ++st) {
+    for (; st->label; ++st) {
         apr_dbd_prepared_t *old = apr_hash_get(dbd->prepared, st->label,
                                                APR_HASH_KEY_STRING);
         if (old) {
@@ -337,14 +343,15 @@ static apr_status_t dbd_connected(apr_pool_t *p, dbd_cfg_t *cfg,
 {
     const char *err = NULL;
 
-    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
+    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0
+        && strcmp(apr_dbd_name(dbd->driver), "mysql") != 0) {
         return OK;
     }
     if (consent_store_connection_init(dbd->driver, dbd->handle, p, &err)
         != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cfg->server,
-                     CONSENT_LOGNO(0026) "store sqlite3 %s: connection "
-                     "settings: %s", cfg->params, err ? err : "?");
+                     CONSENT_LOGNO(0026) "store %s: connection settings: "
+                     "%s", apr_dbd_name(dbd->driver), err ? err : "?");
     }
     return OK;
 }

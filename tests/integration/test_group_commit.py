@@ -9,7 +9,7 @@ import pytest
 import requests
 
 import harness
-from conftest import get_form, store_params
+from conftest import STORES, get_form, store_params
 
 MPM = """
 StartServers 1
@@ -48,7 +48,7 @@ def post_together(server, tokens):
     return out
 
 
-@pytest.mark.parametrize("driver", ["sqlite3", "pgsql"])
+@pytest.mark.parametrize("driver", STORES)
 def test_replays_at_the_same_moment_fail_alone(request, driver):
     driver, params = store_params(request, driver)
     server = harness.ApacheServer(driver=driver, params=params, extra=MPM)

@@ -146,3 +146,38 @@ def test_postgresql_stopped_answers_503_and_started_recovers(request, mpm,
     assert_no_crash(server)
     p = harness.verify(server)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.fixture(scope="module")
+def own_mariadb():
+    """A server of this module's own: it is stopped and started here."""
+    db = harness.MariaDBServer().start()
+    yield db
+    db.cleanup()
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_mariadb_stopped_answers_503_and_started_recovers(request, mpm,
+                                                          own_mariadb):
+    server = Server(mpm, driver="mysql", params=own_mariadb.create_db())
+    request.addfinalizer(server.cleanup)
+    server.start(single=False)
+    for i in range(6):
+        assert post(server, get_form(server)[1], i).status_code == 200
+    waiting = tokens(server, 8)
+    own_mariadb.stop()
+    try:
+        for i, token in enumerate(waiting):
+            try:
+                r = post(server, token, 100 + i)
+            except requests.RequestException as e:
+                raise AssertionError("no answer (a child died?): %r\n%s"
+                                     % (e, server.error_log()[-3000:]))
+            assert r.status_code == 503, (r.status_code, r.text[:300])
+            assert r.headers.get("Retry-After"), r.headers
+    finally:
+        own_mariadb.start()
+    recovers(server, 200)
+    assert_no_crash(server)
+    p = harness.verify(server)
+    assert p.returncode == 0, p.stdout + p.stderr
