@@ -265,10 +265,15 @@ static const char *const sqlite_connection_sql[] = {
     NULL
 };
 static const char *const pgsql_connection_sql[] = { NULL };
-/* the tables are utf8mb4; so must the connection be, whatever the
- * client library's default */
+/* The tables are utf8mb4; so must the connection be, whatever the
+ * client library's default. READ COMMITTED, as PostgreSQL's default:
+ * under InnoDB's REPEATABLE READ the lane read FOR UPDATE of a lane not
+ * yet created takes a gap lock, and writers creating their lanes at once
+ * deadlocked against the lane lock; and the newest lane must be read as
+ * committed now, not as at the transaction's first read. */
 static const char *const mysql_connection_sql[] = {
     "SET NAMES utf8mb4 COLLATE utf8mb4_bin",
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
     NULL
 };
 
