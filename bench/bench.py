@@ -73,7 +73,9 @@ def bench_get(art):
 # ---- 2. POST vs one INSERT through mod_dbd, and 3. the sweep ----------
 
 def store_server(art, driver, postgres):
-    params = postgres.create_db() if driver == "pgsql" else None
+    """postgres: the database server of the driver (PostgreSQL, MariaDB),
+    None for sqlite3."""
+    params = postgres.create_db() if driver != "sqlite3" else None
     server = servers.BenchServer(art.module, driver=driver, params=params)
     servers.create_baseline_table(driver, server.params, postgres)
     return server.start()
@@ -189,23 +191,26 @@ def main():
     started = time.time()
     art = servers.Artefacts()
     art.module = art.insert_module()
-    postgres = None
+    postgres = mariadb = None
+    drivers = ("sqlite3", "pgsql", "mysql")
     out = [report.header(SECONDS, ROUNDS, CONNECTIONS)]
     try:
         if wanted("get"):
             out.append(bench_get(art))
         if wanted("post") or wanted("sweep"):
             postgres = harness.PostgresServer().start()
+            mariadb = harness.MariaDBServer().start()
+        db_of = {"pgsql": postgres, "mysql": mariadb}
         if wanted("post"):
             out.append(report.post_section(
-                [(d, bench_post(art, d, postgres))
-                 for d in ("sqlite3", "pgsql")], POST_CONNECTIONS,
+                [(d, bench_post(art, d, db_of.get(d)))
+                 for d in drivers], POST_CONNECTIONS,
                 BATCHES))
             out.append(measures.post_write_profile(art, postgres))
         if wanted("sweep"):
             out.append(report.sweep_section(
-                [(d, bench_sweep(art, d, postgres))
-                 for d in ("sqlite3", "pgsql")], SECONDS))
+                [(d, bench_sweep(art, d, db_of.get(d)))
+                 for d in drivers], SECONDS))
         if wanted("memory"):
             out.append(report.memory_section(bench_memory(art)))
         if wanted("startup"):
@@ -219,6 +224,8 @@ def main():
     finally:
         if postgres:
             postgres.cleanup()
+        if mariadb:
+            mariadb.cleanup()
         art.cleanup()
     out.append(report.footer(time.time() - started))
     text = "\n".join(out)
