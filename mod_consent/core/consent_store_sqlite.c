@@ -30,11 +30,13 @@ typedef int db_config_fn(void *db, int op, ...);
 typedef int busy_timeout_fn(void *db, int ms);
 typedef void entry_fn(void);
 typedef int auto_extension_fn(entry_fn *entry);
+typedef void reset_fn(void);
 
 static struct {
     db_config_fn *db_config;
     busy_timeout_fn *busy_timeout;
-    auto_extension_fn *add, *cancel;
+    auto_extension_fn *add;
+    reset_fn *reset;
 } sq;
 
 static int find_sqlite(void)
@@ -48,10 +50,9 @@ static int find_sqlite(void)
     sq.db_config = (db_config_fn *)dlsym(lib, "sqlite3_db_config");
     sq.busy_timeout = (busy_timeout_fn *)dlsym(lib, "sqlite3_busy_timeout");
     sq.add = (auto_extension_fn *)dlsym(lib, "sqlite3_auto_extension");
-    sq.cancel = (auto_extension_fn *)dlsym(lib,
-                                           "sqlite3_cancel_auto_extension");
+    sq.reset = (reset_fn *)dlsym(lib, "sqlite3_reset_auto_extension");
     dlclose(lib);           /* still loaded by the driver */
-    return sq.db_config && sq.busy_timeout && sq.add && sq.cancel;
+    return sq.db_config && sq.busy_timeout && sq.add && sq.reset;
 }
 
 /* An sqlite3 auto-extension: runs in sqlite3_open, on the new db. */
@@ -66,10 +67,14 @@ static int on_open(void *db, const char **err, const void *api)
     return 0;               /* SQLITE_OK */
 }
 
+/* Reset rather than cancel: sqlite3_cancel_auto_extension keeps the
+ * list's memory, which only a reset frees (valgrind saw it at exit). No
+ * other httpd module registers sqlite auto-extensions; one that did would
+ * have to register again at its next post_config, as this one does. */
 static apr_status_t cancel(void *unused)
 {
     (void)unused;
-    sq.cancel((entry_fn *)on_open);
+    sq.reset();
     return APR_SUCCESS;
 }
 
