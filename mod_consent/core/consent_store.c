@@ -1,5 +1,5 @@
 /*
- * The proof store on APR DBD (sqlite3, pgsql).
+ * The proof store on APR DBD (sqlite3, pgsql, mysql).
  *
  * Design. Every record is sealed with HMAC-SHA256 over its canonical form,
  * which includes its lane, its number in the lane and the MAC of the
@@ -13,20 +13,24 @@
  * first lane has prev_lane 'genesis', a value rather than NULL so that
  * UNIQUE allows only one. consent_store_verify() re-checks all of it.
  *
- * Cost of one record, in one transaction (sqlite: BEGIN IMMEDIATE, which
- * apr_dbd's sqlite3 driver issues, so the write lock is taken first and
- * the busy timeout applies; pgsql: the lane row is read FOR UPDATE):
+ * Cost of one record alone (consent_store_record, consentctl), in one
+ * transaction (sqlite: BEGIN IMMEDIATE, so the write lock is taken first
+ * and the busy timeout applies; pgsql: the lane row is read FOR UPDATE):
  * begin, nonce lookup (when there is a token), notice insert-or-ignore
  * (when there is a text), lane read, proof insert, lane update, commit:
  * 7 statements, 2 HMACs and one durable commit (sqlite synchronous=FULL).
  * A lane's first record adds 2 statements (find newest lane, insert lane).
+ * Apache writes by group commit instead (consent_store_record_batch, fed
+ * by consent_writer.c): one INSERT per record, one lane update and one
+ * durable commit per batch.
  *
  * apr_dbd's sqlite3 driver holds one process-wide mutex around every
  * statement, and sqlite's busy handler sleeps while holding it: two
  * threads of one process inside write transactions would wait on each
  * other until busy_timeout runs out. So a process runs one sqlite3 write
- * transaction at a time (sqlite has a single writer anyway, so nothing is
- * lost); busy_timeout then only ever waits for other processes.
+ * transaction at a time (in Apache: its writer thread; sqlite has a single
+ * writer anyway, so nothing is lost); busy_timeout then only ever waits
+ * for other processes.
  *
  * Reads (export, verify) go by pages of PAGE rows on keyset cursors, so
  * memory stays bounded and no read holds a snapshot for long.
@@ -119,7 +123,8 @@ static const char *const pgsql_schema[] = {
 /* MySQL/MariaDB: keys need bounded types (hex ids, UUIDs, e-mail
  * prefixes), byte order for keyset paging (utf8mb4_bin), and foreign keys
  * at table level (InnoDB ignores them on a column). */
-#define MYSQL_TABLE " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+#define MYSQL_TABLE \
+    " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 static const char *const mysql_schema[] = {
     "CREATE TABLE IF NOT EXISTS consent_schema_version ("
     " version INTEGER NOT NULL PRIMARY KEY)" MYSQL_TABLE,

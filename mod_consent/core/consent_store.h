@@ -1,14 +1,15 @@
 /*
- * The proof store, through APR DBD (sqlite3 by default, pgsql). Statements
- * are prepared under labels so that the Apache adapter can hand them to
- * mod_dbd (ap_dbd_prepare) and consentctl can prepare them itself.
+ * The proof store, through APR DBD (sqlite3 by default, pgsql, mysql).
+ * Statements are prepared under labels so that the Apache adapter can hand
+ * them to mod_dbd (ap_dbd_prepare) and consentctl can prepare them itself.
  *
  * Tamper evidence without a global lock: every record is MACed and chained
- * to the previous record of its *lane*. A lane is one writer (one httpd
- * thread, or one consentctl run), so lanes never contend; each lane row
- * holds its head (count and last MAC, itself MACed), and lanes are chained
- * to each other when created (rare), so that a modified, inserted or
- * deleted record, or a deleted lane, is found by consent_store_verify().
+ * to the previous record of its *lane*. A lane is one writer (an httpd
+ * child's writer thread for a store, or one consentctl run), so lanes never
+ * contend; each lane row holds its head (count and last MAC, itself MACed),
+ * and lanes are chained to each other when created (rare), so that a
+ * modified, inserted or deleted record, or a deleted lane, is found by
+ * consent_store_verify().
  */
 #ifndef CONSENT_STORE_H
 #define CONSENT_STORE_H
@@ -24,7 +25,7 @@ typedef struct {
     const char *sql;            /* apr_dbd placeholders (%s) */
 } consent_stmt_def_t;
 
-/* The statements of a dialect ("sqlite3" or "pgsql"), NULL-terminated;
+/* The statements of a dialect ("sqlite3", "pgsql", "mysql"), NULL-ended;
  * NULL for a driver we do not support. */
 const consent_stmt_def_t *consent_store_statements(const char *driver);
 

@@ -349,7 +349,10 @@ consent_store_status_t consent_writer_record(consent_writer_t *w,
         *err = "the store's writer is stopping (restart)";
         return CONSENT_STORE_ERROR;
     }
+    /* wt is on this stack: the writer takes it off the queue before it
+     * sets done, and this function does not return before done */
     *w->tail = &wt;
+    /* cppcheck-suppress autoVariables */
     w->tail = &wt.next;
     apr_thread_cond_signal(w->arrived);
     while (!wt.done) {

@@ -128,8 +128,12 @@ const char *consent_dbd_store_name(const consent_server_conf *conf,
 /* How a message names a server: as its <VirtualHost> says. */
 const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p)
 {
-    return apr_psprintf(p, "%s:%u (%s:%d)", s->server_hostname
-                        ? s->server_hostname : "?", (unsigned)s->port,
+    const char *name = s->server_hostname ? s->server_hostname : "?";
+
+    if (!s->is_virtual) {
+        return apr_psprintf(p, "the main server (%s)", name);
+    }
+    return apr_psprintf(p, "vhost %s:%u (%s:%d)", name, (unsigned)s->port,
                         s->defn_name ? s->defn_name : "?",
                         (int)s->defn_line_number);
 }
