@@ -5,6 +5,8 @@ import signal
 import threading
 import time
 
+import pytest
+
 import harness
 import load
 
@@ -28,8 +30,25 @@ def wait_generations(server, n):
     raise AssertionError("no new generation:\n" + server.error_log()[-2000:])
 
 
-def test_ten_gracefuls_with_sqlite3_raise_no_false_alarm(request):
-    server = harness.ApacheServer(extra=MPM)
+PREFORK = """
+StartServers 3
+MinSpareServers 2
+MaxSpareServers 4
+MaxRequestWorkers 8
+"""
+
+
+class Prefork(harness.ApacheServer):
+    def config_text(self):
+        return super().config_text().replace(
+            "mpm_event_module", "mpm_prefork_module").replace(
+            "mod_mpm_event.so", "mod_mpm_prefork.so")
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_ten_gracefuls_with_sqlite3_raise_no_false_alarm(request, mpm):
+    server = (harness.ApacheServer(extra=MPM) if mpm == "event"
+              else Prefork(extra=PREFORK))
     request.addfinalizer(server.cleanup)
     server.start(single=False)
     outcomes, stop = [], threading.Event()
