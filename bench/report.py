@@ -124,11 +124,25 @@ def get_section(pairs, size, connections):
         % (med, verdict(med >= 0.90)), ""])
 
 
-def post_section(by_driver, connections):
+def batch_line(driver, batches):
+    """How the writers grouped the proofs (their summaries at exit)."""
+    if not batches or not batches.get(driver):
+        return []
+    proofs = sum(b[0] for b in batches[driver])
+    commits = sum(b[1] for b in batches[driver])
+    return ["Group commit on %s: %d proofs in %d commits by %d writers "
+            "(mean batch %.1f, largest %d)." % (
+                driver, proofs, commits, len(batches[driver]),
+                proofs / commits if commits else 0.0,
+                max(b[2] for b in batches[driver])), ""]
+
+
+def post_section(by_driver, connections, batches=None):
     out = ["## 2. POST: a stored submission vs one INSERT through mod_dbd",
            "",
            "POST /newsletter (parse, token check, proof with chained MACs, "
-           "one durable transaction, confirmation page) against POST "
+           "stored by the process's writer in a group commit, answered "
+           "once durable, confirmation page) against POST "
            "/insert (`bench/mod_bench_insert.c`: the body read, one "
            "prepared INSERT of a 21-column row of the same size in a "
            "transaction, through the same mod_dbd pool, same database, "
@@ -143,9 +157,10 @@ def post_section(by_driver, connections):
         out += ["### %s" % driver, ""]
         out += ratio_rows(pairs, "consent", "insert")
         out += ["", "Median ratio consent/insert on %s: **%.3f** (target "
-                ">= 0.80: %s).%s" % (driver, med, verdict(med >= 0.80),
+                ">= 1.00: %s).%s" % (driver, med, verdict(med >= 1.00),
                                     " Tokens ran out in a run: its rate is "
                                     "understated." if short else ""), ""]
+        out += batch_line(driver, batches)
     return "\n".join(out)
 
 

@@ -75,7 +75,8 @@ class BenchServer(harness.ApacheServer):
 
     def config_text(self):
         # a production log level: consent:debug logs every decision
-        return re.sub(r"^LogLevel .*$", "LogLevel warn",
+        # consent:info: each writer says at exit how it batched
+        return re.sub(r"^LogLevel .*$", "LogLevel warn consent:info",
                       super().config_text(), flags=re.M)
 
     def start(self, **kw):
@@ -118,6 +119,11 @@ def create_baseline_table(driver, params, postgres=None):
                % BASELINE_COLS)
         subprocess.run(["sqlite3", params, sql], check=True,
                        capture_output=True)
+    elif driver == "mysql":         # postgres: the MariaDBServer then
+        sql = ("CREATE TABLE IF NOT EXISTS bench_row (id BIGINT NOT NULL "
+               "AUTO_INCREMENT PRIMARY KEY, %s) ENGINE=InnoDB "
+               "DEFAULT CHARSET=utf8mb4" % BASELINE_COLS)
+        postgres.sql(sql, db=re.search(r"dbname=(\S+)", params).group(1))
     else:
         sql = ("CREATE TABLE IF NOT EXISTS bench_row "
                "(id BIGSERIAL PRIMARY KEY, %s)" % BASELINE_COLS)
@@ -138,6 +144,9 @@ def sql_query(server, sql, postgres=None):
         p = subprocess.run(["sqlite3", server.params, sql], check=True,
                            capture_output=True, text=True)
         out = p.stdout.strip()
+    elif server.driver == "mysql":
+        out = postgres.sql(sql, db=re.search(
+            r"dbname=(\S+)", server.params).group(1)).stdout.strip()
     else:
         out = psql(postgres, server.params, sql)
     return out.splitlines() if out else []

@@ -1,5 +1,5 @@
 /*
- * The proof store on APR DBD (sqlite3, pgsql).
+ * The proof store on APR DBD (sqlite3, pgsql, mysql).
  *
  * Design. Every record is sealed with HMAC-SHA256 over its canonical form,
  * which includes its lane, its number in the lane and the MAC of the
@@ -13,20 +13,24 @@
  * first lane has prev_lane 'genesis', a value rather than NULL so that
  * UNIQUE allows only one. consent_store_verify() re-checks all of it.
  *
- * Cost of one record, in one transaction (sqlite: BEGIN IMMEDIATE, which
- * apr_dbd's sqlite3 driver issues, so the write lock is taken first and
- * the busy timeout applies; pgsql: the lane row is read FOR UPDATE):
+ * Cost of one record alone (consent_store_record, consentctl), in one
+ * transaction (sqlite: BEGIN IMMEDIATE, so the write lock is taken first
+ * and the busy timeout applies; pgsql: the lane row is read FOR UPDATE):
  * begin, nonce lookup (when there is a token), notice insert-or-ignore
  * (when there is a text), lane read, proof insert, lane update, commit:
  * 7 statements, 2 HMACs and one durable commit (sqlite synchronous=FULL).
  * A lane's first record adds 2 statements (find newest lane, insert lane).
+ * Apache writes by group commit instead (consent_store_record_batch, fed
+ * by consent_writer.c): one INSERT per record, one lane update and one
+ * durable commit per batch.
  *
  * apr_dbd's sqlite3 driver holds one process-wide mutex around every
  * statement, and sqlite's busy handler sleeps while holding it: two
  * threads of one process inside write transactions would wait on each
  * other until busy_timeout runs out. So a process runs one sqlite3 write
- * transaction at a time (sqlite has a single writer anyway, so nothing is
- * lost); busy_timeout then only ever waits for other processes.
+ * transaction at a time (in Apache: its writer thread; sqlite has a single
+ * writer anyway, so nothing is lost); busy_timeout then only ever waits
+ * for other processes.
  *
  * Reads (export, verify) go by pages of PAGE rows on keyset cursors, so
  * memory stays bounded and no read holds a snapshot for long.
@@ -51,6 +55,7 @@
 #define MAC_HEX_MAX (2 * CONSENT_SHA256_LEN + 1)
 
 #define S_PROOF_INSERT "consent_proof_insert"
+#define S_PROOF_INSERT_NEW "consent_proof_insert_new"
 #define S_PROOF_NONCE "consent_proof_nonce"
 #define S_PROOF_BY_TIME "consent_proof_by_time"
 #define S_PROOF_BY_SUBJECT "consent_proof_by_subject"
@@ -116,6 +121,44 @@ static const char *const pgsql_schema[] = {
     SCHEMA("BIGSERIAL PRIMARY KEY"), NULL
 };
 
+/* MySQL/MariaDB: keys need bounded types (hex ids, UUIDs, e-mail
+ * prefixes), byte order for keyset paging (utf8mb4_bin), and foreign keys
+ * at table level (InnoDB ignores them on a column). */
+#define MYSQL_TABLE \
+    " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+static const char *const mysql_schema[] = {
+    "CREATE TABLE IF NOT EXISTS consent_schema_version ("
+    " version INTEGER NOT NULL PRIMARY KEY)" MYSQL_TABLE,
+    "CREATE TABLE IF NOT EXISTS consent_notice ("
+    " sha256 VARCHAR(64) NOT NULL PRIMARY KEY, text MEDIUMTEXT NOT NULL,"
+    " form_id TEXT, form_version BIGINT, lang TEXT,"
+    " first_seen BIGINT NOT NULL)" MYSQL_TABLE,
+    "CREATE TABLE IF NOT EXISTS consent_lane ("
+    " lane VARCHAR(64) NOT NULL PRIMARY KEY, created_us BIGINT NOT NULL,"
+    " prev_lane VARCHAR(64) NOT NULL UNIQUE,"
+    " creation_key_id VARCHAR(64) NOT NULL,"
+    " creation_mac VARCHAR(128) NOT NULL, head_seq BIGINT NOT NULL,"
+    " head_mac VARCHAR(128) NOT NULL, head_key_id VARCHAR(64) NOT NULL,"
+    " row_mac VARCHAR(128) NOT NULL)" MYSQL_TABLE,
+    "CREATE TABLE IF NOT EXISTS consent_proof ("
+    " seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    " receipt_id VARCHAR(64) NOT NULL UNIQUE, event VARCHAR(64) NOT NULL,"
+    " time_us BIGINT NOT NULL, ip TEXT, user_agent TEXT, subject TEXT,"
+    " form_id TEXT, form_version BIGINT, lang TEXT, regime TEXT,"
+    " notice_sha256 VARCHAR(64), choices MEDIUMTEXT NOT NULL,"
+    " token_nonce VARCHAR(128) UNIQUE, token_issued BIGINT,"
+    " token_key_id TEXT, token_defaults TEXT,"
+    " lane VARCHAR(64) NOT NULL, lane_seq BIGINT NOT NULL,"
+    " prev_mac VARCHAR(128) NOT NULL, mac_key_id VARCHAR(64) NOT NULL,"
+    " mac VARCHAR(128) NOT NULL, UNIQUE (lane, lane_seq),"
+    " FOREIGN KEY (lane) REFERENCES consent_lane (lane))" MYSQL_TABLE,
+    "CREATE INDEX IF NOT EXISTS consent_proof_subject"
+    " ON consent_proof (subject(255))",
+    "CREATE INDEX IF NOT EXISTS consent_proof_time"
+    " ON consent_proof (time_us, seq)",
+    NULL
+};
+
 /*
  * N is how the dialect takes an integer parameter: apr_dbd's pgsql driver
  * declares %s as varchar, which PostgreSQL will not compare with or store
@@ -125,7 +168,7 @@ static const char *const pgsql_schema[] = {
  * parameters sqlite3 plans the plain "a > x OR (a = x AND b > y)" as a
  * full index scan, so each page of an export restarted from the first row
  * (1M proofs: 0.09x the rate of a 20k store, bench/RESULTS.md). */
-#define STATEMENTS(N, NOTICE_PUT, FOR_UPDATE, LANE_LOCK) { \
+#define STATEMENTS(N, NOTICE_PUT, FOR_UPDATE, LANE_LOCK, NONCE_USED) { \
     { S_PROOF_INSERT, \
       "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
       " user_agent, subject, form_id, form_version, lang, regime," \
@@ -133,6 +176,14 @@ static const char *const pgsql_schema[] = {
       " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac)" \
       " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
       " %s, " N ", %s, %s, %s, " N ", %s, %s, %s)" }, \
+    { S_PROOF_INSERT_NEW, \
+      "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
+      " user_agent, subject, form_id, form_version, lang, regime," \
+      " notice_sha256, choices, token_nonce, token_issued, token_key_id," \
+      " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac)" \
+      " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
+      " %s, " N ", %s, %s, %s, " N ", %s, %s, %s)" \
+      NONCE_USED }, \
     { S_PROOF_NONCE, \
       "SELECT receipt_id FROM consent_proof WHERE token_nonce = %s" }, \
     { S_PROOF_BY_TIME, \
@@ -183,7 +234,8 @@ static const consent_stmt_def_t sqlite_statements[] = STATEMENTS(
     "INSERT OR IGNORE INTO consent_notice " NOTICE_COLS
     " VALUES (%s, %s, %s, %s, %s, %s)",
     "",
-    "SELECT 1");     /* BEGIN IMMEDIATE already serialises writers */
+    "SELECT 1",      /* BEGIN IMMEDIATE already serialises writers */
+    " ON CONFLICT (token_nonce) DO NOTHING");
 
 static const consent_stmt_def_t pgsql_statements[] = STATEMENTS(
     "CAST(%s AS BIGINT)",
@@ -194,18 +246,46 @@ static const consent_stmt_def_t pgsql_statements[] = STATEMENTS(
     /* Lane creation only (once per writer): without it, the threads of
      * freshly started nodes all race for the same predecessor and most
      * exhaust their retries. Released at commit. */
-    "SELECT pg_advisory_xact_lock(1668247143)");
+    "SELECT pg_advisory_xact_lock(1668247143)",
+    " ON CONFLICT (token_nonce) DO NOTHING");
+
+/*
+ * MySQL/MariaDB (InnoDB): integers as strings convert by themselves. An
+ * "insert unless present" is an update that changes nothing, which
+ * reports no row changed (apr-util connects without CLIENT_FOUND_ROWS
+ * unless DBDParams asks for it: do not). Lane creation is serialised by
+ * a row lock on the schema version, held until commit.
+ */
+static const consent_stmt_def_t mysql_statements[] = STATEMENTS(
+    "%s",
+    "INSERT INTO consent_notice " NOTICE_COLS
+    " VALUES (%s, %s, %s, %s, %s, %s)"
+    " ON DUPLICATE KEY UPDATE sha256 = sha256",
+    " FOR UPDATE",
+    "SELECT version FROM consent_schema_version FOR UPDATE",
+    " ON DUPLICATE KEY UPDATE token_nonce = token_nonce");
 
 /* Durability: a receipt handed out must survive a crash (FULL); a busy
  * file is waited for rather than failed (busy_timeout). Not foreign_keys:
  * changing it expires the statements mod_dbd prepared on the connection,
  * and apr_dbd's sqlite3 driver then fails them (verify checks the links). */
 static const char *const sqlite_connection_sql[] = {
-    "PRAGMA busy_timeout=10000",
+    "PRAGMA busy_timeout=" APR_STRINGIFY(CONSENT_SQLITE_BUSY_MS),
     "PRAGMA synchronous=FULL",
     NULL
 };
 static const char *const pgsql_connection_sql[] = { NULL };
+/* The tables are utf8mb4; so must the connection be, whatever the
+ * client library's default. READ COMMITTED, as PostgreSQL's default:
+ * under InnoDB's REPEATABLE READ the lane read FOR UPDATE of a lane not
+ * yet created takes a gap lock, and writers creating their lanes at once
+ * deadlocked against the lane lock; and the newest lane must be read as
+ * committed now, not as at the transaction's first read. */
+static const char *const mysql_connection_sql[] = {
+    "SET NAMES utf8mb4 COLLATE utf8mb4_bin",
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    NULL
+};
 
 static int is_sqlite(const char *driver)
 {
@@ -217,16 +297,23 @@ static int is_pgsql(const char *driver)
     return driver && strcmp(driver, "pgsql") == 0;
 }
 
+static int is_mysql(const char *driver)
+{
+    return driver && strcmp(driver, "mysql") == 0;
+}
+
 const consent_stmt_def_t *consent_store_statements(const char *driver)
 {
     return is_sqlite(driver) ? sqlite_statements
-           : is_pgsql(driver) ? pgsql_statements : NULL;
+           : is_pgsql(driver) ? pgsql_statements
+           : is_mysql(driver) ? mysql_statements : NULL;
 }
 
 const char *const *consent_store_connection_sql(const char *driver)
 {
     return is_sqlite(driver) ? sqlite_connection_sql
-           : is_pgsql(driver) ? pgsql_connection_sql : NULL;
+           : is_pgsql(driver) ? pgsql_connection_sql
+           : is_mysql(driver) ? mysql_connection_sql : NULL;
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -271,6 +358,16 @@ static const char *entry(const apr_dbd_driver_t *driver, apr_dbd_row_t *row,
     return v ? apr_pstrdup(p, v) : NULL;
 }
 
+/* Rows are read in order, to the end (rows_of). pgsql and sqlite3 do that
+ * with a result fetched whole ("random access"; pgsql's sequential mode
+ * sleeps 100 ms on an empty batch); apr-util's mysql driver does not
+ * read a random-access result in order (row -1 is refused), only a
+ * sequential one. */
+static int random_access(const apr_dbd_driver_t *driver)
+{
+    return !is_mysql(apr_dbd_name(driver));
+}
+
 /* Every row, each a const char*[ncols] copied into p (NULL kept), so the
  * driver's result can go at once; the result is always read to its end,
  * which pgsql needs before the next statement. */
@@ -299,7 +396,8 @@ static int select_rows(const consent_store_t *s, const char *label,
     apr_dbd_results_t *res = NULL;
     int rv;
 
-    rv = apr_dbd_pselect(s->driver, p, s->handle, &res, stmt(s, label), 1,
+    rv = apr_dbd_pselect(s->driver, p, s->handle, &res, stmt(s, label),
+                         random_access(s->driver),
                          nargs, args);
     if (rv != 0) {
         return rv;
@@ -341,7 +439,8 @@ static int run_sql(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
 {
     apr_dbd_results_t *res = NULL;
     apr_array_header_t *ignored;
-    int rv = apr_dbd_select(driver, p, handle, &res, sql, 1);
+    int rv = apr_dbd_select(driver, p, handle, &res, sql,
+                            random_access(driver));
 
     if (rv != 0) {
         return rv;
@@ -427,29 +526,43 @@ static apr_thread_mutex_t *writer_mutex(void)
 }
 #endif
 
+/*
+ * Transactions are plain statements, never apr_dbd_transaction_start():
+ * apr-util 1.6's pgsql driver dereferences a NULL transaction when BEGIN
+ * fails (dbd_pgsql_start_transaction sets (*trans)->handle whether or not
+ * it allocated *trans), which is what BEGIN on a connection whose server
+ * restarted or stopped does: the httpd child died. libpq only learns that
+ * a connection is dead on its next use, so no check beforehand can rule
+ * it out; a failed BEGIN here is just an error (503), and the caller
+ * drops or repairs the connection.
+ */
 typedef struct {
     const apr_dbd_driver_t *driver;
-    apr_dbd_transaction_t *trans;
+    apr_dbd_t *handle;
 #if APR_HAS_THREADS
     apr_thread_mutex_t *held;
 #endif
 } tx_t;
 
-/* sqlite3: apr_dbd issues BEGIN IMMEDIATE, the write lock first. */
+/* sqlite3: BEGIN IMMEDIATE takes the write lock first, so the busy
+ * timeout applies there rather than at a later statement. */
 static int tx_begin(tx_t *tx, const apr_dbd_driver_t *driver,
                     apr_dbd_t *handle, apr_pool_t *p)
 {
-    int rv;
+    int rv, n = 0;
+    int sqlite = is_sqlite(apr_dbd_name(driver));
 
+    (void)p;
     tx->driver = driver;
-    tx->trans = NULL;
+    tx->handle = handle;
 #if APR_HAS_THREADS
-    tx->held = is_sqlite(apr_dbd_name(driver)) ? writer_mutex() : NULL;
+    tx->held = sqlite ? writer_mutex() : NULL;
     if (tx->held) {
         apr_thread_mutex_lock(tx->held);
     }
 #endif
-    rv = apr_dbd_transaction_start(driver, p, handle, &tx->trans);
+    rv = apr_dbd_query(driver, handle, &n,
+                       sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
 #if APR_HAS_THREADS
     if (rv != 0 && tx->held) {
         apr_thread_mutex_unlock(tx->held);
@@ -458,16 +571,18 @@ static int tx_begin(tx_t *tx, const apr_dbd_driver_t *driver,
     return rv;
 }
 
-/* Commits, or rolls back everything when ok is 0. */
+/* Commits, or rolls back everything when ok is 0. A COMMIT that fails
+ * leaves sqlite3 inside the transaction: roll it back then. */
 static int tx_end(tx_t *tx, int ok, apr_pool_t *p)
 {
-    int rv;
+    int rv, n = 0;
 
-    if (!ok) {
-        apr_dbd_transaction_mode_set(tx->driver, tx->trans,
-                                     APR_DBD_TRANSACTION_ROLLBACK);
+    (void)p;
+    rv = apr_dbd_query(tx->driver, tx->handle, &n,
+                       ok ? "COMMIT" : "ROLLBACK");
+    if (ok && rv != 0) {
+        apr_dbd_query(tx->driver, tx->handle, &n, "ROLLBACK");
     }
-    rv = apr_dbd_transaction_end(tx->driver, p, tx->trans);
 #if APR_HAS_THREADS
     if (tx->held) {
         apr_thread_mutex_unlock(tx->held);
@@ -610,16 +725,22 @@ static int schema_version(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
 static const char *migrate_once(const apr_dbd_driver_t *driver,
                                 apr_dbd_t *handle, apr_pool_t *p)
 {
-    const char *const *ddl = is_sqlite(apr_dbd_name(driver))
-                             ? sqlite_schema : pgsql_schema;
+    const char *name = apr_dbd_name(driver);
+    const char *const *ddl = is_sqlite(name) ? sqlite_schema
+                             : is_mysql(name) ? mysql_schema : pgsql_schema;
     apr_int64_t version = 0;
     int rv = 0, n;
 
     /* pgsql: CREATE TABLE IF NOT EXISTS races in the catalogue, so
      * concurrent migrations queue on a lock (sqlite: the write lock). */
-    if (is_pgsql(apr_dbd_name(driver))) {
+    if (is_pgsql(name)) {
         rv = run_sql(driver, handle,
                      "SELECT pg_advisory_xact_lock(1668247142)", NULL, p);
+    }
+    /* MySQL: DDL commits by itself; a named lock queues migrations */
+    else if (is_mysql(name)) {
+        rv = run_sql(driver, handle,
+                     "SELECT GET_LOCK('consent_migrate', 60)", NULL, p);
     }
     for (; rv == 0 && *ddl; ++ddl) {
         rv = apr_dbd_query(driver, handle, &n, *ddl);
@@ -642,12 +763,25 @@ static const char *migrate_once(const apr_dbd_driver_t *driver,
     return NULL;
 }
 
-/* journal_mode is a property of the file: set once, all connections. */
+/* journal_mode is a property of the file: set once, all connections.
+ * Asked first, so that a file already in WAL mode (every start but the
+ * first, every graceful restart) is never asked to change. */
 static const char *sqlite_wal(const apr_dbd_driver_t *driver,
                               apr_dbd_t *handle, apr_pool_t *p)
 {
-    int rv = run_sql(driver, handle, "PRAGMA journal_mode=WAL", NULL, p);
+    apr_array_header_t *rows;
+    int rv = run_sql(driver, handle, "PRAGMA journal_mode", &rows, p);
 
+    if (rv == 0 && rows->nelts > 0) {
+        const char *mode = APR_ARRAY_IDX(rows, 0, const char **)[0];
+
+        if (mode && strcmp(mode, "wal") == 0) {
+            return NULL;
+        }
+    }
+    if (rv == 0) {
+        rv = run_sql(driver, handle, "PRAGMA journal_mode=WAL", NULL, p);
+    }
     return rv ? db_error(driver, handle, rv, "PRAGMA journal_mode", p)
               : NULL;
 }
@@ -662,13 +796,19 @@ apr_status_t consent_store_migrate(const apr_dbd_driver_t *driver,
     int attempt, rv;
 
     *err = NULL;
-    if (!is_sqlite(name) && !is_pgsql(name)) {
-        *err = apr_psprintf(p, "DBD driver %s is not supported (sqlite3 "
-                            "or pgsql)", name);
+    if (!consent_store_statements(name)) {
+        *err = apr_psprintf(p, "DBD driver %s is not supported (sqlite3, "
+                            "pgsql or mysql)", name);
         return APR_ENOTIMPL;
     }
     if (is_sqlite(name) && (*err = sqlite_wal(driver, handle, p))) {
         return APR_EGENERAL;
+    }
+    /* Up to date (every graceful restart): no write lock is taken. The
+     * table may not exist yet, and then the read fails: migrate. */
+    if (schema_version(driver, handle, &version, p) == 0
+        && version == CONSENT_SCHEMA_VERSION) {
+        return APR_SUCCESS;
     }
     for (attempt = 0; attempt < MIGRATE_RETRIES; ++attempt) {
         if ((rv = tx_begin(&tx, driver, handle, p))) {
@@ -677,6 +817,10 @@ apr_status_t consent_store_migrate(const apr_dbd_driver_t *driver,
         }
         *err = migrate_once(driver, handle, p);
         rv = tx_end(&tx, *err == NULL, p);
+        if (is_mysql(name)) {       /* a session lock: not with the tx */
+            run_sql(driver, handle, "SELECT RELEASE_LOCK('consent_migrate')",
+                    NULL, p);
+        }
         if (*err == NULL && rv != 0) {
             *err = db_error(driver, handle, rv, "COMMIT", p);
         }
@@ -702,7 +846,14 @@ apr_status_t consent_store_connection_init(const apr_dbd_driver_t *driver,
 
     *err = NULL;
     for (; sql && *sql; ++sql) {
-        if ((rv = run_sql(driver, handle, *sql, NULL, p)) != 0) {
+        int n = 0;
+
+        /* sqlite: PRAGMAs answer rows; mysql: SET has no result set,
+         * which apr_dbd_select cannot take */
+        rv = is_sqlite(apr_dbd_name(driver))
+             ? run_sql(driver, handle, *sql, NULL, p)
+             : apr_dbd_query(driver, handle, &n, *sql);
+        if (rv != 0) {
             *err = db_error(driver, handle, rv, *sql, p);
             return APR_EGENERAL;
         }
@@ -1048,6 +1199,174 @@ consent_store_status_t consent_store_record_cached(consent_store_t *store,
         proof->mac = NULL;
     }
     return st;
+}
+
+/* ---- group commit ------------------------------------------------------ */
+
+/*
+ * A batch costs, in one transaction: the lane read (only when the writer
+ * has no memory of it), one INSERT per proof (plus the notice when it is
+ * new to the writer), ONE lane head update for the whole batch and one
+ * durable commit. A replayed nonce is not an error: the insert does
+ * nothing (ON CONFLICT ... DO NOTHING, sqlite 3.24 and PostgreSQL 9.5)
+ * and reports no row, so that proof alone is refused and the others go
+ * on, without a savepoint each (on pgsql a failed statement would abort
+ * the whole transaction).
+ */
+static int insert_new_proof(consent_store_t *s, const consent_proof_t *pf,
+                            int *inserted, apr_pool_t *p)
+{
+    const char *args[21];
+
+    args[0] = pf->receipt_id;
+    args[1] = pf->event;
+    args[2] = i64(p, pf->time);
+    args[3] = pf->ip;
+    args[4] = pf->user_agent;
+    args[5] = pf->subject;
+    args[6] = pf->form_id;
+    args[7] = i64(p, pf->form_version);
+    args[8] = pf->lang;
+    args[9] = pf->regime;
+    args[10] = pf->notice_sha256;
+    args[11] = consent_choices_encode(p, pf->choices);
+    args[12] = pf->token_nonce;
+    args[13] = i64(p, pf->token_issued);
+    args[14] = pf->token_key_id;
+    args[15] = pf->token_defaults;
+    args[16] = pf->lane;
+    args[17] = i64(p, pf->lane_seq);
+    args[18] = pf->prev_mac;
+    args[19] = pf->mac_key_id;
+    args[20] = pf->mac;
+    return exec(s, S_PROOF_INSERT_NEW, inserted, p, 21, args);
+}
+
+/* One proof chained after *head; DUPLICATE when its nonce was used. */
+static consent_store_status_t batch_one(consent_store_t *s,
+                                        consent_store_item_t *it,
+                                        lane_t *head,
+                                        consent_lane_cache_t *mem,
+                                        apr_pool_t *p, const char **err)
+{
+    consent_proof_t *pf = it->proof;
+    int rv, inserted = 0;
+
+    if ((it->err = check_notice(pf, p)) != NULL) {
+        return CONSENT_STORE_ERROR;         /* this proof's own fault */
+    }
+    if (pf->notice_text && strcmp(mem->notice, pf->notice_sha256) != 0) {
+        if ((*err = insert_notice(s, pf, p)) != NULL) {
+            return CONSENT_STORE_ERROR;
+        }
+        if (strlen(pf->notice_sha256) < sizeof mem->notice) {
+            apr_cpystrn(mem->notice, pf->notice_sha256, sizeof mem->notice);
+        }
+    }
+    pf->lane = head->lane;
+    pf->lane_seq = head->head_seq + 1;
+    pf->prev_mac = head->head_mac;
+    if (consent_proof_seal(pf, it->key, p) != APR_SUCCESS) {
+        *err = "HMAC failed";
+        return CONSENT_STORE_ERROR;
+    }
+    if ((rv = insert_new_proof(s, pf, &inserted, p)) != 0) {
+        *err = db_error(s->driver, s->handle, rv, S_PROOF_INSERT_NEW, p);
+        return CONSENT_STORE_ERROR;
+    }
+    if (inserted != 1) {
+        return CONSENT_STORE_DUPLICATE;
+    }
+    head->head_seq = pf->lane_seq;
+    head->head_mac = pf->mac;
+    head->head_key_id = pf->mac_key_id;
+    return CONSENT_STORE_OK;
+}
+
+/* The batch inside an open transaction; *err on a failure that undoes
+ * it all, *stale when the writer's memory of its lane was wrong. */
+static void batch_statements(consent_store_t *s, consent_store_item_t *items,
+                             int n, const char *lane,
+                             consent_lane_cache_t *mem, apr_pool_t *p,
+                             const char **err, int *stale)
+{
+    const consent_proof_t *last = NULL;
+    const consent_key_t *last_key = NULL;
+    lane_t was, head;
+    int i, race = 0;
+
+    memset(&was, 0, sizeof was);
+    if ((*err = read_lane(s, &was, lane, mem, items[0].key, p, &race))) {
+        return;
+    }
+    head = was;
+    for (i = 0; i < n && *err == NULL; ++i) {
+        items[i].status = batch_one(s, &items[i], &head, mem, p, err);
+        if (items[i].status == CONSENT_STORE_OK) {
+            last = items[i].proof;
+            last_key = items[i].key;
+        }
+    }
+    /* the head moves once, guarded on the head the batch chained to */
+    if (*err == NULL && last
+        && (*err = advance_lane(s, &was, last, last_key, p)) != NULL) {
+        *stale = mem->valid;
+    }
+    if (*err == NULL && last) {
+        remember(mem, &was, last);
+    }
+}
+
+apr_status_t consent_store_record_batch(consent_store_t *store,
+                                        consent_store_item_t *items, int n,
+                                        const char *lane,
+                                        consent_lane_cache_t *cache,
+                                        apr_pool_t *p, const char **err)
+{
+    int i, rv, attempt, stale;
+    tx_t tx;
+
+    for (attempt = 0; ; ++attempt) {
+        *err = NULL;
+        stale = 0;
+        for (i = 0; i < n; ++i) {
+            items[i].status = CONSENT_STORE_ERROR;
+            items[i].err = NULL;
+        }
+        if ((rv = tx_begin(&tx, store->driver, store->handle, p))) {
+            *err = db_error(store->driver, store->handle, rv, "BEGIN", p);
+            break;
+        }
+        batch_statements(store, items, n, lane, cache, p, err, &stale);
+        rv = tx_end(&tx, *err == NULL, p);
+        if (*err == NULL && rv != 0) {
+            *err = db_error(store->driver, store->handle, rv, "COMMIT", p);
+        }
+        if (*err == NULL) {
+            break;
+        }
+        memset(cache, 0, sizeof *cache);    /* read the lane afresh */
+        if (!stale || attempt > 0) {
+            break;
+        }
+    }
+    for (i = 0; i < n; ++i) {
+        consent_store_item_t *it = &items[i];
+
+        if (*err) {
+            it->status = CONSENT_STORE_ERROR;   /* nothing was written */
+            it->err = it->err ? it->err : *err;
+        }
+        else if (it->status == CONSENT_STORE_DUPLICATE) {
+            it->err = apr_psprintf(p, "receipt %s: token nonce already "
+                                   "used", it->proof->receipt_id);
+        }
+        if (it->status != CONSENT_STORE_OK) {
+            it->proof->lane = NULL;
+            it->proof->mac = NULL;
+        }
+    }
+    return *err ? APR_EGENERAL : APR_SUCCESS;
 }
 
 /* ---- reading ---------------------------------------------------------- */

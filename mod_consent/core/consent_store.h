@@ -1,14 +1,15 @@
 /*
- * The proof store, through APR DBD (sqlite3 by default, pgsql). Statements
- * are prepared under labels so that the Apache adapter can hand them to
- * mod_dbd (ap_dbd_prepare) and consentctl can prepare them itself.
+ * The proof store, through APR DBD (sqlite3 by default, pgsql, mysql).
+ * Statements are prepared under labels so that the Apache adapter can hand
+ * them to mod_dbd (ap_dbd_prepare) and consentctl can prepare them itself.
  *
  * Tamper evidence without a global lock: every record is MACed and chained
- * to the previous record of its *lane*. A lane is one writer (one httpd
- * thread, or one consentctl run), so lanes never contend; each lane row
- * holds its head (count and last MAC, itself MACed), and lanes are chained
- * to each other when created (rare), so that a modified, inserted or
- * deleted record, or a deleted lane, is found by consent_store_verify().
+ * to the previous record of its *lane*. A lane is one writer (an httpd
+ * child's writer thread for a store, or one consentctl run), so lanes never
+ * contend; each lane row holds its head (count and last MAC, itself MACed),
+ * and lanes are chained to each other when created (rare), so that a
+ * modified, inserted or deleted record, or a deleted lane, is found by
+ * consent_store_verify().
  */
 #ifndef CONSENT_STORE_H
 #define CONSENT_STORE_H
@@ -24,7 +25,7 @@ typedef struct {
     const char *sql;            /* apr_dbd placeholders (%s) */
 } consent_stmt_def_t;
 
-/* The statements of a dialect ("sqlite3" or "pgsql"), NULL-terminated;
+/* The statements of a dialect ("sqlite3", "pgsql", "mysql"), NULL-ended;
  * NULL for a driver we do not support. */
 const consent_stmt_def_t *consent_store_statements(const char *driver);
 
@@ -54,6 +55,18 @@ const char *const *consent_store_connection_sql(const char *driver);
 apr_status_t consent_store_connection_init(const apr_dbd_driver_t *driver,
                                            apr_dbd_t *handle, apr_pool_t *p,
                                            const char **err);
+
+/* How long an sqlite3 statement waits for a lock before it fails. */
+#define CONSENT_SQLITE_BUSY_MS 10000
+
+/*
+ * sqlite3 (consent_store_sqlite.c): from now until p goes, every sqlite3
+ * connection this process opens waits CONSENT_SQLITE_BUSY_MS for locks
+ * from its very first statement, and does not checkpoint when it closes.
+ * Needs apr-util's sqlite3 driver loaded (apr_dbd_get_driver) first;
+ * APR_ENOTIMPL when it is not, or sqlite is older than 3.16.
+ */
+apr_status_t consent_store_sqlite_defaults(apr_pool_t *p);
 
 /* Prepares every statement (consentctl; mod_dbd does it for httpd). */
 apr_status_t consent_store_open(consent_store_t **store,
@@ -110,7 +123,29 @@ consent_store_status_t consent_store_record_cached(consent_store_t *store,
                                                    apr_pool_t *p,
                                                    const char **err);
 
-/* A fresh lane id for a writer (random; callers keep it per thread). */
+/* One proof of a group commit, and what became of it. */
+typedef struct {
+    consent_proof_t *proof;
+    const consent_key_t *key;       /* seals it (vhosts may differ) */
+    consent_store_status_t status;  /* out */
+    const char *err;                /* out, in the batch's pool */
+} consent_store_item_t;
+
+/*
+ * Group commit: writes items[0..n) in ONE transaction and one durable
+ * commit, chained one after the other in lane (the writer's, cache its
+ * memory). Each proof is undone alone when it fails (a savepoint each): a
+ * replayed nonce makes only its own item DUPLICATE. APR_SUCCESS when the
+ * commit is durable; otherwise every item is ERROR (nothing written) and
+ * *err says why. Statuses are final either way.
+ */
+apr_status_t consent_store_record_batch(consent_store_t *store,
+                                        consent_store_item_t *items, int n,
+                                        const char *lane,
+                                        consent_lane_cache_t *cache,
+                                        apr_pool_t *p, const char **err);
+
+/* A fresh lane id for a writer (random; callers keep it per writer). */
 const char *consent_store_lane_id(apr_pool_t *p);
 
 /*

@@ -14,13 +14,16 @@
 #include <http_log.h>
 #include <unixd.h>
 #include <apr_optional.h>
+#include <apr_optional_hooks.h>
 #include <apr_dbd.h>
+#include <apr_atomic.h>
 #include <mod_dbd.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include "consent_handler.h"
 #include "consent_store.h"
+#include "consent_writer.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -102,6 +105,42 @@ static void give_to_user(const consent_server_conf *conf, server_rec *s,
     }
 }
 
+/* How a message names a store: driver and parameters, any password
+ * hidden (pgsql's password=, mysql's pass=). */
+const char *consent_dbd_store_name(const consent_server_conf *conf,
+                                   apr_pool_t *p)
+{
+    static const char *const keys[] = { "password=", "pass=", NULL };
+    const char *params = conf->dbd_params ? conf->dbd_params : "?";
+    const char *const *k;
+
+    for (k = keys; *k; ++k) {
+        const char *pw = ap_strcasestr(params, *k), *end;
+
+        if (pw) {
+            for (end = pw; *end && *end != ' '; ++end) {
+            }
+            params = apr_pstrcat(p, apr_pstrmemdup(p, params, pw - params),
+                                 *k, "***", end, NULL);
+        }
+    }
+    return apr_psprintf(p, "%s %s", conf->dbd_driver ? conf->dbd_driver
+                        : "?", params);
+}
+
+/* How a message names a server: as its <VirtualHost> says. */
+const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p)
+{
+    const char *name = s->server_hostname ? s->server_hostname : "?";
+
+    if (!s->is_virtual) {
+        return apr_psprintf(p, "the main server (%s)", name);
+    }
+    return apr_psprintf(p, "vhost %s:%u (%s:%d)", name, (unsigned)s->port,
+                        s->defn_name ? s->defn_name : "?",
+                        (int)s->defn_line_number);
+}
+
 /* Opens our own connection and migrates; logs and returns 0 on failure. */
 static int migrate(consent_server_conf *conf, server_rec *s, apr_pool_t *p)
 {
@@ -115,14 +154,19 @@ static int migrate(consent_server_conf *conf, server_rec *s, apr_pool_t *p)
         rv = apr_dbd_open_ex(driver, p, conf->dbd_params, &handle, &err);
     }
     if (rv == APR_SUCCESS) {
-        rv = consent_store_migrate(driver, handle, p, &err);
+        /* busy_timeout first: another generation may be writing */
+        rv = consent_store_connection_init(driver, handle, p, &err);
+        if (rv == APR_SUCCESS) {
+            rv = consent_store_migrate(driver, handle, p, &err);
+        }
         apr_dbd_close(driver, handle);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0021)
-                     "store %s unavailable, consent locations answer 503 "
-                     "until it is back: %s", conf->dbd_driver,
-                     err ? err : "cannot open");
+                     "store %s of %s unavailable, consent locations answer "
+                     "503 until it is back: %s",
+                     consent_dbd_store_name(conf, p),
+                     consent_dbd_vhost_name(s, p), err ? err : "cannot open");
         return 0;
     }
     return 1;
@@ -232,6 +276,33 @@ int consent_dbd_check(apr_pool_t *pconf, server_rec *main_s,
     return OK;
 }
 
+/* Once per start: every sqlite3 connection of this process and of its
+ * children waits for locks from its first statement (mod_dbd prepares
+ * before any DBDInitSQL could say so). */
+static void sqlite_defaults(apr_pool_t *pconf, apr_array_header_t *servers)
+{
+    const apr_dbd_driver_t *driver;
+    int i;
+
+    for (i = 0; i < servers->nelts; ++i) {
+        server_rec *s = APR_ARRAY_IDX(servers, i, server_rec *);
+        consent_server_conf *conf =
+            ap_get_module_config(s->module_config, &consent_module);
+
+        if (conf->dbd_driver && strcmp(conf->dbd_driver, "sqlite3") == 0) {
+            if (apr_dbd_get_driver(pconf, "sqlite3", &driver) != APR_SUCCESS
+                || consent_store_sqlite_defaults(pconf) != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             CONSENT_LOGNO(0027) "sqlite3 connections "
+                             "opened by mod_dbd get no busy timeout before "
+                             "their first statement (sqlite older than "
+                             "3.16?): expect \"database is locked\"");
+            }
+            return;
+        }
+    }
+}
+
 /* post_config (not under apachectl -t): create the schema while root,
  * once per store however many hosts share it. */
 void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
@@ -240,6 +311,7 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
     apr_hash_t *done = apr_hash_make(pconf);
     server_rec *s;
 
+    sqlite_defaults(pconf, servers);
     for (s = main_s; s; s = s->next) {
         consent_server_conf *conf =
             ap_get_module_config(s->module_config, &consent_module);
@@ -258,7 +330,7 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
             }
             apr_hash_set(done, store, APR_HASH_KEY_STRING, ready);
         }
-        conf->schema_ready = *ready == '1';
+        apr_atomic_set32(&conf->schema_ready, *ready == '1');
     }
 }
 
@@ -268,16 +340,126 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
  */
 static void retry_migrate(request_rec *r, consent_server_conf *conf)
 {
-    static apr_time_t last;     /* racy by design: at worst two attempts */
-    apr_time_t now = apr_time_now();
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t after = apr_atomic_read32(&conf->migrate_after);
 
-    if (conf->schema_ready || now - last < MIGRATE_RETRY) {
+    /* one thread of the process tries, the others go on (503) */
+    if (apr_atomic_read32(&conf->schema_ready) || now < after
+        || apr_atomic_cas32(&conf->migrate_after,
+                            now + (apr_uint32_t)apr_time_sec(MIGRATE_RETRY),
+                            after) != after) {
         return;
     }
-    last = now;
     if (migrate(conf, r->server, r->pool)) {
-        conf->schema_ready = 1;
+        apr_atomic_set32(&conf->schema_ready, 1);
     }
+}
+
+#define DBD_NOTE "consent_dbd"
+
+/*
+ * A pgsql connection whose server restarted is reconnected by mod_dbd's
+ * check on its next acquire (apr_dbd_check_conn runs PQreset; mysql's
+ * mysql_ping reconnects too), but the
+ * new session has none of the statements mod_dbd prepared, so every use
+ * would fail until the connection expires. mod_dbd offers no way to drop
+ * one of its connections, so after a failure we reconnect it now and
+ * prepare our statements again ("already exists" means they were still
+ * there). The statements live in the connection's pool: this only runs
+ * after a failure, and not at all while the server is away.
+ */
+static void repair(request_rec *r)
+{
+    ap_dbd_t *dbd = NULL;
+    const consent_stmt_def_t *st;
+
+    apr_pool_userdata_get((void **)&dbd, DBD_NOTE, r->pool);
+    if (!dbd || strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0
+        || !(st = consent_store_statements(apr_dbd_name(dbd->driver)))
+        || apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
+           != APR_SUCCESS) {
+        return;
+    }
+    for (; st->label; ++st) {
+        apr_dbd_prepared_t *old = apr_hash_get(dbd->prepared, st->label,
+                                               APR_HASH_KEY_STRING);
+        if (old) {
+            apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st->sql,
+                            st->label, &old);
+        }
+    }
+    apr_pool_userdata_setn(NULL, DBD_NOTE, NULL, r->pool);  /* once */
+}
+
+/*
+ * mod_dbd's post_connect hook (optional, so registered whatever the
+ * module order): per-connection settings once per connection, not once
+ * per request. FIRST, so that an admin's DBDInitSQL, which mod_dbd runs
+ * from the same hook, has the last word. mod_dbd ignores the result and
+ * stops at a failure, so this always answers OK.
+ */
+static apr_status_t dbd_connected(apr_pool_t *p, dbd_cfg_t *cfg,
+                                  ap_dbd_t *dbd)
+{
+    const char *err = NULL;
+
+    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0
+        && strcmp(apr_dbd_name(dbd->driver), "mysql") != 0) {
+        return OK;
+    }
+    if (consent_store_connection_init(dbd->driver, dbd->handle, p, &err)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cfg->server,
+                     CONSENT_LOGNO(0026) "store %s: connection settings: "
+                     "%s", apr_dbd_name(dbd->driver), err ? err : "?");
+    }
+    return OK;
+}
+
+/*
+ * One group-commit writer per store and per process (consent_writer.h):
+ * vhosts that share a store share its writer, and its lane. It stops,
+ * after writing what it was given, when the child's pool goes.
+ */
+static void start_writers(apr_pool_t *pchild, server_rec *main_server)
+{
+    apr_hash_t *writers = apr_hash_make(pchild);
+    server_rec *s;
+
+    for (s = main_server; s; s = s->next) {
+        consent_server_conf *conf =
+            ap_get_module_config(s->module_config, &consent_module);
+        const char *key, *name;
+        apr_status_t rv;
+
+        if (!conf->dbd_driver || !conf->dbd_params) {
+            continue;
+        }
+        key = apr_pstrcat(pchild, conf->dbd_driver, "\n", conf->dbd_params,
+                          NULL);
+        conf->writer = apr_hash_get(writers, key, APR_HASH_KEY_STRING);
+        if (conf->writer) {
+            continue;
+        }
+        name = consent_dbd_store_name(conf, pchild);
+        rv = consent_writer_start(&conf->writer, conf->dbd_driver,
+                                  conf->dbd_params, name, pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0028)
+                         "store %s of %s: cannot start its writer thread, "
+                         "submissions answer 503", name,
+                         consent_dbd_vhost_name(s, pchild));
+            continue;
+        }
+        apr_hash_set(writers, key, APR_HASH_KEY_STRING, conf->writer);
+    }
+}
+
+void consent_dbd_register(apr_pool_t *p)
+{
+    APR_OPTIONAL_HOOK(dbd, post_connect, dbd_connected, NULL, NULL,
+                      APR_HOOK_FIRST);
+    ap_hook_child_init(start_writers, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 consent_store_t *consent_dbd_store(request_rec *r)
@@ -286,7 +468,6 @@ consent_store_t *consent_dbd_store(request_rec *r)
         ap_get_module_config(r->server->module_config, &consent_module);
     consent_store_t *store;
     ap_dbd_t *dbd;
-    const char *err = NULL;
 
     dbd = dbd_acquire ? dbd_acquire(r) : NULL;
     if (!dbd) {
@@ -294,14 +475,7 @@ consent_store_t *consent_dbd_store(request_rec *r)
         consent_dbd_outcome(r, 0);
         return NULL;
     }
-    /* per connection settings (busy timeout...) cost no I/O */
-    if (consent_store_connection_init(dbd->driver, dbd->handle, r->pool,
-                                      &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0024)
-                      "store connection: %s", err ? err : "?");
-        consent_dbd_outcome(r, 0);
-        return NULL;
-    }
+    apr_pool_userdata_setn(dbd, DBD_NOTE, NULL, r->pool);
     store = apr_pcalloc(r->pool, sizeof *store);
     store->driver = dbd->driver;
     store->handle = dbd->handle;
@@ -314,7 +488,10 @@ void consent_dbd_outcome(request_rec *r, int ok)
     consent_server_conf *conf =
         ap_get_module_config(r->server->module_config, &consent_module);
 
-    conf->store_failed = ok ? 0 : apr_time_now();
+    apr_atomic_set32(&conf->store_failed, ok ? 0 : 1);
+    if (!ok) {
+        repair(r);
+    }
 }
 
 int consent_dbd_unavailable(request_rec *r)
@@ -322,7 +499,7 @@ int consent_dbd_unavailable(request_rec *r)
     consent_server_conf *conf =
         ap_get_module_config(r->server->module_config, &consent_module);
 
-    if (!conf->store_failed) {
+    if (!apr_atomic_read32(&conf->store_failed)) {
         return 0;
     }
     if (!consent_dbd_store(r)) {

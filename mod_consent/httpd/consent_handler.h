@@ -62,9 +62,6 @@ int consent_submit(request_rec *r, const consent_dir_conf *conf);
 int consent_read_body(request_rec *r, const consent_dir_conf *conf,
                       const char *lang, apr_array_header_t **fields);
 
-/* This thread's lane in the store: one writer, its own chain. */
-const char *consent_thread_lane(apr_pool_t *p);
-
 /* 503 with Retry-After. */
 int consent_send_unavailable(request_rec *r, const consent_dir_conf *conf,
                              const char *lang);

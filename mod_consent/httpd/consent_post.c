@@ -14,38 +14,9 @@
 #include "consent_submit.h"
 #include "consent_store.h"
 #include "consent_confirm.h"
+#include "consent_writer.h"
 
 APLOG_USE_MODULE(consent);
-
-/* One writer per thread: its own chain in the store, no lock shared. */
-static __thread char thread_lane[64];
-/* ...and what it remembers of it between requests (fewer statements),
- * for one store at a time: a thread may serve vhosts with other stores. */
-static __thread consent_lane_cache_t thread_lane_cache;
-static __thread unsigned int thread_lane_store;
-
-static consent_lane_cache_t *lane_cache_for(const consent_server_conf *sc)
-{
-    unsigned int store = sc->store_id;
-
-    /* a collision is harmless: the head update is guarded on the head
-     * chained to (count and MAC), so a wrong memory fails the record,
-     * which is retried with the lane read afresh */
-    if (store != thread_lane_store) {
-        memset(&thread_lane_cache, 0, sizeof thread_lane_cache);
-        thread_lane_store = store;
-    }
-    return &thread_lane_cache;
-}
-
-const char *consent_thread_lane(apr_pool_t *p)
-{
-    if (!thread_lane[0]) {
-        apr_cpystrn(thread_lane, consent_store_lane_id(p),
-                    sizeof thread_lane);
-    }
-    return thread_lane;
-}
 
 static int is_urlencoded(request_rec *r)
 {
@@ -105,6 +76,7 @@ static int answer_stored(request_rec *r, const consent_dir_conf *conf,
 int consent_send_unavailable(request_rec *r, const consent_dir_conf *conf,
                              const char *lang)
 {
+    consent_dbd_outcome(r, 0);     /* and repairs the connection */
     apr_table_setn(r->headers_out, "Retry-After", "30");
     return consent_send_message(r, conf, lang,
                                 HTTP_SERVICE_UNAVAILABLE, "error.unavailable");
@@ -127,6 +99,9 @@ static const char *choices_str(apr_pool_t *p, const consent_proof_t *pf)
     return *out ? out : "(no purpose)";
 }
 
+/* Every write goes through the process's writer for the store (group
+ * commit, consent_writer.h); store, when the caller has one, was for its
+ * reads. */
 int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
                          consent_store_t *store, consent_proof_t *proof,
                          int *rc)
@@ -136,17 +111,18 @@ int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
     const consent_key_t *key;
     const char *err = NULL;
 
-    if (!store && !(store = consent_dbd_store(r))) {
+    (void)store;
+    if (!sconf->writer) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0030)
-                      "store unavailable: answering 503");
+                      "store %s of %s has no writer: answering 503",
+                      consent_dbd_store_name(sconf, r->pool),
+                      consent_dbd_vhost_name(r->server, r->pool));
         *rc = consent_send_unavailable(r, conf, proof->lang);
         return 0;
     }
     key = APR_ARRAY_IDX(sconf->keys->keys, 0, const consent_key_t *);
-    switch (consent_store_record_cached(store, proof,
-                                        consent_thread_lane(r->pool),
-                                        lane_cache_for(sconf), key, r->pool,
-                                        &err)) {
+    switch (consent_writer_record(sconf->writer, proof, key, r->pool,
+                                  &err)) {
     case CONSENT_STORE_OK:
         consent_dbd_outcome(r, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CONSENT_LOGNO(0034)
@@ -164,8 +140,10 @@ int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
         return 0;
     default:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0032)
-                      "cannot store proof: %s", err ? err : "?");
-        consent_dbd_outcome(r, 0);
+                      "cannot store proof in %s of %s: %s",
+                      consent_dbd_store_name(sconf, r->pool),
+                      consent_dbd_vhost_name(r->server, r->pool),
+                      err ? err : "?");
         *rc = consent_send_unavailable(r, conf, proof->lang);
         return 0;
     }

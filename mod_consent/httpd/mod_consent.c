@@ -59,6 +59,7 @@ static void consent_register_hooks(apr_pool_t *p)
     ap_hook_post_config(consent_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(consent_handler, NULL, NULL, APR_HOOK_MIDDLE);
     consent_guard_register(p);
+    consent_dbd_register(p);
 }
 
 AP_DECLARE_MODULE(consent) = {

@@ -33,10 +33,13 @@ typedef struct {
     const char *dbd_params;
     unsigned int store_id;          /* hash of both: a thread's lane memory
                                        is kept for one store at a time */
-    int schema_ready;
-    /* when this process last failed to use the store, 0 when fine: a
-     * hint shared by threads (torn reads only cost one extra probe) */
-    volatile apr_time_t store_failed;
+    /* shared by a process's request threads: apr_atomic only */
+    volatile apr_uint32_t schema_ready;
+    /* 1 when this process last failed to use the store, 0 when fine */
+    volatile apr_uint32_t store_failed;
+    /* when a child may next try to create the schema (apr_time_sec) */
+    volatile apr_uint32_t migrate_after;
+    struct consent_writer_t *writer;    /* this process's, child_init */
     /* double opt-in (consent_confirm.c) */
     const char *mail_command;       /* ConsentMailCommand */
     const char *const *mail_argv;   /* ...split, checked at start-up */
@@ -120,6 +123,12 @@ int consent_dbd_check(apr_pool_t *pconf, server_rec *main_s,
                       apr_array_header_t *servers);
 void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
                          apr_array_header_t *servers);
+/* Hooks of the store: mod_dbd's post_connect, the writer's child_init. */
+void consent_dbd_register(apr_pool_t *p);
+/* How log messages name a store (password hidden) and a server. */
+const char *consent_dbd_store_name(const consent_server_conf *conf,
+                                   apr_pool_t *p);
+const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p);
 /* The request's store connection, or NULL: answer 503. */
 consent_store_t *consent_dbd_store(request_rec *r);
 /* Notes a failed or successful use of the store. */

@@ -60,14 +60,27 @@ def postgres():
     server.cleanup()
 
 
+@pytest.fixture(scope="session")
+def mariadb():
+    server = harness.MariaDBServer().start()
+    yield server
+    server.cleanup()
+
+
+# every kind of store the module supports, for the store fixtures
+STORES = ["sqlite3", "pgsql", "mysql"]
+
+
 def store_params(request, driver):
     """(driver, params) of a fresh store of the given kind."""
     if driver == "pgsql":
         return driver, request.getfixturevalue("postgres").create_db()
+    if driver == "mysql":
+        return driver, request.getfixturevalue("mariadb").create_db()
     return driver, None
 
 
-@pytest.fixture(scope="module", params=["sqlite3", "pgsql"])
+@pytest.fixture(scope="module", params=STORES)
 def store_apache(request):
     """The example and the signup forms, on each kind of store."""
     driver, params = store_params(request, request.param)

@@ -393,6 +393,91 @@ class PostgresServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class MariaDBServer:
+    """A real MariaDB server of the suite's own: mariadb-install-db into a
+    temporary directory, mariadbd on a private port (127.0.0.1) and
+    socket; root without a password, as DBDParams
+    `host=127.0.0.1 port=P user=root dbname=NAME` (apr-util's mysql
+    driver) reaches it."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="consent-my-")
+        os.chmod(self.dir, 0o755)
+        self.user = "mysql" if os.geteuid() == 0 else RUN_USER
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("mysql")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self.data = os.path.join(self.dir, "data")
+        self.socket = os.path.join(self.dir, "mysqld.sock")
+        self.port = free_port()
+        self.proc = None
+        self.dbs = 0
+
+    def start(self):
+        if not os.path.exists(self.data):
+            subprocess.run(
+                ["mariadb-install-db", "--user=" + self.user,
+                 "--datadir=" + self.data,
+                 "--auth-root-authentication-method=normal",
+                 "--skip-test-db"], capture_output=True, text=True,
+                timeout=180, check=True)
+        self.proc = subprocess.Popen(
+            ["mariadbd", "--no-defaults", "--user=" + self.user,
+             "--datadir=" + self.data, "--socket=" + self.socket,
+             "--port=%d" % self.port, "--bind-address=127.0.0.1",
+             "--pid-file=" + os.path.join(self.dir, "mariadb.pid"),
+             "--log-error=" + os.path.join(self.dir, "error.log"),
+             "--innodb-buffer-pool-size=32M", "--max-connections=400",
+             "--skip-name-resolve"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("mariadbd exited:\n" + self.log())
+            if self.sql("SELECT 1", check=False).returncode == 0:
+                return self
+            time.sleep(0.2)
+        raise RuntimeError("mariadbd did not start:\n" + self.log())
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "error.log")) as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+    def sql(self, statement, db=None, check=True):
+        cmd = ["mariadb", "--no-defaults", "-uroot",
+               "--socket=" + self.socket, "-N", "-B", "-e", statement]
+        return subprocess.run(cmd + ([db] if db else []),
+                              capture_output=True, text=True, timeout=60,
+                              check=check)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.proc = None
+
+    def create_db(self):
+        self.dbs += 1
+        name = "consent%d" % self.dbs
+        self.sql("CREATE DATABASE %s" % name)
+        return self.params(name)
+
+    def params(self, db):
+        return "host=127.0.0.1 port=%d user=root dbname=%s" % (self.port, db)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def export(server):
     """Every proof of a server's store, parsed."""
     import json

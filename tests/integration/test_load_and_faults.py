@@ -11,7 +11,7 @@ import requests
 
 import harness
 import load
-from conftest import get_form, store_params, submit
+from conftest import STORES, get_form, store_params, submit
 
 # Twice as many threads as connections, all started at once: event MPM
 # closes idle keep-alive connections when no worker is free, and a POST
@@ -48,7 +48,7 @@ def assert_consistent(server, outcome):
     return stored
 
 
-@pytest.mark.parametrize("driver", ["sqlite3", "pgsql"])
+@pytest.mark.parametrize("driver", STORES)
 def test_concurrent_load_stores_exactly_what_it_answers(request, driver):
     driver, params = store_params(request, driver)
     server = harness.ApacheServer(driver=driver, params=params, extra=MPM)

@@ -464,6 +464,54 @@ static void test_lane_cache(void **state)
                         "3");
 }
 
+/* Group commit: one transaction for a batch; a replayed nonce, inside
+ * the batch or against a committed proof, fails only its own item. */
+static void test_batch(void **state)
+{
+    db_t db;
+    consent_lane_cache_t cache;
+    consent_store_item_t items[6];
+    const char *lane = consent_store_lane_id(pool), *err = NULL;
+    static const int which[6] = { 1, 2, 2, 3, 0, 4 };
+    static const consent_store_status_t expect[6] = {
+        CONSENT_STORE_OK, CONSENT_STORE_OK, CONSENT_STORE_DUPLICATE,
+        CONSENT_STORE_OK, CONSENT_STORE_DUPLICATE, CONSENT_STORE_OK
+    };
+    int i;
+
+    memset(&cache, 0, sizeof cache);
+    fresh_db(&db, "batch");
+    record(&db, consent_store_lane_id(pool), 0, key_a);
+    for (i = 0; i < 6; ++i) {
+        items[i].proof = make_proof(pool, which[i], nonce_of(which[i]));
+        items[i].key = i % 2 ? key_b : key_a;
+        items[i].status = CONSENT_STORE_ERROR;
+        items[i].err = NULL;
+    }
+    assert_int_equal(consent_store_record_batch(db.store, items, 6, lane,
+                                                &cache, pool, &err),
+                     APR_SUCCESS);
+    for (i = 0; i < 6; ++i) {
+        assert_int_equal(items[i].status, expect[i]);
+        assert_true((items[i].proof->mac != NULL)
+                    == (expect[i] == CONSENT_STORE_OK));
+    }
+    assert_string_equal(raw_value(&db, "SELECT COUNT(*) FROM consent_proof"),
+                        "5");
+    /* chained one after the other in the writer's lane */
+    assert_int_equal(items[5].proof->lane_seq, 4);
+    assert_true(cache.valid);
+    assert_int_equal(cache.head_seq, 4);
+    /* the next batch goes on from the writer's memory */
+    items[0].proof = make_proof(pool, 9, nonce_of(9));
+    assert_int_equal(consent_store_record_batch(db.store, items, 1, lane,
+                                                &cache, pool, &err),
+                     APR_SUCCESS);
+    assert_int_equal(items[0].status, CONSENT_STORE_OK);
+    assert_int_equal(items[0].proof->lane_seq, 5);
+    assert_clean(&db, ring_of(key_a, key_b));
+}
+
 /* Three lanes (b created after a, c after b), n records spread. */
 static const char **three_lanes(db_t *db, const char *name, int n)
 {
@@ -720,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_record_and_each),
         cmocka_unit_test(test_duplicate_nonce),
         cmocka_unit_test(test_lane_cache),
+        cmocka_unit_test(test_batch),
         cmocka_unit_test(test_fifty_records_three_lanes),
         cmocka_unit_test(test_tamper_field),
         cmocka_unit_test(test_tamper_delete_middle),
