@@ -211,8 +211,8 @@ static const char *check_server(server_rec *main_s, server_rec *s,
                "mod_dbd?)";
     }
     if (!strcmp(cfg->name, DBD_UNSET_DRIVER) || !*cfg->params) {
-        return "ConsentForm needs a store: set DBDriver (sqlite3, pgsql or mysql) "
-               "and DBDParams";
+        return "ConsentForm needs a store: set DBDriver (sqlite3, pgsql "
+               "or mysql) and DBDParams";
     }
     st = consent_store_statements(cfg->name);
     if (!st) {
