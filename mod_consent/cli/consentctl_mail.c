@@ -14,6 +14,7 @@
 #include "consent_status.h"
 #include "consent_unsub.h"
 #include "consent_notice.h"
+#include "consent_utf8.h"
 
 #define EXIT_PROBLEM 1
 #define EXIT_USAGE 2
@@ -133,16 +134,14 @@ static int by_string(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Lower-case hex SHA-256 of the lower-cased subject. */
+/* Lower-case hex SHA-256 of the subject as the store spells it (an
+ * address lower-cased: consent_subject_normalise()). */
 static const char *hashed(apr_pool_t *p, const char *subject)
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    char *low = apr_pstrdup(p, subject), *c;
+    const char *low = consent_subject_normalise(p, subject);
 
-    for (c = low; *c; ++c) {
-        *c = (char)tolower((unsigned char)*c);
-    }
     if (!EVP_Digest(low, strlen(low), digest, &n, EVP_sha256(), NULL)) {
         return NULL;
     }

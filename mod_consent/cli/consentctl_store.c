@@ -13,6 +13,7 @@
 #include "consentctl_store.h"
 #include "consent_store.h"
 #include "consent_status.h"
+#include "consent_utf8.h"
 
 #define EXIT_PROBLEM 1
 #define EXIT_USAGE 2
@@ -254,17 +255,10 @@ int consentctl_verify(const consentctl_opts *o, int argc,
 
 /* ---- status --------------------------------------------------------- */
 
-/* Addresses are stored lower-cased: so are they looked up. */
+/* Looked up the way the module stores it: one rule, in the core. */
 const char *consentctl_subject(apr_pool_t *p, const char *s)
 {
-    char *c, *out = apr_pstrdup(p, s);
-
-    if (strchr(out, '@')) {
-        for (c = out; *c; ++c) {
-            *c = (char)tolower((unsigned char)*c);
-        }
-    }
-    return out;
+    return consent_subject_normalise(p, s);
 }
 
 static apr_status_t note_decisions(void *baton, const consent_proof_t *pf)

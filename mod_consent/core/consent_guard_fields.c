@@ -97,12 +97,15 @@ consent_verdict_t *consent_guard_check(const consent_form_t *form,
                                        apr_pool_t *p)
 {
     char *ticked = apr_pcalloc(p, form->purposes->nelts + 1);
+    consent_request_info_t guarded = *in;
     consent_verdict_t *v;
     int i;
 
+    /* only a token the guard put in an application's page counts here */
+    guarded.page = CONSENT_PAGE_GUARD;
     read_boxes(form, posted, ticked);
     v = consent_submission_check(form, ring, translate(form, posted, ticked,
-                                                       p), in, p);
+                                                       p), &guarded, p);
     if (v->kind != CONSENT_VERDICT_OK) {
         return v;
     }

@@ -365,6 +365,7 @@ static const char *real_token(const char *defaults)
     f.form_version = form->version;
     f.lang = "en";
     f.defaults = defaults;
+    f.page = CONSENT_PAGE_GUARD;
     memcpy(f.notice_sha256, consent_notice_get(form, "en")->sha256,
            CONSENT_SHA256_LEN);
     assert_int_equal(consent_token_issue(&token, ring, &f, pool),
@@ -392,7 +393,7 @@ static apr_array_header_t *post(const char *first, ...)
 
 static consent_verdict_t *judge(apr_array_header_t *fs)
 {
-    consent_request_info_t in = { "127.0.0.1", "test", 0, 0 };
+    consent_request_info_t in = { "127.0.0.1", "test", 0, 0, 0 };
 
     in.now = apr_time_now();
     in.lifetime = apr_time_from_sec(600);
