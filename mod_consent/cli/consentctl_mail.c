@@ -23,6 +23,7 @@
 
 typedef struct {
     const char *base;
+    const char *form_file;      /* --form-file: check --form, --purpose */
     consent_unsub_t link;
 } url_args_t;
 
@@ -34,6 +35,7 @@ static int parse_url_args(const consentctl_opts *o, int argc,
         { "form", 'f', 1, "the form's id" },
         { "subject", 'S', 1, "the person (their email address)" },
         { "purpose", 'P', 1, "a purpose to stop (repeatable; none: all)" },
+        { "form-file", 'F', 1, "the form's definition, to check the ids" },
         { NULL, 0, 0, NULL }
     };
     const char *arg;
@@ -49,6 +51,7 @@ static int parse_url_args(const consentctl_opts *o, int argc,
         case 'b': a->base = arg; break;
         case 'f': a->link.form_id = arg; break;
         case 'S': a->link.subject = consentctl_subject(o->pool, arg); break;
+        case 'F': a->form_file = arg; break;
         case 'P': APR_ARRAY_PUSH(a->link.purposes, const char *) = arg;
             break;
         }
@@ -57,14 +60,35 @@ static int parse_url_args(const consentctl_opts *o, int argc,
            && a->link.subject && *a->link.subject;
 }
 
-/* A mail client opens the link from anywhere: it must be absolute. */
+/*
+ * A mail client opens the link from anywhere: it must be absolute. It
+ * goes into a mail header between < and >: a CR or LF would start a
+ * header of its own (a Bcc:), so anything but printable ASCII without
+ * space, quote or angle bracket is refused (non-ASCII is %-encoded in a
+ * URL anyway).
+ */
 static const char *link_base(apr_pool_t *p, const char *base)
 {
-    apr_size_t n = strlen(base);
+    apr_size_t n = strlen(base), scheme;
+    const char *c;
 
-    if (strncasecmp(base, "https://", 8) != 0
-        && strncasecmp(base, "http://", 7) != 0) {
+    if (strncasecmp(base, "https://", 8) == 0) {
+        scheme = 8;
+    }
+    else if (strncasecmp(base, "http://", 7) == 0) {
+        scheme = 7;
+    }
+    else {
         return NULL;
+    }
+    for (c = base; *c; ++c) {
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f
+            || strchr("<>\"\\^`{|}", *c)) {
+            return NULL;
+        }
+    }
+    if (base[scheme] == '\0' || strchr("/?#@", base[scheme])) {
+        return NULL;    /* no host */
     }
     while (n > 0 && base[n - 1] == '/') {
         --n;
@@ -72,22 +96,69 @@ static const char *link_base(apr_pool_t *p, const char *base)
     return apr_pstrmemdup(p, base, n);
 }
 
+/* Ids in the schema's syntax; with --form-file, ids of that form. */
+static int check_ids(const consentctl_opts *o, const url_args_t *a)
+{
+    const consent_form_t *form = NULL;
+    int i;
+
+    if (!consent_identifier_valid(a->link.form_id)) {
+        fprintf(stderr, "consentctl unsubscribe-url: --form: not a form "
+                "id ([A-Za-z][A-Za-z0-9_.-]*)\n");
+        return EXIT_USAGE;
+    }
+    if (a->form_file) {
+        if (!(form = consentctl_load_form(o, a->form_file))) {
+            return EXIT_PROBLEM;
+        }
+        if (strcmp(form->id, a->link.form_id) != 0) {
+            fprintf(stderr, "consentctl unsubscribe-url: --form %s: %s "
+                    "defines form %s\n", a->link.form_id, a->form_file,
+                    form->id);
+            return EXIT_USAGE;
+        }
+    }
+    for (i = 0; i < a->link.purposes->nelts; ++i) {
+        const char *id = APR_ARRAY_IDX(a->link.purposes, i, const char *);
+
+        if (!consent_identifier_valid(id)
+            || (form && consent_form_purpose_index(form, id) < 0)) {
+            fprintf(stderr, "consentctl unsubscribe-url: --purpose: %s\n",
+                    form ? "not a purpose of the form"
+                         : "not a purpose id ([A-Za-z][A-Za-z0-9_.-]*)");
+            return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
 int consentctl_unsubscribe_url(const consentctl_opts *o, int argc,
                                const char *const *argv)
 {
     consent_keyring_t *ring;
-    const char *token, *base, *url;
+    const char *token, *base, *url, *why;
     url_args_t a;
+    int rc;
 
     if (!parse_url_args(o, argc, argv, &a) || o->key_files->nelts == 0) {
         fprintf(stderr, "usage: consentctl -k KEYFILE unsubscribe-url "
-                "--base URL --form ID --subject S [--purpose P]...\n");
+                "--base URL --form ID --subject S [--purpose P]... "
+                "[--form-file FILE]\n");
         return EXIT_USAGE;
     }
     if (!(base = link_base(o->pool, a.base))) {
-        fprintf(stderr, "consentctl unsubscribe-url: --base %s: expected "
-                "an absolute http(s) URL\n", a.base);
+        /* not echoed: it may hold the line breaks refused here */
+        fprintf(stderr, "consentctl unsubscribe-url: --base: expected an "
+                "absolute http(s) URL, printable ASCII, no space\n");
         return EXIT_USAGE;
+    }
+    if ((why = consent_subject_problem(a.link.subject)) != NULL) {
+        fprintf(stderr, "consentctl unsubscribe-url: --subject: %s\n",
+                why);
+        return EXIT_USAGE;
+    }
+    if ((rc = check_ids(o, &a)) != 0) {
+        return rc;
     }
     if (!(ring = consentctl_load_keyring(o))) {
         return EXIT_PROBLEM;
@@ -169,12 +240,66 @@ static apr_array_header_t *suppressed(const people_t *pp,
     return out;
 }
 
+/* A cell a spreadsheet would run as a formula (OWASP "CSV injection"). */
+static int formula_like(const char *s)
+{
+    return *s && strchr("=+-@\t\r", *s) != NULL;
+}
+
+/*
+ * --csv: RFC 4180 quoting, and a formula-like cell behind a quote mark
+ * so that a spreadsheet shows it as text. For people opening the list;
+ * a mailer reads the plain output, which stays exact (a suppression
+ * must match the address byte for byte).
+ */
+static void print_csv_cell(const char *s)
+{
+    putchar('"');
+    if (formula_like(s)) {
+        putchar('\'');
+    }
+    for (; *s; ++s) {
+        if (*s == '"') {
+            putchar('"');
+        }
+        putchar(*s);
+    }
+    fputs("\"\r\n", stdout);
+}
+
+static void print_list(const apr_array_header_t *list, int csv)
+{
+    int i, risky = 0;
+
+    if (csv) {
+        fputs("subject\r\n", stdout);
+    }
+    for (i = 0; i < list->nelts; ++i) {
+        const char *s = APR_ARRAY_IDX(list, i, const char *);
+
+        if (csv) {
+            print_csv_cell(s);
+            continue;
+        }
+        risky += formula_like(s);
+        printf("%s\n", s);
+    }
+    /* made before subjects like these were refused at input */
+    if (risky) {
+        fprintf(stderr, "consentctl suppression-list: %d subject%s "
+                "start%s with = + - or @: open the list as text, or use "
+                "--csv\n", risky, risky == 1 ? "" : "s",
+                risky == 1 ? "s" : "");
+    }
+}
+
 int consentctl_suppression_list(const consentctl_opts *o, int argc,
                                 const char *const *argv)
 {
     static const apr_getopt_option_t opts[] = {
         { "hashed", 'H', 0, "SHA-256 of each address instead" },
         { "purpose", 'P', 1, "only those who must not get this purpose" },
+        { "csv", 'C', 0, "CSV for a spreadsheet (formulas neutralised)" },
         { NULL, 0, 0, NULL }
     };
     const char *purpose = NULL, *arg, *err = NULL;
@@ -183,12 +308,15 @@ int consentctl_suppression_list(const consentctl_opts *o, int argc,
     apr_getopt_t *os;
     apr_status_t rv;
     people_t pp;
-    int opt, hash = 0, i;
+    int opt, hash = 0, csv = 0;
 
     apr_getopt_init(&os, o->pool, argc, argv);
     while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
         if (opt == 'H') {
             hash = 1;
+        }
+        else if (opt == 'C') {
+            csv = 1;
         }
         else {
             purpose = arg;
@@ -196,7 +324,7 @@ int consentctl_suppression_list(const consentctl_opts *o, int argc,
     }
     if (rv != APR_EOF || os->ind < argc) {
         fprintf(stderr, "usage: consentctl -d DRIVER -p PARAMS "
-                "suppression-list [--hashed] [--purpose P]\n");
+                "suppression-list [--hashed] [--purpose P] [--csv]\n");
         return EXIT_USAGE;
     }
     if ((store = consentctl_open_store(o)) == NULL) {
@@ -210,8 +338,6 @@ int consentctl_suppression_list(const consentctl_opts *o, int argc,
         return EXIT_PROBLEM;
     }
     list = suppressed(&pp, purpose, hash);
-    for (i = 0; i < list->nelts; ++i) {
-        printf("%s\n", APR_ARRAY_IDX(list, i, const char *));
-    }
+    print_list(list, csv);
     return fflush(stdout) == 0 ? 0 : EXIT_PROBLEM;
 }

@@ -214,27 +214,60 @@ consent_keyring_t *consentctl_load_keyring(const consentctl_opts *o)
     return ring;
 }
 
+/* verify's arguments: --checkpoint FILE, repeatable, and more FILEs
+ * after it. NULL on a usage error. */
+static apr_array_header_t *checkpoint_paths(const consentctl_opts *o,
+                                            int argc,
+                                            const char *const *argv)
+{
+    static const apr_getopt_option_t opts[] = {
+        { "checkpoint", 'c', 1, "a checkpoint to verify against" },
+        { NULL, 0, 0, NULL }
+    };
+    apr_array_header_t *paths = apr_array_make(o->pool, 4,
+                                               sizeof(const char *));
+    const char *arg;
+    apr_getopt_t *os;
+    apr_status_t rv;
+    int opt;
+
+    apr_getopt_init(&os, o->pool, argc, argv);
+    while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
+        APR_ARRAY_PUSH(paths, const char *) = arg;
+    }
+    if (rv != APR_EOF || (os->ind < argc && paths->nelts == 0)) {
+        return NULL;
+    }
+    for (; os->ind < argc; ++os->ind) {
+        APR_ARRAY_PUSH(paths, const char *) = argv[os->ind];
+    }
+    return paths;
+}
+
 int consentctl_verify(const consentctl_opts *o, int argc,
                       const char *const *argv)
 {
-    apr_array_header_t *problems;
+    apr_array_header_t *problems, *paths, *cps;
     consent_keyring_t *ring;
     consent_store_t *store;
     apr_int64_t proofs = 0, lanes = 0;
     const char *err = NULL;
     int i, n;
 
-    if (argc > 1 || o->key_files == NULL || o->key_files->nelts == 0) {
+    paths = checkpoint_paths(o, argc, argv);
+    if (!paths || o->key_files == NULL || o->key_files->nelts == 0) {
         fprintf(stderr, "usage: consentctl -d DRIVER -p PARAMS -k KEYFILE "
-                "[-k OLDKEY]... verify\n");
+                "[-k OLDKEY]... verify [--checkpoint FILE...]\n");
         return EXIT_USAGE;
     }
     if ((ring = consentctl_load_keyring(o)) == NULL
+        || (cps = consentctl_read_checkpoints(o, ring, paths)) == NULL
         || (store = consentctl_open_store(o)) == NULL) {
         return EXIT_PROBLEM;
     }
     problems = apr_array_make(o->pool, 8, sizeof(consent_problem_t));
-    n = consent_store_verify(store, ring, problems, o->pool);
+    n = consent_store_verify_checkpoints(store, ring, cps, problems,
+                                         o->pool);
     for (i = 0; i < problems->nelts; ++i) {
         fprintf(stderr, "%s\n", consent_problem_str(o->pool,
                 &APR_ARRAY_IDX(problems, i, consent_problem_t)));

@@ -162,6 +162,23 @@ const char *consent_subject_problem(const char *s)
     return NULL;
 }
 
+int consent_identifier_valid(const char *s)
+{
+    const char *c;
+
+    if (s == NULL || !apr_isalpha(*s) || !apr_isascii(*s)
+        || strlen(s) > 255) {
+        return 0;
+    }
+    for (c = s; *c; ++c) {
+        if (!apr_isascii(*c)
+            || !(apr_isalnum(*c) || *c == '_' || *c == '.' || *c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 const char *consent_subject_normalise(apr_pool_t *p, const char *s)
 {
     apr_size_t n;

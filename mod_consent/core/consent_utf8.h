@@ -37,6 +37,10 @@ int consent_text_visible(const char *s);
  */
 const char *consent_subject_problem(const char *s);
 
+/* 1 when s is an id as form definitions spell them (the schema's
+ * "identifier": [A-Za-z][A-Za-z0-9_.-]*, at most 255 bytes). */
+int consent_identifier_valid(const char *s);
+
 /*
  * The subject as stored and looked up, the one rule for the module and
  * consentctl: surrounding ASCII white space cut, and an address (a value
