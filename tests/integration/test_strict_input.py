@@ -1,6 +1,8 @@
 """Strict input on every page (issue 11, section 3): invalid UTF-8, a NUL
 in a field name, invisible or formula-like subjects, and a token posted
 to a page of another kind. Each is refused and nothing is stored."""
+import os
+
 import pytest
 import requests
 
@@ -25,7 +27,11 @@ BAD_UTF8 = {
 
 @pytest.fixture(scope="module", params=["sqlite3", "pgsql"])
 def server(request):
-    s = departures.start(request, request.param)
+    driver, params = departures.store_params(request, request.param)
+    s = harness.ApacheServer(driver=driver, params=params, forms=[
+        ("/newsletter", harness.EXAMPLE, ""),
+        ("/signup", os.path.join(harness.FIXTURES, "signup.xml"), "")]
+    ).start()
     yield s
     s.cleanup()
 
@@ -66,6 +72,20 @@ def test_invalid_utf8_at_the_form(server, seq):
                      body + "&consent_token=" + form_token(server))
         assert_form_again(r)
     assert count(server) == before
+
+
+@pytest.mark.parametrize("seq", list(BAD_UTF8.values()),
+                         ids=list(BAD_UTF8))
+def test_invalid_utf8_in_a_free_text_field(server, seq):
+    """The name field takes any text: only the UTF-8 reader stands here."""
+    before = count(server)
+    r = post_raw(server, "/signup", "name=Ada" + seq + "&email=ada%40"
+                 "example.org&consent_token=" + get_form(server, "/signup")[1])
+    assert_form_again(r)
+    assert count(server) == before
+    r = post_raw(server, "/signup", "name=Ad%C3%A9%F0%9F%98%80&email=ada%40"
+                 "example.org&consent_token=" + get_form(server, "/signup")[1])
+    assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize("seq", list(BAD_UTF8.values()),
@@ -166,6 +186,17 @@ def test_token_of_before_the_page_kind_gets_a_fresh_page(server):
     r = submit(server, {"email": "old@example.org",
                         "consent_token": forged})
     assert r.status_code == 403
+    assert count(server) == before
+
+
+@pytest.mark.parametrize("text", ["Ada\u2028Lovelace", "Ada\x85",
+                                  "Ada\u2029"])
+def test_line_breaks_in_a_free_text_field(server, text):
+    before = count(server)
+    r = submit(server, {"name": text, "email": "ada@example.org",
+                        "consent_token": get_form(server, "/signup")[1]},
+               "/signup")
+    assert_form_again(r)
     assert count(server) == before
 
 
