@@ -137,6 +137,18 @@ int consent_text_visible(const char *s)
     return 1;
 }
 
+/* A telephone number ("+33 1 23 45 67 89") starts with + and is harmless
+ * in a spreadsheet: digits and "+-. ()" make no function call. */
+static int phone_like(const char *s)
+{
+    for (; *s; ++s) {
+        if (!apr_isdigit(*s) && !strchr("+-. ()", *s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 const char *consent_subject_problem(const char *s)
 {
     apr_size_t n = s ? strlen(s) : 0;
@@ -156,7 +168,7 @@ const char *consent_subject_problem(const char *s)
     if (!consent_text_visible(s)) {
         return "an invisible character";
     }
-    if (strchr("=+-@", *s)) {
+    if (strchr("=+-@", *s) && !phone_like(s)) {
         return "starts with =, +, - or @";
     }
     return NULL;

@@ -33,7 +33,8 @@ int consent_text_visible(const char *s);
  * NULL when s may be a subject (who a proof is about), else why not:
  * valid UTF-8, one line, visible, not empty, at most 254 bytes, and not
  * starting with '=', '+', '-' or '@', which a spreadsheet opening a CSV
- * export reads as a formula.
+ * export reads as a formula (but for a telephone number: digits and
+ * "+-. ()" only).
  */
 const char *consent_subject_problem(const char *s);
 

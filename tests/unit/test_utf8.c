@@ -73,7 +73,7 @@ static void subjects(void **state)
         "a\xe2\x80\xa8@x.org", "a\xe2\x80\xa9@x.org", "\xef\xbb\xbf" "a@x",
         "a\xc2\xad@x.org", "a\xe2\x81\xa0@x.org", "a\xe2\x80\xae@x.org",
         "a\xf3\xa0\x80\x81@x.org", "a\x01@x.org", "a\xc2\x9b@x.org",
-        "=1+1", "+1", "-1", "@a", "a\xc0\xae@x.org",
+        "=1+1", "+sum", "-x", "@a", "a\xc0\xae@x.org",
         NULL
     };
     char longest[300];
@@ -86,6 +86,10 @@ static void subjects(void **state)
     assert_null(consent_subject_problem("ada@example.org"));
     assert_null(consent_subject_problem("zo\xc3\xa9@exemple.fr"));
     assert_null(consent_subject_problem("customer 1-2=3"));
+    assert_null(consent_subject_problem("+33 1 23 45 67 89"));
+    assert_null(consent_subject_problem("+1 (555) 010-0000"));
+    assert_non_null(consent_subject_problem("+33 1 23|x"));
+    assert_non_null(consent_subject_problem("-2+3*cmd"));
     memset(longest, 'a', 254);
     longest[254] = '\0';
     assert_null(consent_subject_problem(longest));
