@@ -101,6 +101,13 @@ consent_verdict_t *consent_guard_check(const consent_form_t *form,
     consent_verdict_t *v;
     int i;
 
+    /* a name cut at a NUL (or not UTF-8) must not tick a guarded box,
+     * which the translation below would turn into a clean consent= */
+    v = apr_pcalloc(p, sizeof *v);
+    v->values = apr_table_make(p, 1);
+    if (consent_check_names(posted, v, p)->kind != CONSENT_VERDICT_OK) {
+        return v;
+    }
     /* only a token the guard put in an application's page counts here */
     guarded.page = CONSENT_PAGE_GUARD;
     read_boxes(form, posted, ticked);

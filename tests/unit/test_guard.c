@@ -434,6 +434,24 @@ static void submission_refusals(void **state)
                      CONSENT_VERDICT_BAD_INPUT);
 }
 
+/* A guarded box's name cut at %00 (the adapter keeps it marked): 400,
+ * never a consent. */
+static void guarded_name_with_nul_is_refused(void **state)
+{
+    apr_array_header_t *fs = post("consent_token", real_token("00"),
+                                  "email", "a@b.org", "optin_newsletter",
+                                  "on", NULL);
+    consent_verdict_t *v;
+
+    APR_ARRAY_IDX(fs, 2, consent_field_value_t).bad_name = 1;
+    v = judge(fs);
+    assert_int_equal(v->kind, CONSENT_VERDICT_BAD_INPUT);
+    assert_null(v->proof);
+    /* and without the mark, the same POST is a consent */
+    APR_ARRAY_IDX(fs, 2, consent_field_value_t).bad_name = 0;
+    assert_int_equal(judge(fs)->kind, CONSENT_VERDICT_OK);
+}
+
 static void lint_rules(void **state)
 {
     apr_array_header_t *problems = apr_array_make(pool, 4,
@@ -512,6 +530,7 @@ int main(void)
         cmocka_unit_test(values_that_tick),
         cmocka_unit_test(submission_translated),
         cmocka_unit_test(submission_refusals),
+        cmocka_unit_test(guarded_name_with_nul_is_refused),
         cmocka_unit_test(lint_rules),
     };
 
