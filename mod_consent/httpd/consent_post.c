@@ -234,7 +234,9 @@ int consent_read_body(request_rec *r, const consent_dir_conf *conf,
                                     HTTP_REQUEST_ENTITY_TOO_LARGE,
                                     "error.too_large");
     }
-    rv = read_raw_body(r, conf->max_body, &body, &len);
+    /* a buffer the announced size, when there is one (it is bounded) */
+    rv = read_raw_body(r, cl && length >= 0 ? (apr_size_t)length
+                                            : conf->max_body, &body, &len);
     if (rv == APR_ENOSPC) {
         r->connection->keepalive = AP_CONN_CLOSE;
         return consent_send_message(r, conf, lang,
