@@ -400,8 +400,7 @@ static const char *mac_of(const consent_key_t *key, const char *text,
 static const char *lane_lines(consent_audit_t *a, apr_pool_t *p,
                               const char **err)
 {
-    apr_array_header_t *rows;
-    const char *out = "";
+    apr_array_header_t *rows, *out;
     int i;
 
     if (consent_store_query(a->store, "SELECT lane, creation_mac,"
@@ -410,6 +409,7 @@ static const char *lane_lines(consent_audit_t *a, apr_pool_t *p,
                             err) != 0) {
         return NULL;
     }
+    out = apr_array_make(p, rows->nelts + 1, sizeof(const char *));
     for (i = 0; i < rows->nelts; ++i) {
         const char **c = APR_ARRAY_IDX(rows, i, const char **);
 
@@ -420,10 +420,11 @@ static const char *lane_lines(consent_audit_t *a, apr_pool_t *p,
                                 c[0] ? c[0] : "NULL");
             return NULL;
         }
-        out = apr_pstrcat(p, out, "lane ", c[0], " ", c[1], " ", c[2], " ",
-                          c[3], "\n", NULL);
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(
+            p, "lane ", c[0], " ", c[1], " ", c[2], " ", c[3], "\n", NULL);
     }
-    return out;
+    /* joined once: thousands of lanes, each appended, would be O(n^2) */
+    return apr_array_pstrcat(p, out, '\0');
 }
 
 apr_status_t consent_checkpoint_make(consent_store_t *store,
