@@ -156,13 +156,7 @@ apr_status_t consent_issue_form_token(request_rec *r,
                                       const consent_dir_conf *conf,
                                       const char *lang, const char **token)
 {
-    char *defaults;
-
-    /* the form pages compiled at start-up never tick a box (R1) */
-    defaults = apr_palloc(r->pool, conf->form->purposes->nelts + 1);
-    memset(defaults, CONSENT_BOX_UNTICKED, conf->form->purposes->nelts);
-    defaults[conf->form->purposes->nelts] = '\0';
-    return consent_issue_token(r, conf, lang, defaults, token);
+    return issue_page_token(r, conf, lang, consent_render_form, token);
 }
 
 int consent_send_form(request_rec *r, const consent_dir_conf *conf,
