@@ -166,7 +166,7 @@ int consentctl_export(const consentctl_opts *o, int argc,
     apr_getopt_init(&os, o->pool, argc, argv);
     while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
         if (opt == 'S') {
-            subject = arg;
+            subject = consentctl_subject(o->pool, arg);
         }
         else if (!parse_since(arg, &since)) {
             fprintf(stderr, "consentctl export: --since %s: expected RFC "

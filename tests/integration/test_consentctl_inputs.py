@@ -126,3 +126,18 @@ def test_suppression_list_is_safe_in_a_spreadsheet(fresh_apache):
     assert "gone@example.org" in cells
     assert "'=HYPERLINK(\"http://x\")@example.org" in cells
     assert not any(c[:1] in "=+-@" for c in cells)
+
+
+def test_every_command_spells_a_subject_as_the_store_does(fresh_apache):
+    server = fresh_apache().start()
+    _, token = get_form(server)
+    r = submit(server, {"email": " Ada@Example.ORG ", "consent": "newsletter",
+                        "consent_token": token})
+    assert r.status_code == 200, r.text
+    base = ("-d", server.driver, "-p", server.params)
+    p = harness.consentctl(*base, "export", "--subject", "ADA@example.org ")
+    assert p.returncode == 0, p.stderr
+    assert '"subject":"ada@example.org"' in p.stdout
+    p = harness.consentctl(*base, "status", "--subject", " ada@EXAMPLE.org")
+    assert p.returncode == 0, p.stderr
+    assert "given" in p.stdout
