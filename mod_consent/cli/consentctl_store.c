@@ -278,7 +278,10 @@ int consentctl_verify(const consentctl_opts *o, int argc,
     }
     if (n == 0) {
         printf("%" APR_INT64_T_FMT " proofs, %" APR_INT64_T_FMT
-               " lanes: intact\n", proofs, lanes);
+               " lanes: intact%s\n", proofs, lanes, cps->nelts == 0 ? ""
+               : apr_psprintf(o->pool, ", nothing covered by %d "
+                              "checkpoint%s missing or changed", cps->nelts,
+                              cps->nelts == 1 ? "" : "s"));
         return 0;
     }
     printf("%" APR_INT64_T_FMT " proofs, %" APR_INT64_T_FMT " lanes: %d "

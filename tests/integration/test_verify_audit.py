@@ -175,8 +175,10 @@ def test_checkpoint_is_signed_and_verifies(store, tmp_path, total):
     assert "count consent_proof %d" % total in lines
     assert sum(l.startswith("lane ") for l in lines) >= 1
     assert lines[-1].startswith("mac ")
-    p = ctl(db, key, "verify", "--checkpoint", path)
+    p = ctl(db, key, "verify", "--checkpoint", path, path)
     assert p.returncode == 0, p.stderr
+    assert p.stdout.endswith(": intact, nothing covered by 2 checkpoints "
+                             "missing or changed\n")
     # an edited checkpoint is refused
     with open(path, "w") as f:
         f.write(text.replace("count consent_proof %d" % total,
