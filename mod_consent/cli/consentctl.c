@@ -161,6 +161,26 @@ static int cmd_lint(const ctl_t *ctl, int argc, const char *const *argv)
     return status;
 }
 
+const consent_form_t *consentctl_load_form(const consentctl_opts *o,
+                                           const char *path)
+{
+    apr_array_header_t *problems;
+    consent_schema_t *schema;
+    consent_form_t *form;
+
+    problems = apr_array_make(o->pool, 4, sizeof(consent_problem_t));
+    if (consent_schema_load(&schema, default_schema(o->pool), problems,
+                            o->pool) != APR_SUCCESS
+        || consent_form_compile(&form, schema, path, problems, o->pool)
+           != APR_SUCCESS) {
+        print_problems(problems, 0, o->pool);
+        fprintf(stderr, "consentctl: %s: not a valid form definition\n",
+                path);
+        return NULL;
+    }
+    return form;
+}
+
 /* ---- dispatch ------------------------------------------------------- */
 
 static const command_t *commands(void)
@@ -170,16 +190,21 @@ static const command_t *commands(void)
           "check form definitions as Apache's start-up would" },
         { "export", consentctl_export, "[--since TIME] [--subject S]",
           "every proof as JSON Lines (-d, -p)" },
-        { "verify", consentctl_verify, "",
-          "check the tamper evidence of the store (-d, -p, -k)" },
+        { "verify", consentctl_verify, "[--checkpoint FILE...]",
+          "check the tamper evidence of the store, and that nothing a "
+          "checkpoint covers went missing or changed (-d, -p, -k)" },
+        { "checkpoint", consentctl_checkpoint, "[--no-verify]",
+          "a signed summary of the store to keep off the machine "
+          "(-d, -p, -k)" },
         { "status", consentctl_status, "--subject S [--json]",
           "the current state of each purpose for a person (-d, -p)" },
         { "unsubscribe-url", consentctl_unsubscribe_url,
-          "--base URL --form ID --subject S [--purpose P]...",
+          "--base URL --form ID --subject S [--purpose P]... "
+          "[--form-file FILE]",
           "a signed one-click unsubscribe link and its two mail headers "
           "(-k)" },
         { "suppression-list", consentctl_suppression_list,
-          "[--hashed] [--purpose P]",
+          "[--hashed] [--purpose P] [--csv]",
           "everyone a mailer must not write to, one a line (-d, -p)" },
         { NULL, NULL, NULL, NULL }
     };

@@ -16,6 +16,7 @@
 #include "consentctl_store.h"
 #include "consent_store.h"
 #include "consent_status.h"
+#include "consent_utf8.h"
 
 #define EXIT_PROBLEM CONSENTCTL_PROBLEM
 #define EXIT_USAGE CONSENTCTL_USAGE
@@ -268,7 +269,7 @@ int consentctl_export(const consentctl_opts *o, int argc,
     apr_getopt_init(&os, o->pool, argc, argv);
     while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
         if (opt == 'S') {
-            subject = arg;
+            subject = consentctl_subject(o->pool, arg);
         }
         else if (!parse_since(arg, &since)) {
             fprintf(stderr, "consentctl export: --since %s: expected RFC "
@@ -316,6 +317,36 @@ consent_keyring_t *consentctl_load_keyring(const consentctl_opts *o)
     return ring;
 }
 
+/* verify's arguments: --checkpoint FILE, repeatable, and more FILEs
+ * after it. NULL on a usage error. */
+static apr_array_header_t *checkpoint_paths(const consentctl_opts *o,
+                                            int argc,
+                                            const char *const *argv)
+{
+    static const apr_getopt_option_t opts[] = {
+        { "checkpoint", 'c', 1, "a checkpoint to verify against" },
+        { NULL, 0, 0, NULL }
+    };
+    apr_array_header_t *paths = apr_array_make(o->pool, 4,
+                                               sizeof(const char *));
+    const char *arg;
+    apr_getopt_t *os;
+    apr_status_t rv;
+    int opt;
+
+    apr_getopt_init(&os, o->pool, argc, argv);
+    while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
+        APR_ARRAY_PUSH(paths, const char *) = arg;
+    }
+    if (rv != APR_EOF || (os->ind < argc && paths->nelts == 0)) {
+        return NULL;
+    }
+    for (; os->ind < argc; ++os->ind) {
+        APR_ARRAY_PUSH(paths, const char *) = argv[os->ind];
+    }
+    return paths;
+}
+
 /*
  * Exit: 1 when anything points at tampering (it wins over the rest),
  * CONSENTCTL_UNCHECKED when all that is wrong is a key the keyring lacks
@@ -325,26 +356,30 @@ consent_keyring_t *consentctl_load_keyring(const consentctl_opts *o)
 int consentctl_verify(const consentctl_opts *o, int argc,
                       const char *const *argv)
 {
-    apr_array_header_t *problems;
+    apr_array_header_t *problems, *paths, *cps;
     consent_keyring_t *ring;
     consent_store_t *store;
     apr_int64_t proofs = 0, lanes = 0;
     const char *err = NULL;
     int i, tamper = 0, missing = 0;
 
-    if (argc > 1 || o->key_files == NULL || o->key_files->nelts == 0) {
+    paths = checkpoint_paths(o, argc, argv);
+    if (!paths || o->key_files == NULL || o->key_files->nelts == 0) {
         fprintf(stderr, "usage: consentctl -d DRIVER -p PARAMS -k KEYFILE "
-                "[-k OLDKEY]... verify\n");
+                "[-k OLDKEY]... verify [--checkpoint FILE...]\n");
         return EXIT_USAGE;
     }
     if ((ring = consentctl_load_keyring(o)) == NULL) {
         return EXIT_USAGE;
     }
+    if ((cps = consentctl_read_checkpoints(o, ring, paths)) == NULL) {
+        return EXIT_PROBLEM;    /* unreadable or not sealed by our key */
+    }
     if ((store = consentctl_open_store(o)) == NULL) {
         return EXIT_NO_STORE;
     }
     problems = apr_array_make(o->pool, 8, sizeof(consent_problem_t));
-    consent_store_verify(store, ring, problems, o->pool);
+    consent_store_verify_checkpoints(store, ring, cps, problems, o->pool);
     for (i = 0; i < problems->nelts; ++i) {
         const consent_problem_t *pb = &APR_ARRAY_IDX(problems, i,
                                                      consent_problem_t);
@@ -373,23 +408,21 @@ int consentctl_verify(const consentctl_opts *o, int argc,
                missing == 1 ? "" : "s");
         return CONSENTCTL_UNCHECKED;
     }
+    if (cps->nelts > 0) {
+        printf("intact, nothing covered by %d checkpoint%s missing or "
+               "changed\n", cps->nelts, cps->nelts == 1 ? "" : "s");
+        return 0;
+    }
     printf("intact\n");
     return 0;
 }
 
 /* ---- status --------------------------------------------------------- */
 
-/* Addresses are stored lower-cased: so are they looked up. */
+/* Looked up the way the module stores it: one rule, in the core. */
 const char *consentctl_subject(apr_pool_t *p, const char *s)
 {
-    char *c, *out = apr_pstrdup(p, s);
-
-    if (strchr(out, '@')) {
-        for (c = out; *c; ++c) {
-            *c = (char)tolower((unsigned char)*c);
-        }
-    }
-    return out;
+    return consent_subject_normalise(p, s);
 }
 
 static apr_status_t note_decisions(void *baton, const consent_proof_t *pf,

@@ -28,6 +28,15 @@ int consentctl_verify(const consentctl_opts *o, int argc,
 int consentctl_status(const consentctl_opts *o, int argc,
                       const char *const *argv);
 
+/* consentctl_checkpoint.c: a signed summary of the store, and the
+ * checkpoint files of verify --checkpoint (consent_checkpoint_t*, or
+ * NULL after saying why one is unusable). */
+int consentctl_checkpoint(const consentctl_opts *o, int argc,
+                          const char *const *argv);
+apr_array_header_t *consentctl_read_checkpoints(
+    const consentctl_opts *o, const consent_keyring_t *ring,
+    const apr_array_header_t *paths);
+
 /* consentctl_mail.c: what a mailer needs. */
 int consentctl_unsubscribe_url(const consentctl_opts *o, int argc,
                                const char *const *argv);
@@ -37,6 +46,12 @@ int consentctl_suppression_list(const consentctl_opts *o, int argc,
 /* Shared by the commands: NULL after saying why on stderr. */
 consent_store_t *consentctl_open_store(const consentctl_opts *o);
 consent_keyring_t *consentctl_load_keyring(const consentctl_opts *o);
+
+/* A form definition compiled as Apache's start-up would (the schema of
+ * $CONSENT_TEMPLATE_DIR or the installed one); NULL after saying why. */
+struct consent_form_t;
+const struct consent_form_t *consentctl_load_form(const consentctl_opts *o,
+                                                  const char *path);
 
 /* An address as the store holds it (lower-cased); other subjects as
  * given. */

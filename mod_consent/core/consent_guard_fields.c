@@ -200,12 +200,19 @@ consent_verdict_t *consent_guard_check(const consent_form_t *form,
                                        apr_pool_t *p)
 {
     char *ticked = apr_pcalloc(p, form->purposes->nelts + 1);
-    const consent_field_value_t *odd = read_boxes(form, posted, ticked);
+    consent_request_info_t guarded = *in;
+    const consent_field_value_t *odd;
     consent_verdict_t *v;
     int i;
 
-    if (odd) {
-        v = apr_pcalloc(p, sizeof *v);
+    /* a name cut at a NUL (or not UTF-8) must not tick a guarded box,
+     * which the translation below would turn into a clean consent= */
+    v = apr_pcalloc(p, sizeof *v);
+    v->values = apr_table_make(p, 1);
+    if (consent_check_names(posted, v, p)->kind != CONSENT_VERDICT_OK) {
+        return v;
+    }
+    if ((odd = read_boxes(form, posted, ticked)) != NULL) {
         v->kind = CONSENT_VERDICT_BAD_INPUT;
         v->error_key = "error.bad_input";
         v->detail = apr_psprintf(p, "field \"%s\" is a guarded box's name "
@@ -214,8 +221,10 @@ consent_verdict_t *consent_guard_check(const consent_form_t *form,
                                  odd->name, p));
         return v;
     }
+    /* only a token the guard put in an application's page counts here */
+    guarded.page = CONSENT_PAGE_GUARD;
     v = consent_submission_check(form, ring, translate(form, posted, ticked,
-                                                       p), in, p);
+                                                       p), &guarded, p);
     if (v->kind != CONSENT_VERDICT_OK) {
         return v;
     }

@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <unistd.h>
 #include <apr_file_io.h>
 #include <apr_file_info.h>
 #include <openssl/crypto.h>
@@ -40,6 +41,27 @@ static EVP_MAC_CTX *keyed_context(const consent_key_t *key)
     return ctx;
 }
 
+/*
+ * The owner may chmod the file back open, or (the web server's User
+ * owning it) rewrite it from a compromised child: only root, or whoever
+ * loads it (Apache's start-up, consentctl), may own it.
+ */
+static const char *check_owner(const char *path, const apr_finfo_t *fi,
+                               apr_pool_t *p)
+{
+    uid_t me = geteuid();
+    char *name = NULL;
+
+    if (fi->user == 0 || fi->user == me) {
+        return NULL;
+    }
+    apr_uid_name_get(&name, fi->user, p);
+    return apr_psprintf(p, "secret file %s is owned by %s (uid %ld): it "
+                        "must belong to root%s (chown root:root it)", path,
+                        name ? name : "an unknown user", (long)fi->user,
+                        me == 0 ? "" : " or to the user loading it");
+}
+
 /* Group or other access would let any local user forge consent. */
 static const char *check_file(const char *path, apr_pool_t *p)
 {
@@ -47,8 +69,8 @@ static const char *check_file(const char *path, apr_pool_t *p)
     apr_status_t rv;
     char buf[120];
 
-    rv = apr_stat(&fi, path, APR_FINFO_TYPE | APR_FINFO_PROT | APR_FINFO_SIZE,
-                  p);
+    rv = apr_stat(&fi, path, APR_FINFO_TYPE | APR_FINFO_PROT | APR_FINFO_SIZE
+                  | APR_FINFO_OWNER, p);
     if (rv != APR_SUCCESS) {
         return apr_psprintf(p, "secret file %s: %s", path,
                             apr_strerror(rv, buf, sizeof buf));
@@ -63,7 +85,7 @@ static const char *check_file(const char *path, apr_pool_t *p)
     if (fi.size > 64 * 1024) {
         return apr_psprintf(p, "secret file %s is larger than 64 KiB", path);
     }
-    return NULL;
+    return check_owner(path, &fi, p);
 }
 
 static const char *read_secret(consent_key_t *key, const char *path,

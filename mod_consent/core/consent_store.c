@@ -47,6 +47,7 @@
 #include "consent_store.h"
 #include "consent_log.h"
 #include "consent_notice.h"
+#include "consent_audit.h"
 
 #define PAGE "500"
 #define GENESIS "genesis"
@@ -1520,6 +1521,8 @@ typedef struct {
     apr_hash_t *notices;                /* sha256 -> "" */
     apr_hash_t *missing;                /* key id -> missing_key_t* */
     apr_pool_t *pool;
+    consent_audit_t *audit;             /* counts, types, checkpoints */
+    apr_int64_t notices_read, proofs_read;
 } verify_t;
 
 /* A key the ring lacks: what it leaves unchecked (counted, not listed,
@@ -1661,6 +1664,8 @@ static int load_lanes(verify_t *v, apr_pool_t *p)
 
         lane_from_cols(&ls->row, APR_ARRAY_IDX(rows, i, const char **));
         apr_hash_set(v->lanes, ls->row.lane, APR_HASH_KEY_STRING, ls);
+        consent_audit_lane_row(v->audit,
+                               APR_ARRAY_IDX(rows, i, const char **));
     }
     for (hi = apr_hash_first(p, v->lanes); hi; hi = apr_hash_next(hi)) {
         check_lane_macs(v, apr_hash_this_val(hi), p);
@@ -1694,6 +1699,7 @@ static int load_notices(verify_t *v, apr_pool_t *page)
             }
             after = apr_pstrdup(v->pool, c[0]);
             apr_hash_set(v->notices, after, APR_HASH_KEY_STRING, "");
+            ++v->notices_read;
         }
     } while (rows->nelts == 100);
     return 0;
@@ -1767,8 +1773,12 @@ static int check_proofs(verify_t *v, apr_pool_t *page)
             return rv;
         }
         for (i = 0; i < rows->nelts; ++i) {
-            check_proof(v, proof_from_cols(
-                APR_ARRAY_IDX(rows, i, const char **), page), page);
+            const char **c = APR_ARRAY_IDX(rows, i, const char **);
+            const consent_proof_t *pf = proof_from_cols(c, page);
+
+            check_proof(v, pf, page);
+            consent_audit_proof_row(v->audit, c, pf);
+            ++v->proofs_read;
         }
         if (rows->nelts > 0) {
             const char **last = APR_ARRAY_IDX(rows, rows->nelts - 1,
@@ -1810,10 +1820,20 @@ int consent_store_verify(consent_store_t *store,
                          const consent_keyring_t *ring,
                          apr_array_header_t *problems, apr_pool_t *p)
 {
+    return consent_store_verify_checkpoints(store, ring, NULL, problems, p);
+}
+
+int consent_store_verify_checkpoints(consent_store_t *store,
+                                     const consent_keyring_t *ring,
+                                     const apr_array_header_t *checkpoints,
+                                     apr_array_header_t *problems,
+                                     apr_pool_t *p)
+{
     int before = problems->nelts;
     apr_pool_t *page;
     verify_t v;
 
+    memset(&v, 0, sizeof v);
     v.store = store;
     v.ring = ring;
     v.problems = problems;
@@ -1821,12 +1841,35 @@ int consent_store_verify(consent_store_t *store,
     v.lanes = apr_hash_make(p);
     v.notices = apr_hash_make(p);
     v.missing = apr_hash_make(p);
+    v.audit = consent_audit_make(store, checkpoints, problems, p);
     apr_pool_create(&page, p);
-    if (load_lanes(&v, p) == 0 && load_notices(&v, page) == 0
-        && check_proofs(&v, page) == 0) {
+    if (consent_audit_begin(v.audit, page) == 0 && load_lanes(&v, p) == 0
+        && load_notices(&v, page) == 0 && check_proofs(&v, page) == 0) {
         check_heads(&v, p);
+        consent_audit_end(v.audit, v.proofs_read,
+                          apr_hash_count(v.lanes), v.notices_read, page);
     }
     report_missing_keys(&v, p);
     apr_pool_destroy(page);
     return problems->nelts - before;
+}
+
+int consent_store_query(consent_store_t *store, const char *sql,
+                        apr_array_header_t **rows, apr_pool_t *p, int nargs,
+                        const char **args, const char **err)
+{
+    apr_dbd_prepared_t *st = NULL;
+    apr_dbd_results_t *res = NULL;
+    int rv;
+
+    rv = apr_dbd_prepare(store->driver, p, store->handle, sql, NULL, &st);
+    if (rv == 0) {
+        rv = apr_dbd_pselect(store->driver, p, store->handle, &res, st,
+                             random_access(store->driver), nargs, args);
+    }
+    if (rv != 0) {
+        *err = db_error(store->driver, store->handle, rv, "audit", p);
+        return rv;
+    }
+    return rows_of(store->driver, res, rows, p);
 }

@@ -181,6 +181,22 @@ int consent_store_verify(consent_store_t *store,
                          const consent_keyring_t *ring,
                          apr_array_header_t *problems, apr_pool_t *p);
 
+/* The same, and against checkpoints (consent_checkpoint_t*, see
+ * consent_audit.h; NULL for none). */
+int consent_store_verify_checkpoints(consent_store_t *store,
+                                     const consent_keyring_t *ring,
+                                     const apr_array_header_t *checkpoints,
+                                     apr_array_header_t *problems,
+                                     apr_pool_t *p);
+
+/* Fixed SQL (apr_dbd %s placeholders, text arguments only) prepared for
+ * this one call: rows of const char*[] (NULL for SQL NULL) in p. For the
+ * audit's occasional reads (consent_audit.c); non-zero and *err on
+ * failure. */
+int consent_store_query(consent_store_t *store, const char *sql,
+                        apr_array_header_t **rows, apr_pool_t *p, int nargs,
+                        const char **args, const char **err);
+
 /* How many proofs and lanes the store holds (verify's summary). */
 apr_status_t consent_store_count(consent_store_t *store,
                                  apr_int64_t *proofs, apr_int64_t *lanes,

@@ -1,7 +1,7 @@
 #include <apr_lib.h>
-#include <libxml/xmlstring.h>
 
 #include "consent_submit.h"
+#include "consent_utf8.h"
 #include "consent_notice.h"
 #include "consent_status.h"
 
@@ -18,6 +18,7 @@ consent_verdict_kind_t consent_verdict_for_token(consent_token_status_t st,
     case CONSENT_TOKEN_EXPIRED:
     case CONSENT_TOKEN_STALE_FORM:
     case CONSENT_TOKEN_FUTURE:
+    case CONSENT_TOKEN_OLD_FORMAT:
         /* an honest person with an old page: give them a fresh one */
         *error_key = "error.expired";
         return CONSENT_VERDICT_EXPIRED;
@@ -31,7 +32,24 @@ int consent_value_is_clean(const consent_field_value_t *f,
                            apr_size_t max_len)
 {
     return f->len == strlen(f->value) && f->len <= max_len
-           && xmlCheckUTF8((const xmlChar *)f->value);
+           && consent_utf8_valid(f->value, f->len);
+}
+
+const char *consent_fields_problem(const apr_array_header_t *fs,
+                                   apr_pool_t *p)
+{
+    int i;
+
+    for (i = 0; i < fs->nelts; ++i) {
+        const consent_field_value_t *f =
+            &APR_ARRAY_IDX(fs, i, consent_field_value_t);
+
+        if (f->bad_name || !consent_utf8_valid(f->name, strlen(f->name))) {
+            return apr_psprintf(p, "field %d: a name with a NUL byte or "
+                                "invalid UTF-8", i + 1);
+        }
+    }
+    return NULL;
 }
 
 static int is_email(const char *v)
@@ -65,16 +83,6 @@ static int is_tel(const char *v)
         }
     }
     return digits >= 3 && digits <= 20;
-}
-
-static int is_plain_text(const char *v)
-{
-    for (; *v; ++v) {
-        if ((unsigned char)*v < ' ' || *v == 0x7f) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 static consent_verdict_t *verdict(consent_verdict_t *v,
@@ -113,7 +121,12 @@ static const char *check_field(const consent_field_t *def, const char *v)
     if (strcmp(def->type, "tel") == 0 && !is_tel(v)) {
         return "error.invalid_field";
     }
-    return is_plain_text(v) ? NULL : "error.invalid_field";
+    /* who a proof is about: one spelling only (consent_utf8.h) */
+    if ((def->subject || strcmp(def->type, "email") == 0)
+        && consent_subject_problem(v)) {
+        return "error.invalid_field";
+    }
+    return consent_text_single_line(v) ? NULL : "error.invalid_field";
 }
 
 const consent_field_value_t *consent_field_single(
@@ -208,22 +221,15 @@ static const char *read_ticks(const consent_form_t *form,
     return NULL;
 }
 
-/* Addresses are matched case-insensitively by later withdrawals. */
+/* Addresses are matched case-insensitively by later withdrawals: the
+ * one rule of consent_subject_normalise(), shared with consentctl. */
 const char *consent_subject_canonical(const consent_form_t *form,
                                       const char *value, apr_pool_t *p)
 {
-    char *s, *c;
-
     if (!form->subject) {
         return NULL;
     }
-    s = apr_pstrdup(p, value);
-    if (s && strcmp(form->subject->type, "email") == 0) {
-        for (c = s; *c; ++c) {
-            *c = (char)apr_tolower(*c);
-        }
-    }
-    return s;
+    return consent_subject_normalise(p, value);
 }
 
 /*
@@ -272,7 +278,21 @@ static consent_proof_t *build_proof(const consent_form_t *form,
     return pr;
 }
 
-consent_verdict_t *consent_check_token(const consent_form_t *form,
+consent_verdict_t *consent_check_names(const apr_array_header_t *fs,
+                                       consent_verdict_t *v, apr_pool_t *p)
+{
+    const char *why = consent_fields_problem(fs, p);
+
+    if (why) {
+        /* the token's language is unknown yet: v->lang stays NULL */
+        return verdict(v, CONSENT_VERDICT_BAD_INPUT, "error.bad_input",
+                       why);
+    }
+    v->kind = CONSENT_VERDICT_OK;
+    return v;
+}
+
+consent_verdict_t *consent_check_token(const consent_form_t *form, int page,
                                        const consent_keyring_t *ring,
                                        const apr_array_header_t *fs,
                                        const consent_request_info_t *in,
@@ -288,10 +308,10 @@ consent_verdict_t *consent_check_token(const consent_form_t *form,
         return verdict(v, CONSENT_VERDICT_BAD_INPUT, "error.bad_input",
                        "two consent_token fields");
     }
-    st = consent_token_verify(&v->facts, ring,
-                              tok && consent_value_is_clean(tok, 4096)
-                              ? tok->value : "", form, in->now,
-                              in->lifetime, p);
+    st = consent_token_verify_page(&v->facts, ring,
+                                   tok && consent_value_is_clean(tok, 4096)
+                                   ? tok->value : "", form, page, in->now,
+                                   in->lifetime, p);
     if (tok && st == CONSENT_TOKEN_MISSING) {
         st = CONSENT_TOKEN_MALFORMED;
     }
@@ -320,7 +340,11 @@ consent_verdict_t *consent_submission_check(const consent_form_t *form,
     const char *err;
 
     v->values = apr_table_make(p, form->fields->nelts + 1);
-    if (consent_check_token(form, ring, fs, in, v, p)->kind
+    if (consent_check_names(fs, v, p)->kind != CONSENT_VERDICT_OK
+        || consent_check_token(form, in->page == CONSENT_PAGE_GUARD
+                                     ? CONSENT_PAGE_GUARD
+                                     : CONSENT_PAGE_FORM,
+                               ring, fs, in, v, p)->kind
         != CONSENT_VERDICT_OK) {
         return v;
     }

@@ -15,11 +15,13 @@
 #define CONSENT_PURPOSE_FIELD "consent"
 
 /* One decoded form field; len is the decoded length (a %00 shows as
- * len > strlen(value)). */
+ * len > strlen(value)). bad_name: the name held a NUL or invalid UTF-8
+ * (name is then cut and must not count as any field). */
 typedef struct {
     const char *name;
     const char *value;
     apr_size_t len;
+    int bad_name;
 } consent_field_value_t;
 
 /* What the server knows about the request. */
@@ -28,6 +30,9 @@ typedef struct {
     const char *user_agent;
     apr_time_t now;
     apr_interval_time_t lifetime;
+    int page;   /* CONSENT_PAGE_GUARD for a guarded application's form;
+                   the form's otherwise (the withdrawal check sets its
+                   own) */
 } consent_request_info_t;
 
 typedef enum {
@@ -58,15 +63,26 @@ consent_verdict_t *consent_submission_check(const consent_form_t *form,
 consent_verdict_kind_t consent_verdict_for_token(consent_token_status_t st,
                                                  const char **error_key);
 
-/* Structural checks of a field value: no NUL, valid UTF-8, bounded. */
+/* Structural checks of a field value: no NUL, valid UTF-8 (strict,
+ * consent_utf8.c), bounded. */
 int consent_value_is_clean(const consent_field_value_t *f,
                            apr_size_t max_len);
+
+/* Structural checks of every field's name: NULL when all are clean, else
+ * what is wrong (for the log). Every page checks this first. */
+const char *consent_fields_problem(const apr_array_header_t *fs,
+                                   apr_pool_t *p);
 
 /* The pieces of a submission check that the withdrawal page shares
  * (consent_withdraw.c). */
 
-/* The signed render token: v->kind, error_key, facts and lang set. */
-consent_verdict_t *consent_check_token(const consent_form_t *form,
+/* consent_fields_problem() as a verdict: 400 when a name is bad. */
+consent_verdict_t *consent_check_names(const apr_array_header_t *fs,
+                                       consent_verdict_t *v, apr_pool_t *p);
+
+/* The signed render token, issued by a page of kind page (a
+ * consent_page_kind_t): v->kind, error_key, facts and lang set. */
+consent_verdict_t *consent_check_token(const consent_form_t *form, int page,
                                        const consent_keyring_t *ring,
                                        const apr_array_header_t *fs,
                                        const consent_request_info_t *in,

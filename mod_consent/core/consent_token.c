@@ -5,9 +5,11 @@
 #include "consent_notice.h"
 
 #define TOKEN_PREFIX "c1."
-#define TOKEN_VERSION 1
-#define TOKEN_FIXED (1 + CONSENT_KEY_ID_LEN + 8 + CONSENT_NONCE_LEN + 4 \
-                     + CONSENT_SHA256_LEN)
+#define TOKEN_VERSION 2
+#define TOKEN_VERSION_NO_PAGE 1
+#define TOKEN_FIXED_V1 (1 + CONSENT_KEY_ID_LEN + 8 + CONSENT_NONCE_LEN + 4 \
+                        + CONSENT_SHA256_LEN)
+#define TOKEN_FIXED (TOKEN_FIXED_V1 + 1)
 /* Far more than any form needs; bounds what an attacker makes us decode. */
 #define TOKEN_MAX_CHARS 2048
 #define TOKEN_MAX_SKEW apr_time_from_sec(60)
@@ -16,7 +18,8 @@ const char *consent_token_status_str(consent_token_status_t st)
 {
     static const char *const names[] = {
         "ok", "missing", "malformed", "unknown key", "bad signature",
-        "other form", "older form version", "expired", "issued in the future"
+        "other form", "older form version", "expired", "issued in the future",
+        "issued by another kind of page", "version 1 (no page kind)"
     };
 
     return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
@@ -65,6 +68,7 @@ static apr_size_t encode_payload(unsigned char *buf,
     b += 4;
     memcpy(b, f->notice_sha256, CONSENT_SHA256_LEN);
     b += CONSENT_SHA256_LEN;
+    *b++ = (unsigned char)f->page;
     b = put_str(b, f->form_id, strlen(f->form_id));
     b = put_str(b, f->lang, strlen(f->lang));
     b = put_str(b, f->defaults, strlen(f->defaults));
@@ -92,7 +96,8 @@ apr_status_t consent_token_issue(const char **token,
     apr_size_t len;
     const char *b64;
 
-    if (!ring || ring->keys->nelts == 0 || strlen(facts->form_id) > 255
+    if (!ring || ring->keys->nelts == 0 || facts->page < CONSENT_PAGE_FORM
+        || facts->page > CONSENT_PAGE_GUARD || strlen(facts->form_id) > 255
         || strlen(facts->lang) > 255 || strlen(facts->defaults) > 255) {
         return APR_EINVAL;
     }
@@ -138,8 +143,11 @@ static int parse_payload(consent_token_facts_t *f, const unsigned char *b,
                          apr_size_t len, apr_pool_t *p)
 {
     const unsigned char *end = b + len;
+    int version = b[0];
 
-    if (len < TOKEN_FIXED + 3 || b[0] != TOKEN_VERSION) {
+    if ((version != TOKEN_VERSION && version != TOKEN_VERSION_NO_PAGE)
+        || len < (version == TOKEN_VERSION ? TOKEN_FIXED : TOKEN_FIXED_V1)
+                 + 3) {
         return 0;
     }
     ++b;
@@ -158,6 +166,13 @@ static int parse_payload(consent_token_facts_t *f, const unsigned char *b,
     b += 4;
     memcpy(f->notice_sha256, b, CONSENT_SHA256_LEN);
     b += CONSENT_SHA256_LEN;
+    f->page = CONSENT_PAGE_NONE;
+    if (version == TOKEN_VERSION) {
+        if (*b < CONSENT_PAGE_FORM || *b > CONSENT_PAGE_GUARD) {
+            return 0;
+        }
+        f->page = (consent_page_kind_t)*b++;
+    }
     b = get_str(b, end, &f->form_id, p);
     b = b ? get_str(b, end, &f->lang, p) : NULL;
     b = b ? get_str(b, end, &f->defaults, p) : NULL;
@@ -209,11 +224,11 @@ consent_token_status_t consent_token_decode(consent_token_facts_t *facts,
         return CONSENT_TOKEN_MALFORMED;
     }
     buf = decode_strict(token + sizeof TOKEN_PREFIX - 1, &len, p);
-    if (!buf || len < TOKEN_FIXED + CONSENT_SHA256_LEN) {
+    if (!buf || len < TOKEN_FIXED_V1 + CONSENT_SHA256_LEN) {
         return CONSENT_TOKEN_MALFORMED;
     }
     plen = len - CONSENT_SHA256_LEN;
-    if (buf[0] != TOKEN_VERSION) {
+    if (buf[0] != TOKEN_VERSION && buf[0] != TOKEN_VERSION_NO_PAGE) {
         return CONSENT_TOKEN_MALFORMED;
     }
     key = consent_keyring_find(ring, buf + 1);
@@ -256,8 +271,24 @@ consent_token_status_t consent_token_verify(consent_token_facts_t *facts,
                                             apr_interval_time_t lifetime,
                                             apr_pool_t *p)
 {
+    return consent_token_verify_page(facts, ring, token, form,
+                                     CONSENT_PAGE_FORM, now, lifetime, p);
+}
+
+consent_token_status_t consent_token_verify_page(
+    consent_token_facts_t *facts, const consent_keyring_t *ring,
+    const char *token, const consent_form_t *form, int page,
+    apr_time_t now, apr_interval_time_t lifetime, apr_pool_t *p)
+{
     consent_token_status_t st = consent_token_decode(facts, ring, token, p);
 
+    /* the page first: a token of another page says nothing here */
+    if (st == CONSENT_TOKEN_OK && facts->page == CONSENT_PAGE_NONE) {
+        st = CONSENT_TOKEN_OLD_FORMAT;
+    }
+    else if (st == CONSENT_TOKEN_OK && (int)facts->page != page) {
+        st = CONSENT_TOKEN_WRONG_PAGE;
+    }
     if (st == CONSENT_TOKEN_OK) {
         st = check_binding(facts, form);
     }

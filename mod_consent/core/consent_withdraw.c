@@ -138,7 +138,9 @@ consent_verdict_t *consent_withdrawal_check(const consent_form_t *form,
     int all = 0, count = 0;
 
     v->values = apr_table_make(p, 2);
-    if (consent_check_token(form, ring, fs, in, v, p)->kind
+    if (consent_check_names(fs, v, p)->kind != CONSENT_VERDICT_OK
+        || consent_check_token(form, CONSENT_PAGE_WITHDRAW, ring, fs, in,
+                               v, p)->kind
         != CONSENT_VERDICT_OK) {
         return v;
     }

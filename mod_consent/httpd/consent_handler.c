@@ -106,10 +106,9 @@ int consent_send_message(request_rec *r, const consent_dir_conf *conf,
         conf->ui, lang, title, key, pg->write, pg->bb));
 }
 
-apr_status_t consent_issue_token(request_rec *r,
-                                 const consent_dir_conf *conf,
-                                 const char *lang, const char *defaults,
-                                 const char **token)
+static apr_status_t issue_token(request_rec *r, const consent_dir_conf *conf,
+                                const char *lang, const char *defaults,
+                                consent_page_kind_t page, const char **token)
 {
     consent_server_conf *sconf =
         ap_get_module_config(r->server->module_config, &consent_module);
@@ -122,20 +121,42 @@ apr_status_t consent_issue_token(request_rec *r,
     facts.lang = lang;
     memcpy(facts.notice_sha256, notice->sha256, CONSENT_SHA256_LEN);
     facts.defaults = defaults;
+    facts.page = page;
     return consent_token_issue(token, sconf->keys, &facts, r->pool);
+}
+
+apr_status_t consent_issue_token(request_rec *r,
+                                 const consent_dir_conf *conf,
+                                 const char *lang, const char *defaults,
+                                 const char **token)
+{
+    return issue_token(r, conf, lang, defaults, conf->guard
+                       ? CONSENT_PAGE_GUARD : CONSENT_PAGE_FORM, token);
+}
+
+/* The token names its page: one page's token is refused by another. */
+static apr_status_t issue_page_token(request_rec *r,
+                                     const consent_dir_conf *conf,
+                                     const char *lang,
+                                     consent_render_signed_fn *render,
+                                     const char **token)
+{
+    char *defaults;
+
+    /* the pages compiled at start-up never tick a box (R1) */
+    defaults = apr_palloc(r->pool, conf->form->purposes->nelts + 1);
+    memset(defaults, CONSENT_BOX_UNTICKED, conf->form->purposes->nelts);
+    defaults[conf->form->purposes->nelts] = '\0';
+    return issue_token(r, conf, lang, defaults,
+                       render == consent_render_withdraw
+                       ? CONSENT_PAGE_WITHDRAW : CONSENT_PAGE_FORM, token);
 }
 
 apr_status_t consent_issue_form_token(request_rec *r,
                                       const consent_dir_conf *conf,
                                       const char *lang, const char **token)
 {
-    char *defaults;
-
-    /* the form pages compiled at start-up never tick a box (R1) */
-    defaults = apr_palloc(r->pool, conf->form->purposes->nelts + 1);
-    memset(defaults, CONSENT_BOX_UNTICKED, conf->form->purposes->nelts);
-    defaults[conf->form->purposes->nelts] = '\0';
-    return consent_issue_token(r, conf, lang, defaults, token);
+    return issue_page_token(r, conf, lang, consent_render_form, token);
 }
 
 int consent_send_form(request_rec *r, const consent_dir_conf *conf,
@@ -159,7 +180,7 @@ int consent_send_signed(request_rec *r, const consent_dir_conf *conf,
     req.values = values;
     req.error = error_key ? consent_ui_text(conf->ui, lang, error_key) : NULL;
     req.withdraw_url = conf->withdraw_url;
-    rv = consent_issue_form_token(r, conf, lang, &req.token);
+    rv = issue_page_token(r, conf, lang, render, &req.token);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CONSENT_LOGNO(0011)
                       "cannot sign a render token");

@@ -15,6 +15,7 @@
 #include "consent_store.h"
 #include "consent_confirm.h"
 #include "consent_writer.h"
+#include "consent_urlencoded.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -27,34 +28,35 @@ static int is_urlencoded(request_rec *r)
            && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* ap_form_pair_t values are brigades; the core wants bytes + length. */
-static apr_status_t read_fields(request_rec *r, apr_array_header_t *pairs,
-                                apr_array_header_t **fields)
+/*
+ * The whole body, bounded by max: ap_parse_form_data would cut a field
+ * name at %00, so the core's reader (consent_urlencoded.c) decodes it.
+ * APR_ENOSPC when the body is larger than max.
+ */
+static apr_status_t read_raw_body(request_rec *r, apr_size_t max,
+                                  char **body, apr_size_t *len)
 {
-    int i;
+    char *buf = apr_palloc(r->pool, max + 1);
+    long n;
 
-    *fields = apr_array_make(r->pool, pairs->nelts + 1,
-                             sizeof(consent_field_value_t));
-    for (i = 0; i < pairs->nelts; ++i) {
-        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
-        consent_field_value_t *f = apr_array_push(*fields);
-        apr_off_t len;
-        apr_size_t size;
-        char *buf;
-        apr_status_t rv;
-
-        apr_brigade_length(pair->value, 1, &len);
-        size = (apr_size_t)len;
-        buf = apr_palloc(r->pool, size + 1);
-        rv = apr_brigade_flatten(pair->value, buf, &size);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        buf[size] = '\0';
-        f->name = pair->name;
-        f->value = buf;
-        f->len = size;
+    *len = 0;
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
+        return APR_EGENERAL;
     }
+    if (ap_should_client_block(r)) {
+        while ((n = ap_get_client_block(r, buf + *len,
+                                        max + 1 - *len)) > 0) {
+            *len += (apr_size_t)n;
+            if (*len > max) {
+                return APR_ENOSPC;
+            }
+        }
+        if (n < 0) {
+            return APR_EGENERAL;
+        }
+    }
+    buf[*len] = '\0';
+    *body = buf;
     return APR_SUCCESS;
 }
 
@@ -173,6 +175,7 @@ static int judge(request_rec *r, const consent_dir_conf *conf,
     in.user_agent = apr_table_get(r->headers_in, "User-Agent");
     in.now = r->request_time;
     in.lifetime = conf->lifetime;
+    in.page = CONSENT_PAGE_FORM;
     v = consent_submission_check(conf->form, sconf->keys, fields, &in,
                                  r->pool);
     lang = v->lang ? v->lang : consent_request_lang(r, conf);
@@ -217,9 +220,11 @@ int consent_read_body(request_rec *r, const consent_dir_conf *conf,
                       const char *lang, apr_array_header_t **fields)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_array_header_t *pairs = NULL;
+    const char *why = NULL;
+    char *body;
+    apr_size_t len;
     apr_off_t length;
-    int rc;
+    apr_status_t rv;
 
     *fields = NULL;
     if (!is_urlencoded(r)) {
@@ -235,18 +240,20 @@ int consent_read_body(request_rec *r, const consent_dir_conf *conf,
                                     HTTP_REQUEST_ENTITY_TOO_LARGE,
                                     "error.too_large");
     }
-    rc = ap_parse_form_data(r, NULL, &pairs, -1, conf->max_body);
-    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
-        return consent_send_message(r, conf, lang, rc, "error.too_large");
+    /* a buffer the announced size, when there is one (it is bounded) */
+    rv = read_raw_body(r, cl && length >= 0 ? (apr_size_t)length
+                                            : conf->max_body, &body, &len);
+    if (rv == APR_ENOSPC) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return consent_send_message(r, conf, lang,
+                                    HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "error.too_large");
     }
-    if (!pairs) {
-        pairs = apr_array_make(r->pool, 1, sizeof(ap_form_pair_t));
-    }
-    if (rc != OK) {
-        return consent_send_message(r, conf, lang, HTTP_BAD_REQUEST,
-                                    "error.bad_input");
-    }
-    if (read_fields(r, pairs, fields) != APR_SUCCESS) {
+    if (rv != APR_SUCCESS
+        || consent_urlencoded_parse(body, len, fields, &why, r->pool)
+           != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, CONSENT_LOGNO(0034)
+                      "body refused: %s", why ? why : "cannot be read");
         *fields = NULL;
         return consent_send_message(r, conf, lang, HTTP_BAD_REQUEST,
                                     "error.bad_input");

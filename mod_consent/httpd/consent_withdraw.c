@@ -36,6 +36,7 @@ static consent_request_info_t request_info(request_rec *r,
     in.user_agent = apr_table_get(r->headers_in, "User-Agent");
     in.now = r->request_time;
     in.lifetime = conf->lifetime;
+    in.page = CONSENT_PAGE_WITHDRAW;
     return in;
 }
 
@@ -161,6 +162,9 @@ static int is_one_click(const apr_array_header_t *fields)
     const consent_field_value_t *f;
     int dup;
 
+    if (consent_fields_problem(fields, fields->pool)) {
+        return 0;
+    }
     f = consent_field_single(fields, ONE_CLICK_FIELD, &dup);
     return f && !dup && consent_value_is_clean(f, 32)
            && strcmp(f->value, ONE_CLICK_VALUE) == 0;

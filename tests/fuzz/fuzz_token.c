@@ -32,9 +32,10 @@ static const char *signed_token(const uint8_t *data, size_t size,
 
     memcpy(buf, PREFIX, sizeof PREFIX - 1);
     memcpy(payload, data, size);
-    /* version and key id as ours, or nothing past them is reached */
+    /* version (1 or 2) and key id as ours, or nothing past them is
+     * reached */
     if (size >= 1 + CONSENT_KEY_ID_LEN) {
-        payload[0] = 1;
+        payload[0] = payload[0] == 1 ? 1 : 2;
         memcpy(payload + 1, key->id, CONSENT_KEY_ID_LEN);
     }
     consent_hmac(key, buf, sizeof PREFIX - 1 + size, payload + size);

@@ -25,7 +25,8 @@ SUITES = ["test_unit.py", "test_form_page.py", "test_submit.py",
           "test_startup_checks.py", "test_consentctl.py",
           "test_cluster.py", "test_withdraw.py", "test_unsubscribe.py",
           "test_guard.py", "test_double_opt_in.py", "test_guard_methods.py",
-          "test_guard_php.py"]
+          "test_guard_php.py", "test_strict_input.py",
+          "test_consentctl_inputs.py", "test_verify_audit.py"]
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """`apache2 -t` refuses what would make consent invalid or insecure."""
 import glob
 import os
+import pwd
 import re
 import shutil
 
@@ -36,7 +37,8 @@ def test_every_rule_has_a_failing_fixture():
     assert {"R1", "R3", "R4", "R5", "R7", "schema", "xml"} <= rules
 
 
-@pytest.mark.parametrize("case", ["missing", "short", "group", "others"])
+@pytest.mark.parametrize("case", ["missing", "short", "group", "others",
+                                  "owned-by-www-data"])
 def test_bad_secret_file_stops_startup(fresh_apache, case):
     server = fresh_apache()
     path = os.path.join(server.dir, "bad.key")
@@ -46,11 +48,25 @@ def test_bad_secret_file_stops_startup(fresh_apache, case):
         harness.write_key(path, mode=0o640)
     elif case == "others":
         harness.write_key(path, mode=0o604)
+    elif case == "owned-by-www-data":
+        # mode 600, but the web server's User could chmod or rewrite it
+        assert os.geteuid() == 0, "apache2 -t is started as root here"
+        harness.write_key(path)
+        os.chown(path, pwd.getpwnam("www-data").pw_uid, 0)
     server.key = path
     rc, out = server.check_config()
     assert rc != 0, out
     assert "ConsentSecretFile" in out and path in out
     assert "k" * 20 not in out      # the secret never appears
+    if case == "owned-by-www-data":
+        assert "owned by www-data" in out
+
+
+def test_secret_file_owned_by_root_starts(fresh_apache):
+    server = fresh_apache()
+    os.chown(server.key, 0, 0)
+    rc, out = server.check_config()
+    assert rc == 0, out
 
 
 def test_form_without_secret_stops_startup(fresh_apache):

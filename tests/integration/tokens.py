@@ -22,11 +22,18 @@ def key_bytes(path):
         return f.read().rstrip(b"\r\n")
 
 
+PAGES = {"form": 1, "withdraw": 2, "guard": 3}
+
+
 def decode(token):
     raw = unb64url(token[3:])
     payload = raw[:-32]
     fixed = struct.unpack(">B8sQ16sI32s", payload[:69])
     rest = payload[69:]
+    page = None
+    if fixed[0] == 2:
+        page = {v: k for k, v in PAGES.items()}[rest[0]]
+        rest = rest[1:]
     strings = []
     for _ in range(3):
         n = rest[0]
@@ -35,16 +42,20 @@ def decode(token):
     return {"key_id": fixed[1], "issued": fixed[2], "nonce": fixed[3],
             "form_version": fixed[4], "notice": fixed[5],
             "form_id": strings[0], "lang": strings[1],
-            "defaults": strings[2]}
+            "defaults": strings[2], "page": page}
 
 
 def make(key, form_id, form_version, notice, lang, defaults,
-         issued=None, nonce=None):
+         issued=None, nonce=None, page="form"):
+    """A token of version 2 naming page, or of version 1 (no page kind,
+    as issued before it) when page is None."""
     key_id = hashlib.sha256(key).digest()[:8]
     issued = int(time.time() * 1e6) if issued is None else issued
     nonce = nonce or os.urandom(16)
-    payload = struct.pack(">B8sQ16sI32s", 1, key_id, issued, nonce,
-                          form_version, notice)
+    payload = struct.pack(">B8sQ16sI32s", 1 if page is None else 2, key_id,
+                          issued, nonce, form_version, notice)
+    if page is not None:
+        payload += bytes([PAGES[page]])
     for s in (form_id, lang, defaults):
         s = s.encode()
         payload += bytes([len(s)]) + s
@@ -57,4 +68,4 @@ def reissue(token, key, **changes):
     f = decode(token)
     f.update(changes)
     return make(key, f["form_id"], f["form_version"], f["notice"],
-                f["lang"], f["defaults"], f["issued"], f["nonce"])
+                f["lang"], f["defaults"], f["issued"], f["nonce"], f["page"])

@@ -687,6 +687,7 @@ static const char *real_token(const char *defaults)
     f.form_version = form->version;
     f.lang = "en";
     f.defaults = defaults;
+    f.page = CONSENT_PAGE_GUARD;
     memcpy(f.notice_sha256, consent_notice_get(form, "en")->sha256,
            CONSENT_SHA256_LEN);
     assert_int_equal(consent_token_issue(&token, ring, &f, pool),
@@ -714,7 +715,7 @@ static apr_array_header_t *post(const char *first, ...)
 
 static consent_verdict_t *judge(apr_array_header_t *fs)
 {
-    consent_request_info_t in = { "127.0.0.1", "test", 0, 0 };
+    consent_request_info_t in = { "127.0.0.1", "test", 0, 0, 0 };
 
     in.now = apr_time_now();
     in.lifetime = apr_time_from_sec(600);
@@ -781,6 +782,24 @@ static void submission_refusals(void **state)
     assert_int_equal(judge(post("consent_token", real_token("0-"), "email",
                                 "not an address", NULL))->kind,
                      CONSENT_VERDICT_BAD_INPUT);
+}
+
+/* A guarded box's name cut at %00 (the adapter keeps it marked): 400,
+ * never a consent. */
+static void guarded_name_with_nul_is_refused(void **state)
+{
+    apr_array_header_t *fs = post("consent_token", real_token("00"),
+                                  "email", "a@b.org", "optin_newsletter",
+                                  "on", NULL);
+    consent_verdict_t *v;
+
+    APR_ARRAY_IDX(fs, 2, consent_field_value_t).bad_name = 1;
+    v = judge(fs);
+    assert_int_equal(v->kind, CONSENT_VERDICT_BAD_INPUT);
+    assert_null(v->proof);
+    /* and without the mark, the same POST is a consent */
+    APR_ARRAY_IDX(fs, 2, consent_field_value_t).bad_name = 0;
+    assert_int_equal(judge(fs)->kind, CONSENT_VERDICT_OK);
 }
 
 static void lint_rules(void **state)
@@ -870,6 +889,7 @@ int main(void)
         cmocka_unit_test(submission_translated),
         cmocka_unit_test(submission_refusals),
         cmocka_unit_test(submission_other_spellings),
+        cmocka_unit_test(guarded_name_with_nul_is_refused),
         cmocka_unit_test(lint_rules),
     };
 

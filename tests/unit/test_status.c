@@ -76,6 +76,7 @@ static const char *token_for(const consent_form_t *form, const char *lang)
     facts.lang = lang;
     facts.defaults = apr_pstrndup(pool, "0000000000",
                                   form->purposes->nelts);
+    facts.page = CONSENT_PAGE_WITHDRAW;
     memcpy(facts.notice_sha256, consent_notice_get(form, lang)->sha256,
            CONSENT_SHA256_LEN);
     assert_int_equal(consent_token_issue(&token, ring, &facts, pool),
@@ -110,6 +111,7 @@ static consent_request_info_t info(void)
     in.user_agent = "test";
     in.now = apr_time_now();
     in.lifetime = apr_time_from_sec(3600);
+    in.page = CONSENT_PAGE_WITHDRAW;
     return in;
 }
 
