@@ -11,6 +11,8 @@
  * ticked is never accepted. An OK verdict for it aborts, so the fuzzer
  * reports it as a crash and the replay of the corpus fails.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "consent_notice.h"
