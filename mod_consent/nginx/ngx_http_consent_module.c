@@ -211,15 +211,16 @@ static char *set_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
         return NGX_CONF_ERROR;
     }
     if (consent_key_load(&key, path, p, &err) != APR_SUCCESS) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_secret_file: %s",
+                           err);
         return NGX_CONF_ERROR;
     }
     if (!lcf->keys) {
         lcf->keys = consent_keyring_make(p);
     }
     if (consent_keyring_find(lcf->keys, key->id)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s holds the same secret "
-                           "as an earlier file", path);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_secret_file: %s "
+                           "holds the same secret as an earlier file", path);
         return NGX_CONF_ERROR;
     }
     consent_keyring_add(lcf->keys, key);
@@ -278,14 +279,18 @@ static char *set_template_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     return NGX_CONF_OK;
 }
 
-static void log_problems(ngx_conf_t *cf, apr_array_header_t *problems)
+/* Every problem on a line of its own: an admin sees all mistakes at once,
+ * each naming its file, line and rule. */
+static void log_problems(ngx_conf_t *cf, const char *directive,
+                         apr_array_header_t *problems)
 {
     apr_pool_t *p = main_conf(cf)->pool;
     int i;
 
     for (i = 0; i < problems->nelts; ++i) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", consent_problem_str(
-            p, &APR_ARRAY_IDX(problems, i, consent_problem_t)));
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s: %s", directive,
+                           consent_problem_str(p, &APR_ARRAY_IDX(
+                               problems, i, consent_problem_t)));
     }
 }
 
@@ -363,13 +368,13 @@ static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
         if (!mcf->schema && consent_schema_load(
                 &mcf->schema, schema_path(cf, lcf), problems, mcf->pool)
             != APR_SUCCESS) {
-            log_problems(cf, problems);
+            log_problems(cf, "consent_template_dir", problems);
             return NGX_CONF_ERROR;
         }
         if (consent_form_compile(&lcf->form, mcf->schema, path, problems,
                                  mcf->pool) != APR_SUCCESS
             || (guard && consent_guard_lint(lcf->form, problems))) {
-            log_problems(cf, problems);
+            log_problems(cf, (const char *)cmd->name.data, problems);
             return NGX_CONF_ERROR;
         }
         apr_hash_set(mcf->forms, key, APR_HASH_KEY_STRING, lcf->form);
@@ -466,7 +471,7 @@ static const consent_ui_t *ui_for(ngx_conf_t *cf, const char *dir)
     }
     problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
     if (consent_ui_load(&ui, dir, problems, mcf->pool) != APR_SUCCESS) {
-        log_problems(cf, problems);
+        log_problems(cf, "consent_template_dir", problems);
         return NULL;
     }
     apr_hash_set(mcf->uis, dir, APR_HASH_KEY_STRING, ui);
@@ -504,7 +509,7 @@ static char *compile_pages(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf)
     problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
     if (consent_render_compile(ui, lcf->form, problems, mcf->pool)
         != APR_SUCCESS) {
-        log_problems(cf, problems);
+        log_problems(cf, "consent_form", problems);
         return NGX_CONF_ERROR;
     }
     return NGX_CONF_OK;

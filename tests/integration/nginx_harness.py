@@ -38,7 +38,7 @@ worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 daemon off;
-master_process on;
+master_process {master};
 {main_extra}
 events {{ worker_connections 256; }}
 http {{
@@ -129,6 +129,7 @@ class NginxServer:
         self.main_extra = main_extra
         self.locations = locations
         self.proc = None
+        self.single = False
         self.conf = os.path.join(self.dir, "nginx.conf")
         os.makedirs(os.path.join(self.dir, "htdocs"), exist_ok=True)
 
@@ -143,7 +144,8 @@ class NginxServer:
             driver=self.driver, params=self.params,
             templates=harness.TEMPLATES, port=self.port,
             locations=locs + self.locations, extra=self.extra,
-            main_extra=self.main_extra)
+            main_extra=self.main_extra,
+            master="off" if self.single else "on")
 
     def write_config(self):
         with open(self.conf, "w") as f:
@@ -159,7 +161,10 @@ class NginxServer:
     def command(self, *extra):
         return [NGINX, "-p", self.dir, "-c", self.conf] + list(extra)
 
-    def start(self, env=None, wrapper=()):
+    def start(self, env=None, wrapper=(), single=False):
+        """single: no master (`master_process off`), the one process
+        serving, as valgrind wants it."""
+        self.single = single
         self.write_config()
         self.proc = subprocess.Popen(
             list(wrapper) + self.command(),

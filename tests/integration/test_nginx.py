@@ -1,0 +1,214 @@
+"""What is nginx's own: `nginx -t` refuses what `apachectl -t` refuses,
+one store format with Apache (consentctl verifies what nginx wrote; a
+mixed Apache + nginx fleet on one PostgreSQL), the event loop never waits
+on the store, a store that comes back is used without a reload, and
+valgrind finds no leak or invalid access. The HTTP tables themselves run
+against both servers in test_submit.py, test_withdraw.py, ..."""
+import os
+import re
+import subprocess
+import threading
+
+import pytest
+import requests
+
+import harness
+import nginx_harness
+from conftest import get_form, submit, token_of
+from test_gates_valgrind import check_logs, one_round, valgrind
+from test_startup_checks import BAD_FORMS, expected_rule
+
+
+@pytest.fixture
+def fresh_nginx():
+    servers = []
+
+    def make(**kw):
+        s = nginx_harness.NginxServer(**kw)
+        servers.append(s)
+        return s
+    yield make
+    for s in servers:
+        s.cleanup()
+
+
+def consent(server, email, token=None):
+    if token is None:
+        _, token = get_form(server)
+    return submit(server, {"email": email, "consent": "newsletter",
+                           "consent_token": token})
+
+
+# --- nginx -t --------------------------------------------------------------
+
+def test_the_example_configuration_is_valid(fresh_nginx):
+    rc, out = fresh_nginx().check_config()
+    assert rc == 0, out
+    assert "test is successful" in out
+
+
+@pytest.mark.parametrize("form", BAD_FORMS, ids=os.path.basename)
+def test_bad_definition_fails_nginx_t(fresh_nginx, form):
+    server = fresh_nginx(forms=[("/f", form, "")])
+    rc, out = server.check_config()
+    assert rc != 0, out
+    assert re.search(re.escape(form) + r":\d+: \[" + expected_rule(form)
+                     + r"\]", out), out
+    assert server.conf in out           # and the directive's own place
+
+
+@pytest.mark.parametrize("case", ["missing", "short", "group", "others"])
+def test_bad_secret_file_fails_nginx_t(fresh_nginx, case):
+    server = fresh_nginx()
+    path = os.path.join(server.dir, "bad.key")
+    if case == "short":
+        harness.write_key(path, b"x" * 31)
+    elif case == "group":
+        harness.write_key(path, mode=0o640)
+    elif case == "others":
+        harness.write_key(path, mode=0o604)
+    server.key = path
+    rc, out = server.check_config()
+    assert rc != 0, out
+    assert "consent_secret_file" in out and path in out
+    assert "k" * 20 not in out
+
+
+def test_form_without_secret_or_store_fails_nginx_t(fresh_nginx):
+    server = fresh_nginx()
+    text = server.config_text()
+    for line in ("consent_secret_file", "consent_store"):
+        server.config_text = (lambda t=text, l=line: "\n".join(
+            x for x in t.splitlines() if l not in x))
+        rc, out = server.check_config()
+        assert rc != 0, out
+        assert line in out, out
+
+
+# --- one store format -------------------------------------------------------
+
+def test_consentctl_verifies_what_nginx_wrote(fresh_nginx):
+    server = fresh_nginx().start()
+    receipts = [consent(server, "n%d@example.org" % i).headers[
+        "Consent-Receipt"] for i in range(5)]
+    proofs = harness.export(server)
+    assert sorted(p["receipt_id"] for p in proofs) == sorted(receipts)
+    p = harness.verify(server)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "5 proofs" in p.stdout
+
+
+def test_mixed_fleet_on_one_postgresql(postgres, fresh_nginx, fresh_apache):
+    params = postgres.create_db()
+    ngx = fresh_nginx(driver="pgsql", params=params).start()
+    apache = fresh_apache(driver="pgsql", params=params,
+                          key=ngx.key).start()
+    # a form rendered by one node is accepted by the other...
+    _, from_apache = get_form(apache)
+    _, from_nginx = get_form(ngx)
+    assert consent(ngx, "a@example.org", from_apache).status_code == 200
+    assert consent(apache, "b@example.org", from_nginx).status_code == 200
+    # ...and single use holds across them, whichever node sees the replay
+    assert consent(apache, "a@example.org", from_apache).status_code == 409
+    assert consent(ngx, "b@example.org", from_nginx).status_code == 409
+    p = harness.verify(ngx)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "2 proofs" in p.stdout
+
+
+# --- the event loop never waits on the store --------------------------------
+
+TABLES = "consent_proof, consent_lane, consent_notice"
+
+
+def test_static_file_while_the_store_is_locked(postgres, fresh_nginx):
+    params = postgres.create_db()
+    server = fresh_nginx(driver="pgsql", params=params).start()
+    with open(os.path.join(server.dir, "htdocs", "static.txt"), "w") as f:
+        f.write("static answer\n")
+    _, token = get_form(server)
+    db = params.split("dbname=")[1].split()[0]
+    # psql holds every table locked until it reads "ROLLBACK" on stdin
+    locker = subprocess.Popen(
+        harness._as_postgres(["psql", "-h", postgres.dir, "-p",
+                              str(postgres.port), "-U", postgres.user,
+                              "-d", db, "-qAt", "-v", "ON_ERROR_STOP=1"]),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    locker.stdin.write("BEGIN; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE;\n"
+                       "SELECT 'locked';\n" % TABLES)
+    locker.stdin.flush()
+    assert "locked" in locker.stdout.readline()
+    order = []
+    post = {}
+
+    def submit_it():
+        post["r"] = consent(server, "slow@example.org", token)
+        order.append("post")
+    t = threading.Thread(target=submit_it)
+    t.start()
+    try:
+        # the POST is inside the store, waiting for the lock
+        waiting = ("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                   "'%s' AND wait_event_type = 'Lock'" % db)
+        for _ in range(600):
+            p = postgres.run("psql", "-h", postgres.dir, "-p",
+                             str(postgres.port), "-U", postgres.user, "-d",
+                             db, "-Atc", waiting)
+            if p.stdout.strip() != "0":
+                break
+        else:
+            pytest.fail("the POST never reached the store")
+        r = requests.get(server.url("/static.txt"), timeout=30)
+        order.append("static")
+        assert r.status_code == 200 and r.text == "static answer\n"
+    finally:
+        locker.stdin.write("ROLLBACK;\n")
+        locker.stdin.close()
+        locker.wait(30)
+        t.join(60)
+    assert order == ["static", "post"]
+    assert post["r"].status_code == 200, post["r"].text
+
+
+# --- store down, then back ----------------------------------------------------
+
+def test_store_down_is_503_then_recovers_without_reload(fresh_nginx):
+    server = fresh_nginx()
+    store_dir = os.path.join(server.dir, "later")
+    server.params = os.path.join(store_dir, "consent.db")
+    server.start()
+    _, token = get_form(server)         # not known down yet
+    r = consent(server, "d@example.org", token)
+    assert r.status_code == 503
+    assert r.headers["Retry-After"] == "30"
+    # known down: no form that could not be kept
+    r = requests.get(server.url("/newsletter"), timeout=10)
+    assert r.status_code == 503
+    assert server.proc.poll() is None and server.workers()
+    os.mkdir(store_dir)
+    nginx_harness.give_to_worker(store_dir)
+    r, token = get_form(server)
+    assert consent(server, "d@example.org", token).status_code == 200
+    assert "unavailable" in server.error_log()
+
+
+# --- memory ----------------------------------------------------------------
+
+def test_requests_under_valgrind(fresh_nginx, tmp_path):
+    server = fresh_nginx(forms=[
+        ("/newsletter", harness.EXAMPLE, ""),
+        ("/thanks-form", harness.EXAMPLE, "    ConsentSuccessURL /thanks"),
+        ("/small", harness.EXAMPLE, "    ConsentMaxBody 2048"),
+    ])
+    logs = str(tmp_path)
+    os.chmod(logs, 0o777)
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "valgrind-nginx.supp")
+    server.start(wrapper=valgrind(logs) + ["--suppressions=" + supp],
+                 single=True)
+    with requests.Session() as s:
+        sent = sum(one_round(s, server, ["/newsletter/withdraw"])
+                   for _ in range(3))
+    assert sent == 60
+    server.stop()
+    check_logs(logs)
