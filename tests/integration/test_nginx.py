@@ -212,3 +212,28 @@ def test_requests_under_valgrind(fresh_nginx, tmp_path):
     assert sent == 60
     server.stop()
     check_logs(logs)
+
+
+# --- nginx's own body parsing -------------------------------------------------
+
+def test_malformed_urlencoded_body_is_400(fresh_nginx):
+    server = fresh_nginx().start()
+    _, token = get_form(server)
+    before = len(harness.export(server))
+    for body in ("email=a%zz%40example.org&consent_token=" + token,
+                 "email&consent_token=" + token, "=x&consent_token=" + token):
+        r = requests.post(server.url("/newsletter"), data=body, timeout=10,
+                          headers={"Content-Type":
+                                   "application/x-www-form-urlencoded"})
+        assert r.status_code == 400, body
+        assert "malformed urlencoded body" in server.error_log()
+    assert len(harness.export(server)) == before
+
+
+def test_guard_is_refused_until_nginx_has_it(fresh_nginx):
+    server = fresh_nginx(forms=[])
+    server.locations = ("        location /signup { consent_guard %s; }\n"
+                        % os.path.join(harness.TEMPLATES, "examples",
+                                       "signup-guard.xml"))
+    rc, out = server.check_config()
+    assert rc != 0 and "consent_guard" in out, out
