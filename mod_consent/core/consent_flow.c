@@ -4,8 +4,10 @@
  * for now, the nginx one entirely through this.
  */
 #include <string.h>
+#include <apr_lib.h>
 
 #include "consent_flow.h"
+#include "consent_guard.h"
 #include "consent_lang.h"
 #include "consent_multipart.h"
 #include "consent_notice.h"
@@ -151,15 +153,21 @@ static body_buf *buf_make(consent_flow_t *f)
     return b;
 }
 
-/* A message page: title from "<key>.title", body from key. */
-static void message(consent_flow_t *f, int status, const char *key)
+static void titled_message(consent_flow_t *f, int status,
+                           const char *title_key, const char *key)
 {
     body_buf *b = buf_make(f);
 
     answer(f, status);
-    rendered(f, b, consent_render_message(
-        f->conf->ui, f->lang, apr_pstrcat(f->pool, key, ".title", NULL),
-        key, buf_write, b));
+    rendered(f, b, consent_render_message(f->conf->ui, f->lang, title_key,
+                                          key, buf_write, b));
+}
+
+/* A message page: title from "<key>.title", body from key. */
+static void message(consent_flow_t *f, int status, const char *key)
+{
+    titled_message(f, status, apr_pstrcat(f->pool, key, ".title", NULL),
+                   key);
 }
 
 static void unavailable(consent_flow_t *f)
@@ -223,6 +231,25 @@ static void refusal(consent_flow_t *f, const consent_verdict_t *v)
         break;
     case CONSENT_VERDICT_PRETICKED:
         message(f, 422, "error.preticked");
+        break;
+    default:
+        message(f, 403, "error.forbidden");
+    }
+}
+
+/* Guard mode has no form of ours to show again: the page is the
+ * application's, so the person is told what to do on it. */
+static void guard_refusal(consent_flow_t *f, const consent_verdict_t *v)
+{
+    switch (v->kind) {
+    case CONSENT_VERDICT_BAD_INPUT:
+        titled_message(f, 400, "error.bad_input.title", v->error_key);
+        break;
+    case CONSENT_VERDICT_PRETICKED:
+        message(f, 422, "error.preticked");
+        break;
+    case CONSENT_VERDICT_EXPIRED:
+        message(f, 403, "error.reload");
         break;
     default:
         message(f, 403, "error.forbidden");
@@ -390,6 +417,10 @@ static void judge(consent_flow_t *f, apr_array_header_t *fields)
         v = consent_withdrawal_check(f->conf->form, f->conf->keys, fields,
                                      &in, f->pool);
     }
+    else if (f->page == CONSENT_PAGE_GUARD) {
+        v = consent_guard_check(f->conf->form, f->conf->keys, fields, &in,
+                                f->pool);
+    }
     else {
         v = consent_submission_check(f->conf->form, f->conf->keys, fields,
                                      &in, f->pool);
@@ -400,7 +431,14 @@ static void judge(consent_flow_t *f, apr_array_header_t *fields)
     if (v->detail) {
         f->note = apr_pstrcat(f->pool, f->page == CONSENT_PAGE_WITHDRAW
                               ? "withdrawal refused: "
+                              : f->page == CONSENT_PAGE_GUARD
+                              ? "guarded POST refused before the "
+                                "application: "
                               : "submission refused: ", v->detail, NULL);
+    }
+    if (v->kind != CONSENT_VERDICT_OK && f->page == CONSENT_PAGE_GUARD) {
+        guard_refusal(f, v);
+        return;
     }
     if (v->kind != CONSENT_VERDICT_OK) {
         refusal(f, v);
@@ -584,6 +622,10 @@ static void answer_stored(consent_flow_t *f)
 {
     body_buf *b;
 
+    if (f->page == CONSENT_PAGE_GUARD) {
+        f->step = CONSENT_FLOW_PASS;
+        return;
+    }
     if (f->page != CONSENT_PAGE_FORM) {
         done(f, f->page == CONSENT_PAGE_WITHDRAW ? "withdraw.done"
                                                  : "unsubscribe.done",
@@ -627,4 +669,128 @@ void consent_flow_stored(consent_flow_t *f)
     default:
         unavailable(f);
     }
+}
+
+/* ---- guard mode ------------------------------------------------------- */
+
+static int hexval(char c)
+{
+    return apr_isdigit(c) ? c - '0' : apr_tolower(c) - 'a' + 10;
+}
+
+/* Whether a query string names a guarded input: a box sent by GET would
+ * reach the application unchecked. Lenient on purpose (applications use
+ * "?debug" and stray '%'): only the names matter, decoded where they
+ * can be. */
+static int query_has_box(const char *args, const consent_form_t *form,
+                         apr_pool_t *p)
+{
+    char *name = apr_palloc(p, strlen(args) + 1);
+    const char *s = args;
+    int i;
+
+    while (*s) {
+        char *o = name;
+
+        for (; *s && *s != '&' && *s != ';' && *s != '='; ++s) {
+            if (*s == '+') {
+                *o++ = ' ';
+            }
+            else if (*s == '%' && apr_isxdigit(s[1]) && apr_isxdigit(s[2])) {
+                *o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+                s += 2;
+            }
+            else {
+                *o++ = *s;
+            }
+        }
+        *o = '\0';
+        for (i = 0; i < form->purposes->nelts; ++i) {
+            const consent_purpose_t *pu =
+                APR_ARRAY_IDX(form->purposes, i, const consent_purpose_t *);
+            if (pu->input && strcmp(pu->input, name) == 0) {
+                return 1;
+            }
+        }
+        while (*s && *s != '&' && *s != ';') {
+            ++s;
+        }
+        if (*s) {
+            ++s;
+        }
+    }
+    return 0;
+}
+
+consent_flow_t *consent_flow_guard_start(const consent_flow_conf_t *conf,
+                                         const consent_flow_request_t *req,
+                                         apr_pool_t *p)
+{
+    consent_flow_t *f = apr_pcalloc(p, sizeof *f);
+
+    f->conf = conf;
+    f->req = req;
+    f->pool = p;
+    f->page = CONSENT_PAGE_GUARD;
+    f->answer.headers = apr_table_make(p, 12);
+    f->lang = consent_flow_lang(conf->form, conf->default_lang,
+                                req->accept_language, p);
+    if (req->args && query_has_box(req->args, conf->form, p)) {
+        f->note = "a guarded box in the query string: guarded forms must "
+                  "use method=\"post\"";
+        titled_message(f, 400, "error.bad_input.title", "error.bad_input");
+        return f;
+    }
+    if (!method_is(f, "POST")) {
+        f->step = CONSENT_FLOW_PASS;
+        return f;
+    }
+    if (!consent_urlencoded_is(req->content_type)) {
+        message(f, 415, "error.media_type");
+        return f;
+    }
+    if (req->content_length > (apr_off_t)conf->max_body) {
+        message(f, 413, "error.too_large");
+        f->answer.close = 1;
+        return f;
+    }
+    f->step = CONSENT_FLOW_READ_BODY;
+    return f;
+}
+
+/* Pages that may hold the application's form: 2xx with a body, and the
+ * statuses an application shows its form again with (400, 409, 422). */
+static int status_has_form(int status)
+{
+    return (status >= 200 && status < 300 && status != 204
+            && status != 205 && status != 206)
+           || status == 400 || status == 409 || status == 422;
+}
+
+int consent_flow_guard_inspectable(int status, const char *ct,
+                                   const char *charset, const char *ce,
+                                   const char **why, apr_pool_t *p)
+{
+    apr_size_t n = sizeof "text/html" - 1;
+
+    *why = NULL;
+    if (!status_has_form(status) || !ct || strncasecmp(ct, "text/html", n)
+        || (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ')) {
+        return 0;
+    }
+    if (ce && *ce && strcasecmp(ce, "identity") != 0) {
+        *why = apr_pstrcat(p, "came ", ce, "-encoded although the request "
+                           "asked for identity: passed on untouched, its "
+                           "forms get no token (their POSTs: 403)", NULL);
+        return 0;
+    }
+    if (!charset) {
+        charset = consent_guard_charset_of(ct, p);
+    }
+    if (!consent_guard_charset_ok(charset)) {
+        *why = apr_pstrcat(p, "is in charset ", charset, ", which the "
+                           "guard cannot edit: passed on untouched", NULL);
+        return 0;
+    }
+    return 1;
 }

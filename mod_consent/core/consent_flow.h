@@ -64,8 +64,11 @@ typedef enum {
     CONSENT_FLOW_ANSWER,            /* send f->answer */
     CONSENT_FLOW_READ_BODY,         /* read at most conf->max_body bytes,
                                        then consent_flow_body() */
-    CONSENT_FLOW_STORE              /* consent_flow_store() then
+    CONSENT_FLOW_STORE,             /* consent_flow_store() then
                                        consent_flow_stored() */
+    CONSENT_FLOW_PASS               /* guard mode: the request goes on to
+                                       the application, with f->receipt as
+                                       its Consent-Receipt when set */
 } consent_flow_step_t;
 
 typedef enum {
@@ -78,7 +81,8 @@ typedef enum {
 typedef enum {
     CONSENT_PAGE_FORM,
     CONSENT_PAGE_WITHDRAW,
-    CONSENT_PAGE_UNSUBSCRIBE
+    CONSENT_PAGE_UNSUBSCRIBE,
+    CONSENT_PAGE_GUARD              /* an application's page (guard mode) */
 } consent_flow_page_t;
 
 typedef struct {
@@ -118,6 +122,30 @@ void consent_flow_stored(consent_flow_t *f);
 /* 1 when the store call failed for want of the store (not a replay):
  * the adapter notes the store as suspect and reconnects. */
 int consent_flow_store_failed(const consent_flow_t *f);
+
+/*
+ * Guard mode, the request side: a request at a guarded location, before
+ * the application sees it. A GET passes (400 when a guarded box is in
+ * its query string: guarded forms must post); a POST is read, judged by
+ * consent_guard_check() and its proof stored, then passes with its
+ * receipt, or is answered (the table's 400, 403, 409, 413, 415, 422,
+ * 503) and never reaches the application. Then as consent_flow_start().
+ */
+consent_flow_t *consent_flow_guard_start(const consent_flow_conf_t *conf,
+                                         const consent_flow_request_t *req,
+                                         apr_pool_t *p);
+
+/*
+ * Guard mode, the page side: 1 when a response is one the guard reads
+ * (a status that may carry a form, text/html, not compressed, in a
+ * charset it can edit). 0 otherwise; *why then says what an admin should
+ * know (a compressed page, an unusable charset), or is NULL when the
+ * response simply is not a page.
+ */
+int consent_flow_guard_inspectable(int status, const char *content_type,
+                                   const char *charset,
+                                   const char *content_encoding,
+                                   const char **why, apr_pool_t *p);
 
 /* ---- pieces the Apache adapter shares ------------------------------ */
 

@@ -56,6 +56,34 @@ extern ngx_module_t ngx_http_consent_module;
 
 ngx_int_t ngx_http_consent_handler(ngx_http_request_t *r);
 
+/* ---- shared by the handler and guard mode (ngx_http_consent_handler.c) */
+
+/* The core's neutral request, from r (strings copied into p). */
+void ngx_http_consent_request(ngx_http_request_t *r,
+                              ngx_http_consent_loc_conf_t *lcf,
+                              apr_pool_t *p, consent_flow_request_t *req);
+
+/* Logs what the core noted and sends f->answer; the handler result. */
+ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
+                                       consent_flow_t *f);
+
+/* The body read, in one piece (in p): small (consent_max_body), but it
+ * may sit in a temporary file past client_body_buffer_size. */
+ngx_int_t ngx_http_consent_gather_body(ngx_http_request_t *r,
+                                       apr_pool_t *p, size_t max,
+                                       char **body, size_t *len,
+                                       int *too_large);
+
+/* After a store call: logs a connection error, notes the store as failed
+ * (probed again before the next form page) or working. */
+void ngx_http_consent_note_store(ngx_http_request_t *r,
+                                 ngx_http_consent_loc_conf_t *lcf,
+                                 consent_flow_t *f, const char *error);
+
+/* Guard mode (ngx_http_consent_guard.c): the precontent phase handler
+ * and the page filters, registered at postconfiguration. */
+ngx_int_t ngx_http_consent_guard_init(ngx_conf_t *cf);
+
 /* ---- the store, off the event loop (ngx_http_consent_store.c) ------ */
 
 /* Runs consent_flow_store() for f in the thread pool, then resumes r

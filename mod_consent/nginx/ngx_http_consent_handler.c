@@ -69,8 +69,8 @@ static ngx_int_t add_header(ngx_http_request_t *r, const char *key,
     return NGX_OK;
 }
 
-/* Logs what the core noted, sends its answer; the handler result. */
-static ngx_int_t send_answer(ngx_http_request_t *r, consent_flow_t *f)
+ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
+                                       consent_flow_t *f)
 {
     const consent_answer_t *a = &f->answer;
     const apr_array_header_t *hs = apr_table_elts(a->headers);
@@ -122,18 +122,15 @@ static ngx_int_t send_answer(ngx_http_request_t *r, consent_flow_t *f)
     return ngx_http_output_filter(r, &out);
 }
 
-/* Notes how the store call went: a failed store is probed again before
- * the next form page (503 rather than a form that cannot be kept). */
-static void note_store(ngx_http_request_t *r,
-                       ngx_http_consent_loc_conf_t *lcf, consent_ctx_t *ctx)
+void ngx_http_consent_note_store(ngx_http_request_t *r,
+                                 ngx_http_consent_loc_conf_t *lcf,
+                                 consent_flow_t *f, const char *error)
 {
-    if (ctx->store_error) {
+    if (error) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "consent: store "
-                      "%s unavailable: %s", lcf->store->driver,
-                      ctx->store_error);
+                      "%s unavailable: %s", lcf->store->driver, error);
     }
-    lcf->store->failed = consent_flow_store_failed(ctx->flow) ? ngx_time()
-                                                              : 0;
+    lcf->store->failed = consent_flow_store_failed(f) ? ngx_time() : 0;
 }
 
 /* Back on the event loop after the store call. */
@@ -144,9 +141,9 @@ static void store_done(ngx_http_request_t *r)
     consent_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
 
     r->write_event_handler = ngx_http_request_empty_handler;
-    note_store(r, lcf, ctx);
+    ngx_http_consent_note_store(r, lcf, ctx->flow, ctx->store_error);
     consent_flow_stored(ctx->flow);
-    ngx_http_finalize_request(r, send_answer(r, ctx->flow));
+    ngx_http_finalize_request(r, ngx_http_consent_send_answer(r, ctx->flow));
 }
 
 /* The store call, or an answer when it cannot be posted. */
@@ -162,14 +159,13 @@ static ngx_int_t to_store(ngx_http_request_t *r,
                   "post to the thread pool");
     consent_flow_store(ctx->flow, NULL, NULL, NULL);
     consent_flow_stored(ctx->flow);
-    return send_answer(r, ctx->flow);
+    return ngx_http_consent_send_answer(r, ctx->flow);
 }
 
-/* The body, gathered in one piece: it is small (consent_max_body) but
- * may sit in a temporary file when over client_body_buffer_size. */
-static ngx_int_t gather_body(ngx_http_request_t *r, consent_ctx_t *ctx,
-                             size_t max, char **body, size_t *len,
-                             int *too_large)
+ngx_int_t ngx_http_consent_gather_body(ngx_http_request_t *r,
+                                       apr_pool_t *pool, size_t max,
+                                       char **body, size_t *len,
+                                       int *too_large)
 {
     ngx_chain_t *cl;
     size_t total = 0;
@@ -189,7 +185,7 @@ static ngx_int_t gather_body(ngx_http_request_t *r, consent_ctx_t *ctx,
         *too_large = 1;
         return NGX_OK;
     }
-    buf = apr_palloc(ctx->pool, total + 1);
+    buf = apr_palloc(pool, total + 1);
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         ngx_buf_t *b = cl->buf;
 
@@ -222,14 +218,15 @@ static void body_read(ngx_http_request_t *r)
     int too_large;
     ngx_int_t rc;
 
-    if (gather_body(r, ctx, lcf->max_body, &body, &len, &too_large)
+    if (ngx_http_consent_gather_body(r, ctx->pool, lcf->max_body, &body,
+                                     &len, &too_large)
         != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
     consent_flow_body(ctx->flow, body, len, too_large);
     if (ctx->flow->step != CONSENT_FLOW_STORE) {
-        ngx_http_finalize_request(r, send_answer(r, ctx->flow));
+        ngx_http_finalize_request(r, ngx_http_consent_send_answer(r, ctx->flow));
         return;
     }
     /* the body read holds a reference to r: store_done finalizes */
@@ -239,33 +236,39 @@ static void body_read(ngx_http_request_t *r)
     }
 }
 
+void ngx_http_consent_request(ngx_http_request_t *r,
+                              ngx_http_consent_loc_conf_t *lcf,
+                              apr_pool_t *p, consent_flow_request_t *req)
+{
+    size_t n = lcf->location ? ngx_strlen(lcf->location) : 0;
+
+    req->method = cstr(p, &r->method_name);
+    req->path = r->uri.len >= n ? apr_pstrmemdup(
+        p, (char *)r->uri.data + n, r->uri.len - n) : "?";
+    req->args = cstr(p, &r->args);
+    req->content_type = r->headers_in.content_type
+        ? cstr(p, &r->headers_in.content_type->value) : NULL;
+    req->content_length = r->headers_in.content_length_n;
+    req->accept_language = header_in(r, p, "Accept-Language");
+    req->user_agent = r->headers_in.user_agent
+        ? cstr(p, &r->headers_in.user_agent->value) : NULL;
+    req->ip = cstr(p, &r->connection->addr_text);
+    req->now = apr_time_now();
+    req->store_suspect = lcf->store->failed != 0;
+}
+
 static consent_ctx_t *make_ctx(ngx_http_request_t *r,
                                ngx_http_consent_loc_conf_t *lcf)
 {
     consent_ctx_t *ctx = ngx_pcalloc(r->pool, sizeof *ctx);
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
-    consent_flow_request_t *req;
-    size_t n = ngx_strlen(lcf->location);
 
     if (!ctx || !cln || apr_pool_create(&ctx->pool, NULL) != APR_SUCCESS) {
         return NULL;
     }
     cln->handler = apr_pool_cleanup_ngx;
     cln->data = ctx->pool;
-    req = &ctx->req;
-    req->method = cstr(ctx->pool, &r->method_name);
-    req->path = r->uri.len >= n ? apr_pstrmemdup(
-        ctx->pool, (char *)r->uri.data + n, r->uri.len - n) : "?";
-    req->args = cstr(ctx->pool, &r->args);
-    req->content_type = r->headers_in.content_type
-        ? cstr(ctx->pool, &r->headers_in.content_type->value) : NULL;
-    req->content_length = r->headers_in.content_length_n;
-    req->accept_language = header_in(r, ctx->pool, "Accept-Language");
-    req->user_agent = r->headers_in.user_agent
-        ? cstr(ctx->pool, &r->headers_in.user_agent->value) : NULL;
-    req->ip = cstr(ctx->pool, &r->connection->addr_text);
-    req->now = apr_time_now();
-    req->store_suspect = lcf->store->failed != 0;
+    ngx_http_consent_request(r, lcf, ctx->pool, &ctx->req);
     ngx_http_set_ctx(r, ctx, ngx_http_consent_module);
     return ctx;
 }
@@ -277,7 +280,7 @@ ngx_int_t ngx_http_consent_handler(ngx_http_request_t *r)
     consent_ctx_t *ctx;
     ngx_int_t rc;
 
-    if (!lcf->form || r != r->main) {
+    if (!lcf->form || lcf->guard || r != r->main) {
         return NGX_DECLINED;
     }
     if (!(ctx = make_ctx(r, lcf))) {
@@ -302,6 +305,6 @@ ngx_int_t ngx_http_consent_handler(ngx_http_request_t *r)
             && ngx_http_discard_request_body(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-        return send_answer(r, ctx->flow);
+        return ngx_http_consent_send_answer(r, ctx->flow);
     }
 }

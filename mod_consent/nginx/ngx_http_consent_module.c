@@ -66,7 +66,7 @@ static ngx_command_t consent_commands[] = {
 
 static ngx_http_module_t consent_module_ctx = {
     NULL,                           /* preconfiguration */
-    NULL,                           /* postconfiguration */
+    ngx_http_consent_guard_init,    /* postconfiguration */
     consent_create_main_conf,
     NULL,                           /* init main */
     NULL, NULL,                     /* server */
@@ -345,10 +345,7 @@ static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
         return "is duplicate (one consent_form or consent_guard per "
                "location)";
     }
-    if (guard) {
-        return "is not available in the nginx module yet: guard mode "
-               "needs the Apache module for now";
-    }
+    /* guard mode answers before a content handler of another module */
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 #if (NGX_PCRE)
     if (clcf->regex) {
@@ -383,7 +380,9 @@ static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
         && !(mcf->thread_pool = ngx_thread_pool_add(cf, NULL))) {
         return NGX_CONF_ERROR;
     }
-    clcf->handler = ngx_http_consent_handler;
+    if (!guard) {
+        clcf->handler = ngx_http_consent_handler;
+    }
     return NGX_CONF_OK;
 }
 

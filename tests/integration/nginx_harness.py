@@ -34,9 +34,9 @@ RUN_GROUP = "nogroup" if os.geteuid() == 0 else grp.getgrgid(os.getegid()).gr_na
 BASE_CONF = """\
 load_module {module};
 {user}
-worker_processes 1;
+worker_processes {workers};
 pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
+error_log {dir}/error.log {log_level};
 daemon off;
 master_process {master};
 {main_extra}
@@ -102,10 +102,9 @@ def translate(apache_lines):
     return "\n".join(out)
 
 
-def give_to_worker(path):
+def give_to_worker(path, user=RUN_USER, group=RUN_GROUP):
     if os.geteuid() == 0:
-        os.chown(path, pwd.getpwnam(RUN_USER).pw_uid,
-                 grp.getgrnam(RUN_GROUP).gr_gid)
+        os.chown(path, pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid)
 
 
 class NginxServer:
@@ -115,9 +114,11 @@ class NginxServer:
 
     def __init__(self, workdir=None, driver="sqlite3", params=None,
                  forms=None, extra="", main_extra="", key=None,
-                 locations=""):
+                 locations="", workers=1, log_level="info",
+                 run_as=(RUN_USER, RUN_GROUP)):
+        self.run_as = run_as
         self.dir = workdir or harness.make_workdir()
-        give_to_worker(self.dir)
+        give_to_worker(self.dir, *run_as)
         self.port = harness.free_port()
         self.driver = driver
         self.params = params or os.path.join(self.dir, "consent.db")
@@ -128,6 +129,8 @@ class NginxServer:
         self.extra = extra
         self.main_extra = main_extra
         self.locations = locations
+        self.workers = workers
+        self.log_level = log_level
         self.proc = None
         self.single = False
         self.conf = os.path.join(self.dir, "nginx.conf")
@@ -137,14 +140,14 @@ class NginxServer:
         locs = "".join(FORM_LOCATION.format(
             location=loc, form=form, extra=translate(extra))
             for loc, form, extra in self.forms)
-        user = ("user %s %s;" % (RUN_USER, RUN_GROUP)
-                if os.geteuid() == 0 else "")
+        user = ("user %s %s;" % self.run_as if os.geteuid() == 0 else "")
         return BASE_CONF.format(
             module=MODULE, user=user, dir=self.dir, key=self.key,
             driver=self.driver, params=self.params,
             templates=harness.TEMPLATES, port=self.port,
             locations=locs + self.locations, extra=self.extra,
-            main_extra=self.main_extra,
+            main_extra=self.main_extra, workers=self.workers,
+            log_level=self.log_level,
             master="off" if self.single else "on")
 
     def write_config(self):
@@ -194,7 +197,7 @@ class NginxServer:
                 self.proc.wait(10)
         self.proc = None
 
-    def workers(self):
+    def worker_pids(self):
         p = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
                            capture_output=True, text=True)
         return [int(x) for x in p.stdout.split()]
