@@ -345,10 +345,11 @@ static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
         return "is duplicate (one consent_form or consent_guard per "
                "location)";
     }
-    /* guard mode answers before a content handler of another module */
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 #if (NGX_PCRE)
-    if (clcf->regex) {
+    /* a form's sub-pages follow its prefix; a guard has none (and sits
+     * where the application is: "location ~ \.php$" too) */
+    if (clcf->regex && !guard) {
         return "needs a prefix location (its sub-pages follow it)";
     }
 #endif

@@ -22,7 +22,7 @@ from test_guard import DEFINITION, get, post, proof, tokens_in
 del test_cgi_application  # noqa: F821
 del test_definition_without_inputs_is_refused  # noqa: F821
 
-GUARD_LOCATIONS = """\
+GUARD_LOCATIONS = r"""
         location /signup {{
             proxy_pass http://127.0.0.1:{port}/signup;
             consent_guard {definition};
@@ -33,6 +33,13 @@ GUARD_LOCATIONS = """\
             consent_guard_fix on;
         }}
         location /php-signup {{
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME {dir}/signup.php;
+            fastcgi_pass unix:{dir}/fpm.sock;
+            consent_guard {definition};
+        }}
+        location ~ ^/app/.*\.php$ {{
+            root {dir};
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME {dir}/signup.php;
             fastcgi_pass unix:{dir}/fpm.sock;
@@ -150,6 +157,16 @@ def test_php_fpm_application(site):
              "email=php%40example.org&consent_token=" + token)
     assert r.status_code == 422
     assert len(site.fpm.posts()) == 1
+
+
+def test_guard_in_a_regex_location(site):
+    """The usual PHP stack: `location ~ \\.php$` with fastcgi_pass."""
+    [token] = tokens_in(get(site, "/app/signup.php?pre=1").text)
+    n = len(site.fpm.posts())
+    r = post(site, "/app/signup.php",
+             "email=re%40example.org&consent_token=" + token)
+    assert r.status_code == 422
+    assert len(site.fpm.posts()) == n
 
 
 def test_nginx_t_checks_guard_definitions(tmp_path):
