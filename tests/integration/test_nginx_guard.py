@@ -190,3 +190,34 @@ def test_no_worker_died(site):
     """Runs last: every request above left the worker alive."""
     assert "exited on signal" not in site.error_log()
     assert site.proc.poll() is None
+
+
+def test_guard_under_valgrind(site, tmp_path):
+    """The filters and the precontent check, in one process under
+    valgrind: no invalid access, no definite leak."""
+    from test_gates_valgrind import check_logs, valgrind
+    logs = str(tmp_path)
+    os.chmod(logs, 0o777)
+    server = nginx_harness.NginxServer(
+        forms=[], locations=GUARD_LOCATIONS.format(
+            port=site.backend.port, definition=DEFINITION, dir=site.dir))
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "valgrind-nginx.supp")
+    server.start(wrapper=valgrind(logs) + ["--suppressions=" + supp],
+                 single=True)
+    try:
+        for _ in range(3):
+            [token] = tokens_in(get(server, "/signup").text)
+            assert post(server, "/signup", test_guard.signup_body(
+                token, "optin_newsletter=on")).status_code == 200
+            assert post(server, "/signup", test_guard.signup_body(
+                token)).status_code == 409
+            [token] = tokens_in(get(server, "/fixed/preticked").text)
+            assert len(tokens_in(get(server, "/signup/big").text[-3000:])) \
+                == 1
+            assert post(server, "/signup", "x=1").status_code == 403
+            assert get(server, "/signup/data.json").status_code == 200
+    finally:
+        server.stop()
+    check_logs(logs)
+    server.cleanup()
