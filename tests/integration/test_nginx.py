@@ -229,3 +229,30 @@ def test_malformed_urlencoded_body_is_400(fresh_nginx):
         assert "malformed urlencoded body" in server.error_log()
     assert len(harness.export(server)) == before
 
+
+
+# --- make install ---------------------------------------------------------------
+
+def test_make_install_puts_the_module_where_debian_looks(tmp_path,
+                                                        fresh_nginx):
+    from test_debian_install import make_install
+    root = make_install(str(tmp_path / "root"))
+    module = root + "/usr/lib/nginx/modules/ngx_http_consent_module.so"
+    snippet = root + "/usr/share/nginx/modules-available/mod-http-consent.conf"
+    assert os.path.exists(module)
+    # Debian's nginx: prefix /usr/share/nginx, modules -> /usr/lib/nginx/...
+    with open(snippet) as f:
+        assert f.read().strip() == \
+            "load_module modules/ngx_http_consent_module.so;"
+    assert os.path.realpath("/usr/share/nginx/modules") == \
+        "/usr/lib/nginx/modules"
+    # the installed file loads and serves
+    server = fresh_nginx()
+    built = server.config_text
+
+    def installed():
+        return built().replace(nginx_harness.MODULE, module)
+    server.config_text = installed
+    server.start()
+    r, _ = get_form(server)
+    assert r.status_code == 200
