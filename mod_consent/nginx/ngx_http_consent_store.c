@@ -96,7 +96,9 @@ static int conn_alive(consent_conn_t *c, apr_pool_t *p)
     if (strcmp(c->def->driver, "pgsql") != 0) {
         return 1;
     }
-    if (apr_dbd_select(c->driver, p, c->handle, &res, "SELECT 1", 0) != 0) {
+    /* random access: PQexec, which waits for the answer (sequential
+     * access only sends, and a send to a dead server can look fine) */
+    if (apr_dbd_select(c->driver, p, c->handle, &res, "SELECT 1", 1) != 0) {
         return 0;
     }
     while (apr_dbd_get_row(c->driver, p, res, &row, -1) == 0) {

@@ -198,9 +198,21 @@ class NginxServer:
         self.proc = None
 
     def worker_pids(self):
-        p = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
-                           capture_output=True, text=True)
-        return [int(x) for x in p.stdout.split()]
+        """The master's children, from /proc (no pgrep: it once came back
+        empty while the worker was there)."""
+        pids = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            # "pid (comm) state ppid ...": comm may hold spaces
+            if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                pids.append(int(name))
+        return sorted(pids)
 
     def error_log(self):
         try:

@@ -256,3 +256,30 @@ def test_make_install_puts_the_module_where_debian_looks(tmp_path,
     server.start()
     r, _ = get_form(server)
     assert r.status_code == 200
+
+
+def test_postgresql_restarted_under_nginx(fresh_nginx):
+    """apr-util's pgsql driver crashes when a transaction starts on a
+    connection whose server went away: the module's threads must notice
+    first. 503 while it is down, service back when it is, no worker
+    lost and no reload."""
+    pg = harness.PostgresServer().start()
+    try:
+        server = fresh_nginx(driver="pgsql", params=pg.create_db()).start()
+        assert consent(server, "a@example.org").status_code == 200
+        workers = server.worker_pids()      # the one that answered
+        assert len(workers) == 1
+        _, token = get_form(server)
+        pg.stop()
+        r = consent(server, "b@example.org", token)
+        assert r.status_code == 503 and r.headers["Retry-After"] == "30"
+        pg.start()
+        # every pool thread that held a connection meets a dead one once
+        for i in range(40):
+            r = consent(server, "c%d@example.org" % i)
+            assert r.status_code == 200, server.error_log()[-3000:]
+        assert "exited on signal" not in server.error_log(), \
+            server.error_log()[-3000:]
+        assert server.worker_pids() == workers
+    finally:
+        pg.cleanup()

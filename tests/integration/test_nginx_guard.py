@@ -3,7 +3,6 @@ front of the same backend (proxy_pass), plus a PHP-FPM application
 (fastcgi_pass) where Apache has its CGI one."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -98,18 +97,21 @@ class PhpFpm:
         subprocess.run(["php-fpm8.2", "-y", self.conf], check=True,
                        capture_output=True, timeout=30)
         sock = os.path.join(self.dir, "fpm.sock")
+        pidfile = os.path.join(self.dir, "fpm.pid")
         for _ in range(100):
-            if os.path.exists(sock):
+            if os.path.exists(sock) and os.path.exists(pidfile):
+                # daemonized: its pid, kept before the directory goes
+                with open(pidfile) as f:
+                    self.pid = int(f.read())
                 return self
             time.sleep(0.1)
         raise RuntimeError("php-fpm did not start")
 
     def stop(self):
-        try:
-            with open(os.path.join(self.dir, "fpm.pid")) as f:
-                pid = int(f.read())
-        except (OSError, ValueError):
+        pid = getattr(self, "pid", None)
+        if not pid:
             return
+        self.pid = None
         os.kill(pid, signal.SIGQUIT)
         for _ in range(100):
             try:
@@ -137,8 +139,8 @@ def site():
     server.backend = backend
     server.fpm = fpm
     yield server
-    server.cleanup()
     fpm.stop()
+    server.cleanup()
     backend.stop()
 
 
