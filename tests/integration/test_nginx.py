@@ -283,3 +283,25 @@ def test_postgresql_restarted_under_nginx(fresh_nginx):
         assert server.worker_pids() == workers
     finally:
         pg.cleanup()
+
+
+def test_reload_keeps_serving(fresh_nginx):
+    """nginx -s reload: a new cycle compiles the forms again (the old
+    cycle's APR pool goes with it), new workers take over, and a form
+    rendered before the reload is still accepted after it."""
+    import signal
+    import time
+    server = fresh_nginx().start()
+    _, token = get_form(server)
+    before = server.worker_pids()
+    server.proc.send_signal(signal.SIGHUP)
+    for _ in range(300):
+        now = server.worker_pids()
+        if now and not set(now) & set(before):
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("no new worker after SIGHUP:\n" + server.error_log())
+    assert consent(server, "r@example.org", token).status_code == 200
+    assert consent(server, "s@example.org").status_code == 200
+    assert "exited on signal" not in server.error_log()
