@@ -12,6 +12,7 @@
 #include <ngx_thread_pool.h>
 
 #include "consent_flow.h"
+#include "consent_site.h"
 #include "consent_store.h"
 
 /* One consent_store DRIVER PARAMS, shared by the locations naming it. */
@@ -25,10 +26,7 @@ typedef struct {
 
 typedef struct {
     apr_pool_t *pool;               /* this cycle's APR pool */
-    consent_schema_t *schema;
-    apr_hash_t *forms;              /* path (or "guard:"path) -> form */
-    apr_hash_t *uis;                /* template dir -> consent_ui_t */
-    apr_hash_t *compiled;           /* form -> the ui of its pages */
+    consent_site_t *site;           /* forms, layouts, pages */
     apr_hash_t *stores;             /* driver " " params -> store */
     ngx_array_t *store_list;        /* ngx_http_consent_store_t * */
     const char *schema_dir;         /* http-level consent_template_dir */

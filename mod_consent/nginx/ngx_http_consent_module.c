@@ -6,14 +6,13 @@
  * Apache.
  */
 #include "ngx_http_consent.h"
-#include "ngx_consent_paths.h"
 
 #include <apr_dbd.h>
 #include <apr_lib.h>
 #include <apr_uri.h>
 
-#include "consent_guard.h"
 #include "consent_log.h"
+#include "consent_site.h"
 
 #define DEFAULT_LIFETIME 7200
 #define DEFAULT_MAX_BODY (64 * 1024)
@@ -160,9 +159,7 @@ static void *consent_create_main_conf(ngx_conf_t *cf)
     /* this cycle's forms and templates go with the cycle (reload) */
     cln->handler = apr_pool_cleanup_ngx;
     cln->data = mcf->pool;
-    mcf->forms = apr_hash_make(mcf->pool);
-    mcf->uis = apr_hash_make(mcf->pool);
-    mcf->compiled = apr_hash_make(mcf->pool);
+    mcf->site = consent_site_make(mcf->pool);
     mcf->stores = apr_hash_make(mcf->pool);
     mcf->store_list = ngx_array_create(cf->pool, 2, sizeof(void *));
     return mcf->store_list ? mcf : NULL;
@@ -294,29 +291,6 @@ static void log_problems(ngx_conf_t *cf, const char *directive,
     }
 }
 
-/*
- * The schema ships with the templates; a site's own template directory
- * usually holds only a layout, so fall back to the installed one.
- */
-static const char *schema_path(ngx_conf_t *cf,
-                               const ngx_http_consent_loc_conf_t *lcf)
-{
-    const char *dir = lcf->template_dir ? lcf->template_dir
-                                        : main_conf(cf)->schema_dir;
-    const char *path;
-    apr_finfo_t fi;
-
-    if (dir) {
-        path = apr_pstrcat(main_conf(cf)->pool, dir, "/consent-form.rng",
-                           NULL);
-        if (apr_stat(&fi, path, APR_FINFO_TYPE, main_conf(cf)->pool)
-            == APR_SUCCESS) {
-            return path;
-        }
-    }
-    return CONSENT_NGX_TEMPLATE_DIR "/consent-form.rng";
-}
-
 /* "/newsletter/" and "/newsletter" are one location: sub-pages follow
  * it after one slash. */
 static const char *trimmed_location(apr_pool_t *p, ngx_str_t *name)
@@ -339,7 +313,7 @@ static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     ngx_str_t *value = cf->args->elts;
     int guard = (int)cmd->offset;
     apr_array_header_t *problems;
-    const char *path, *key;
+    const char *path;
 
     if (lcf->form) {
         return "is duplicate (one consent_form or consent_guard per "
@@ -359,23 +333,14 @@ static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     lcf->form_path = path;
     lcf->guard = guard;
     lcf->location = trimmed_location(mcf->pool, &clcf->name);
-    key = guard ? apr_pstrcat(mcf->pool, "guard:", path, NULL) : path;
-    lcf->form = apr_hash_get(mcf->forms, key, APR_HASH_KEY_STRING);
+    problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
+    lcf->form = consent_site_form(mcf->site, path, guard,
+                                  lcf->template_dir ? lcf->template_dir
+                                                    : mcf->schema_dir,
+                                  problems);
     if (!lcf->form) {
-        problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
-        if (!mcf->schema && consent_schema_load(
-                &mcf->schema, schema_path(cf, lcf), problems, mcf->pool)
-            != APR_SUCCESS) {
-            log_problems(cf, "consent_template_dir", problems);
-            return NGX_CONF_ERROR;
-        }
-        if (consent_form_compile(&lcf->form, mcf->schema, path, problems,
-                                 mcf->pool) != APR_SUCCESS
-            || (guard && consent_guard_lint(lcf->form, problems))) {
-            log_problems(cf, (const char *)cmd->name.data, problems);
-            return NGX_CONF_ERROR;
-        }
-        apr_hash_set(mcf->forms, key, APR_HASH_KEY_STRING, lcf->form);
+        log_problems(cf, (const char *)cmd->name.data, problems);
+        return NGX_CONF_ERROR;
     }
     if (!mcf->thread_pool
         && !(mcf->thread_pool = ngx_thread_pool_add(cf, NULL))) {
@@ -460,55 +425,16 @@ static char *set_site(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
 
 /* ---- merging and page compilation ------------------------------------- */
 
-static const consent_ui_t *ui_for(ngx_conf_t *cf, const char *dir)
-{
-    ngx_http_consent_main_conf_t *mcf = main_conf(cf);
-    consent_ui_t *ui = apr_hash_get(mcf->uis, dir, APR_HASH_KEY_STRING);
-    apr_array_header_t *problems;
-
-    if (ui) {
-        return ui;
-    }
-    problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
-    if (consent_ui_load(&ui, dir, problems, mcf->pool) != APR_SUCCESS) {
-        log_problems(cf, "consent_template_dir", problems);
-        return NULL;
-    }
-    apr_hash_set(mcf->uis, dir, APR_HASH_KEY_STRING, ui);
-    return ui;
-}
-
-/*
- * Compiles a form's pages once per template directory: a definition used
- * by two locations with different layouts gets a copy of its own.
- */
+/* The form's pages in its location's layout (see consent_site.h). */
 static char *compile_pages(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf)
 {
     ngx_http_consent_main_conf_t *mcf = main_conf(cf);
-    const char *dir = lcf->template_dir ? lcf->template_dir
-                                        : CONSENT_NGX_TEMPLATE_DIR;
     apr_array_header_t *problems;
-    const consent_ui_t *ui, *done;
-    const char *key;
 
-    if (!(ui = ui_for(cf, dir))) {
-        return NGX_CONF_ERROR;
-    }
-    lcf->flow.ui = ui;
-    key = apr_psprintf(mcf->pool, "%pp", (void *)lcf->form);
-    done = apr_hash_get(mcf->compiled, key, APR_HASH_KEY_STRING);
-    if (done == ui) {
-        return NGX_CONF_OK;
-    }
-    if (done) {
-        lcf->form = apr_pmemdup(mcf->pool, lcf->form, sizeof *lcf->form);
-        lcf->form->pages = apr_hash_make(mcf->pool);
-        key = apr_psprintf(mcf->pool, "%pp", (void *)lcf->form);
-    }
-    apr_hash_set(mcf->compiled, key, APR_HASH_KEY_STRING, ui);
     problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
-    if (consent_render_compile(ui, lcf->form, problems, mcf->pool)
-        != APR_SUCCESS) {
+    lcf->flow.ui = consent_site_pages(mcf->site, &lcf->form,
+                                      lcf->template_dir, problems);
+    if (!lcf->flow.ui) {
         log_problems(cf, "consent_form", problems);
         return NGX_CONF_ERROR;
     }
