@@ -16,6 +16,7 @@
 
 #include "consent_flow.h"
 #include "consent_log.h"
+#include "consent_site.h"
 
 #define TEMPLATES TEST_SRCDIR "/templates"
 
@@ -236,6 +237,33 @@ static void guard_requests(void **state)
     assert_null(why);
 }
 
+static void site_compiles_each_thing_once(void **state)
+{
+    apr_array_header_t *problems =
+        apr_array_make(pool, 4, sizeof(consent_problem_t));
+    consent_site_t *site = consent_site_make(pool);
+    const char *path = TEMPLATES "/examples/newsletter.xml";
+    consent_form_t *form = consent_site_form(site, path, 0, TEMPLATES,
+                                             problems);
+    consent_form_t *again = consent_site_form(site, path, 0, TEMPLATES,
+                                              problems);
+    const consent_ui_t *ui;
+
+    assert_non_null(form);
+    assert_ptr_equal(form, again);
+    ui = consent_site_pages(site, &form, TEMPLATES, problems);
+    assert_non_null(ui);
+    assert_ptr_equal(form, again);          /* same layout: no copy */
+    assert_ptr_equal(consent_site_pages(site, &again, TEMPLATES, problems),
+                     ui);
+    assert_int_equal(problems->nelts, 0);
+    /* the same file as a guard definition: its purposes name no input */
+    assert_null(consent_site_form(site, path, 1, TEMPLATES, problems));
+    assert_true(problems->nelts > 0);
+    assert_string_equal(APR_ARRAY_IDX(problems, 0, consent_problem_t).rule,
+                        "guard");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +273,7 @@ int main(void)
         cmocka_unit_test(a_suspect_store_is_probed_before_a_form),
         cmocka_unit_test(unsubscribe_link_is_checked),
         cmocka_unit_test(guard_requests),
+        cmocka_unit_test(site_compiles_each_thing_once),
     };
     int rc;
 
