@@ -340,6 +340,9 @@ static ngx_int_t guard_header_filter(ngx_http_request_t *r)
     if (!(ctx = guard_ctx(r))) {
         return NGX_ERROR;
     }
+    if (ctx->flow && ctx->flow->step != CONSENT_FLOW_PASS) {
+        return next_header_filter(r);   /* our own answer, not the page */
+    }
     tmp = ctx->pool;
     ct = r->headers_out.content_type.len ? apr_pstrmemdup(
         tmp, (char *)r->headers_out.content_type.data,

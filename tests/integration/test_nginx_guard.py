@@ -188,6 +188,15 @@ def test_nginx_t_checks_guard_definitions(tmp_path):
         s.cleanup()
 
 
+def test_refusals_are_ours_not_filtered_as_the_page(site):
+    r = post(site, "/signup", "email=a%40b.org&optin_newsletter=on")
+    assert r.status_code == 403
+    # the page filter left our own answer alone (its length, one
+    # Cache-Control)
+    assert r.headers["Content-Length"] == str(len(r.content))
+    assert r.headers["Cache-Control"] == "no-store"
+
+
 def test_no_worker_died(site):
     """Runs last: every request above left the worker alive."""
     assert "exited on signal" not in site.error_log()
