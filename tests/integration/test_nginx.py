@@ -305,3 +305,43 @@ def test_reload_keeps_serving(fresh_nginx):
     assert consent(server, "r@example.org", token).status_code == 200
     assert consent(server, "s@example.org").status_code == 200
     assert "exited on signal" not in server.error_log()
+
+
+# --- directives ----------------------------------------------------------------
+
+@pytest.mark.parametrize("line,words", [
+    ("consent_token_lifetime 5s;", "between 10s and 30d"),
+    ("consent_token_lifetime 31d;", "between 10s and 30d"),
+    ("consent_max_body 512;", "between 1024"),
+    ("consent_success_url thanks.html;", "absolute URL or a path"),
+    ("consent_default_language 'e n';", "language tag"),
+    ("consent_template_dir /nonexistent;", "not a directory"),
+    ("consent_store mysql x;", "not supported"),
+    ("consent_guard_fix maybe;", "consent_guard_fix"),
+])
+def test_bad_directive_fails_nginx_t(fresh_nginx, line, words):
+    server = fresh_nginx()
+    server.forms = [("/newsletter", harness.EXAMPLE,
+                     "")]
+    server.locations = "        location /x {\n            %s\n        }\n" \
+        % line
+    rc, out = server.check_config()
+    assert rc != 0, out
+    assert words in out and "nginx.conf:" in out, out
+
+
+def test_default_language_and_lifetime(fresh_nginx):
+    server = fresh_nginx(forms=[(
+        "/newsletter", harness.EXAMPLE,
+        "    ConsentDefaultLanguage fr\n    ConsentTokenLifetime 1h")])
+    server.start()
+    r = requests.get(server.url("/newsletter"), timeout=10,
+                     headers={"Accept-Language": "de"})
+    assert r.status_code == 200 and r.headers["Content-Language"] == "fr"
+    # 90 minutes old: within the default 2h, past this location's 1h
+    import time
+    import tokens
+    old = tokens.reissue(token_of(r.text), tokens.key_bytes(server.key),
+                         issued=int((time.time() - 90 * 60) * 1e6))
+    r = consent(server, "late@example.org", old)
+    assert r.status_code == 403 and token_of(r.text)    # a fresh form
