@@ -226,7 +226,8 @@ static void body_read(ngx_http_request_t *r)
     }
     consent_flow_body(ctx->flow, body, len, too_large);
     if (ctx->flow->step != CONSENT_FLOW_STORE) {
-        ngx_http_finalize_request(r, ngx_http_consent_send_answer(r, ctx->flow));
+        ngx_http_finalize_request(r, ngx_http_consent_send_answer(
+            r, ctx->flow));
         return;
     }
     /* the body read holds a reference to r: store_done finalizes */
