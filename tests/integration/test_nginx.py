@@ -345,3 +345,30 @@ def test_default_language_and_lifetime(fresh_nginx):
                          issued=int((time.time() - 90 * 60) * 1e6))
     r = consent(server, "late@example.org", old)
     assert r.status_code == 403 and token_of(r.text)    # a fresh form
+
+
+# --- load -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("driver", ["sqlite3", "pgsql"])
+def test_concurrent_submissions_all_stored(request, fresh_nginx, driver):
+    """32 clients at once on 2 workers: every receipt handed out is in
+    the store, the chains verify, nothing else was answered."""
+    from concurrent.futures import ThreadPoolExecutor
+    from conftest import store_params
+    driver, params = store_params(request, driver)
+    server = fresh_nginx(driver=driver, params=params, workers=2).start()
+
+    def one(i):
+        with requests.Session() as s:
+            r = s.get(server.url("/newsletter"), timeout=60)
+            return s.post(server.url("/newsletter"), timeout=60, data={
+                "email": "load%d@example.org" % i, "consent": "newsletter",
+                "consent_token": token_of(r.text)})
+    with ThreadPoolExecutor(32) as pool:
+        answers = list(pool.map(one, range(200)))
+    assert {r.status_code for r in answers} == {200}
+    receipts = {r.headers["Consent-Receipt"] for r in answers}
+    assert len(receipts) == 200
+    assert receipts <= {p["receipt_id"] for p in harness.export(server)}
+    p = harness.verify(server)
+    assert p.returncode == 0, p.stdout + p.stderr
