@@ -372,3 +372,18 @@ def test_concurrent_submissions_all_stored(request, fresh_nginx, driver):
     assert receipts <= {p["receipt_id"] for p in harness.export(server)}
     p = harness.verify(server)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_bad_layout_fails_nginx_t(fresh_nginx, tmp_path):
+    """A layout that pre-ticks a box (R1) is refused as on Apache,
+    naming the template's file and line."""
+    import shutil
+    layout = str(tmp_path / "layout")
+    shutil.copytree(harness.TEMPLATES, layout)
+    shutil.copy(os.path.join(harness.FIXTURES, "templates-preticked",
+                             "purpose.html"), layout)
+    server = fresh_nginx(forms=[("/newsletter", harness.EXAMPLE,
+                                 "    ConsentTemplateDir " + layout)])
+    rc, out = server.check_config()
+    assert rc != 0, out
+    assert re.search(re.escape(layout) + r"/purpose.html:3: \[R1\]", out), out
