@@ -3,6 +3,7 @@
 
 #include "consent_token.h"
 #include "consent_notice.h"
+#include "consent_random.h"
 
 #define TOKEN_PREFIX "c1."
 #define TOKEN_VERSION 2
@@ -104,7 +105,8 @@ apr_status_t consent_token_issue(const char **token,
     key = APR_ARRAY_IDX(ring->keys, 0, const consent_key_t *);
     memcpy(facts->key_id, key->id, CONSENT_KEY_ID_LEN);
     facts->issued = apr_time_now();
-    if (RAND_bytes(facts->nonce, CONSENT_NONCE_LEN) != 1) {
+    if (consent_random_bytes(facts->nonce, CONSENT_NONCE_LEN)
+        != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     buf = apr_palloc(p, TOKEN_FIXED + 3 * 256 + CONSENT_SHA256_LEN);

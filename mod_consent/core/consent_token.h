@@ -37,7 +37,9 @@ typedef enum {
     CONSENT_PAGE_NONE = 0,      /* version 1 token: no page recorded */
     CONSENT_PAGE_FORM = 1,      /* the form mod_consent renders */
     CONSENT_PAGE_WITHDRAW = 2,  /* L/withdraw */
-    CONSENT_PAGE_GUARD = 3      /* an application's form (ConsentGuard) */
+    CONSENT_PAGE_GUARD = 3,     /* an application's form (ConsentGuard) */
+    CONSENT_PAGE_UNSUBSCRIBE = 4    /* L/unsubscribe: sealed links, never
+                                       a render token (consent_flow.h) */
 } consent_page_kind_t;
 
 typedef struct {

@@ -12,9 +12,7 @@
 
 #include "mod_consent.h"
 #include "consent_handler.h"
-#include "consent_lang.h"
-#include "consent_notice.h"
-#include "consent_token.h"
+#include "consent_flow.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -24,20 +22,13 @@ static apr_status_t write_brigade(void *baton, const char *data,
     return apr_brigade_write(baton, NULL, NULL, data, len);
 }
 
-/* Pages carry single-use tokens: never cached, never framed. */
+/* Pages carry single-use tokens: never cached, never framed (the core's
+ * header set, shared with nginx). */
 void consent_page_headers(request_rec *r, const char *lang)
 {
     ap_set_content_type(r, "text/html; charset=utf-8");
-    apr_table_setn(r->headers_out, "Content-Language", lang);
-    apr_table_mergen(r->headers_out, "Vary", "Accept-Language");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "Content-Security-Policy",
-                   "default-src 'none'; style-src 'self'; img-src 'self'; "
-                   "form-action 'self'; frame-ancestors 'none'; "
-                   "base-uri 'none'");
-    apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    apr_table_setn(r->headers_out, "Referrer-Policy", "no-referrer");
+    consent_flow_page_headers(r->headers_out, lang);
+    apr_table_unset(r->headers_out, "Content-Type");
 }
 
 consent_page_t *consent_page_make(request_rec *r)
@@ -74,21 +65,9 @@ int consent_page_send(consent_page_t *pg, apr_status_t rendered)
 
 const char *consent_request_lang(request_rec *r, const consent_dir_conf *conf)
 {
-    const char *dflt = conf->default_lang ? conf->default_lang
-                                          : CONSENT_DEFAULT_LANG;
-    const apr_array_header_t *offered = conf->form->languages;
-    int i;
-
-    /* the configured default only counts if the form speaks it */
-    for (i = 0; i < offered->nelts; ++i) {
-        if (strcmp(APR_ARRAY_IDX(offered, i, const char *), dflt) == 0) {
-            break;
-        }
-    }
-    return consent_lang_negotiate(apr_table_get(r->headers_in,
-                                                "Accept-Language"),
-                                  offered, i < offered->nelts ? dflt : NULL,
-                                  r->pool);
+    return consent_flow_lang(conf->form, conf->default_lang,
+                             apr_table_get(r->headers_in, "Accept-Language"),
+                             r->pool);
 }
 
 int consent_send_message(request_rec *r, const consent_dir_conf *conf,
@@ -112,17 +91,9 @@ static apr_status_t issue_token(request_rec *r, const consent_dir_conf *conf,
 {
     consent_server_conf *sconf =
         ap_get_module_config(r->server->module_config, &consent_module);
-    const consent_notice_t *notice = consent_notice_get(conf->form, lang);
-    consent_token_facts_t facts;
 
-    memset(&facts, 0, sizeof facts);
-    facts.form_id = conf->form->id;
-    facts.form_version = conf->form->version;
-    facts.lang = lang;
-    memcpy(facts.notice_sha256, notice->sha256, CONSENT_SHA256_LEN);
-    facts.defaults = defaults;
-    facts.page = page;
-    return consent_token_issue(token, sconf->keys, &facts, r->pool);
+    return consent_flow_issue_token(conf->form, sconf->keys, lang, defaults,
+                                    page, token, r->pool);
 }
 
 apr_status_t consent_issue_token(request_rec *r,
@@ -141,13 +112,8 @@ static apr_status_t issue_page_token(request_rec *r,
                                      consent_render_signed_fn *render,
                                      const char **token)
 {
-    char *defaults;
-
-    /* the pages compiled at start-up never tick a box (R1) */
-    defaults = apr_palloc(r->pool, conf->form->purposes->nelts + 1);
-    memset(defaults, CONSENT_BOX_UNTICKED, conf->form->purposes->nelts);
-    defaults[conf->form->purposes->nelts] = '\0';
-    return issue_token(r, conf, lang, defaults,
+    /* NULL defaults: the pages compiled at start-up never tick a box */
+    return issue_token(r, conf, lang, NULL,
                        render == consent_render_withdraw
                        ? CONSENT_PAGE_WITHDRAW : CONSENT_PAGE_FORM, token);
 }

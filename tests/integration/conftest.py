@@ -43,12 +43,29 @@ def pytest_runtest_teardown(item, nextitem):
     found = harness.scan_logs()
     if found and not item.get_closest_marker(CRASH_OPT_OUT):
         raise AssertionError(_crash_report(item, found))
+# The server a test runs against. Apache unless a test module overrides
+# this fixture with both (SERVERS): the HTTP behaviour is the same, so the
+# same test bodies run against nginx (nginx_harness.NginxServer mirrors
+# harness.ApacheServer).
+SERVERS = ["apache", "nginx"]
 
 
 @pytest.fixture(scope="module")
-def apache():
+def server_kind():
+    return "apache"
+
+
+def server_class(kind):
+    if kind == "nginx":
+        import nginx_harness
+        return nginx_harness.NginxServer
+    return harness.ApacheServer
+
+
+@pytest.fixture(scope="module")
+def apache(server_kind):
     """The example form at /newsletter over sqlite3."""
-    server = harness.ApacheServer().start()
+    server = server_class(server_kind)().start()
     yield server
     server.cleanup()
 
@@ -81,10 +98,10 @@ def store_params(request, driver):
 
 
 @pytest.fixture(scope="module", params=STORES)
-def store_apache(request):
+def store_apache(request, server_kind):
     """The example and the signup forms, on each kind of store."""
     driver, params = store_params(request, request.param)
-    server = harness.ApacheServer(driver=driver, params=params, forms=[
+    server = server_class(server_kind)(driver=driver, params=params, forms=[
         ("/newsletter", harness.EXAMPLE, ""),
         ("/signup", os.path.join(harness.FIXTURES, "signup.xml"), ""),
         ("/thanks-form", harness.EXAMPLE,
@@ -96,11 +113,11 @@ def store_apache(request):
 
 
 @pytest.fixture
-def fresh_apache():
+def fresh_apache(server_kind):
     servers = []
 
     def make(**kw):
-        s = harness.ApacheServer(**kw)
+        s = server_class(server_kind)(**kw)
         servers.append(s)
         return s
     yield make

@@ -4,7 +4,7 @@ import json
 import os
 
 import harness
-from conftest import store_params
+from conftest import server_class, store_params
 
 SOFT = os.path.join(harness.TEMPLATES, "examples", "soft-opt-in.xml")
 B2B = os.path.join(harness.TEMPLATES, "examples", "b2b.xml")
@@ -17,8 +17,9 @@ FORMS = [
 
 def start(request, driver):
     driver, params = store_params(request, driver)
-    return harness.ApacheServer(driver=driver, params=params,
-                                forms=FORMS).start()
+    kind = request.getfixturevalue("server_kind")
+    return server_class(kind)(driver=driver, params=params,
+                              forms=FORMS).start()
 
 
 def unsubscribe_url(server, subject, form="newsletter", base="/newsletter",

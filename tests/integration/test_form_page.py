@@ -1,10 +1,17 @@
 """GET at a form's location: what a person (and a screen reader) gets."""
 import os
 
+import pytest
 import requests
 
 import harness
-from conftest import get_form, parse
+from conftest import SERVERS, get_form, parse
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server_kind(request):
+    """Every test here runs against Apache and nginx."""
+    return request.param
 
 
 def test_english_form_has_everything_a_person_needs(apache):

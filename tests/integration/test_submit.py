@@ -4,11 +4,19 @@ import re
 import time
 import uuid
 
+import pytest
 import requests
 
 import harness
 import tokens
-from conftest import get_form, parse, submit
+from conftest import SERVERS, get_form, parse, submit
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server_kind(request):
+    """Every test here runs against Apache and nginx."""
+    return request.param
+
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
                      r"[0-9a-f]{12}$")

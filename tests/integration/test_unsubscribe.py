@@ -8,13 +8,19 @@ import requests
 
 import departures
 import harness
-from conftest import get_form, parse, submit
+from conftest import SERVERS, get_form, parse, submit
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server_kind(request):
+    """Every test here runs against Apache and nginx."""
+    return request.param
 
 ONE_CLICK = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture(scope="module", params=["sqlite3", "pgsql"])
-def server(request):
+def server(request, server_kind):
     s = departures.start(request, request.param)
     yield s
     s.cleanup()

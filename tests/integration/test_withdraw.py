@@ -4,11 +4,17 @@ import pytest
 import requests
 
 import departures
-from conftest import get_form, parse, submit, token_of
+from conftest import SERVERS, get_form, parse, submit, token_of
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server_kind(request):
+    """Every test here runs against Apache and nginx."""
+    return request.param
 
 
 @pytest.fixture(scope="module", params=["sqlite3", "pgsql"])
-def server(request):
+def server(request, server_kind):
     s = departures.start(request, request.param)
     yield s
     s.cleanup()

@@ -1,0 +1,801 @@
+/*
+ * DESIGN.md's HTTP table, server-neutral (see consent_flow.h). The
+ * adapters only translate: the Apache one through its own handler files
+ * for now, the nginx one entirely through this.
+ */
+#include <string.h>
+#include <apr_lib.h>
+
+#include "consent_flow.h"
+#include "consent_guard.h"
+#include "consent_lang.h"
+#include "consent_multipart.h"
+#include "consent_notice.h"
+#include "consent_status.h"
+#include "consent_token.h"
+#include "consent_urlencoded.h"
+#include "consent_withdraw.h"
+
+#define DEFAULT_LANG "en"
+#define ONE_CLICK_FIELD "List-Unsubscribe"
+#define ONE_CLICK_VALUE "One-Click"
+#define ALLOWED "GET, HEAD, POST"
+
+/* ---- shared pieces --------------------------------------------------- */
+
+const char *consent_flow_lang(const consent_form_t *form,
+                              const char *default_lang,
+                              const char *accept_language, apr_pool_t *p)
+{
+    const char *dflt = default_lang ? default_lang : DEFAULT_LANG;
+    const apr_array_header_t *offered = form->languages;
+    int i;
+
+    /* the configured default only counts if the form speaks it */
+    for (i = 0; i < offered->nelts; ++i) {
+        if (strcmp(APR_ARRAY_IDX(offered, i, const char *), dflt) == 0) {
+            break;
+        }
+    }
+    return consent_lang_negotiate(accept_language, offered,
+                                  i < offered->nelts ? dflt : NULL, p);
+}
+
+apr_status_t consent_flow_issue_token(const consent_form_t *form,
+                                      const consent_keyring_t *keys,
+                                      const char *lang, const char *defaults,
+                                      consent_page_kind_t page,
+                                      const char **token, apr_pool_t *p)
+{
+    const consent_notice_t *notice = consent_notice_get(form, lang);
+    consent_token_facts_t facts;
+    int n = form->purposes->nelts;
+
+    if (!defaults) {
+        char *unticked = apr_palloc(p, n + 1);
+
+        memset(unticked, CONSENT_BOX_UNTICKED, n);
+        unticked[n] = '\0';
+        defaults = unticked;
+    }
+    memset(&facts, 0, sizeof facts);
+    facts.form_id = form->id;
+    facts.form_version = form->version;
+    facts.lang = lang;
+    memcpy(facts.notice_sha256, notice->sha256, CONSENT_SHA256_LEN);
+    facts.defaults = defaults;
+    facts.page = page;
+    return consent_token_issue(token, keys, &facts, p);
+}
+
+void consent_flow_page_headers(apr_table_t *h, const char *lang)
+{
+    apr_table_setn(h, "Content-Type", "text/html; charset=utf-8");
+    apr_table_setn(h, "Content-Language", lang);
+    apr_table_mergen(h, "Vary", "Accept-Language");
+    apr_table_setn(h, "Cache-Control", "no-store");
+    apr_table_setn(h, "Content-Security-Policy",
+                   "default-src 'none'; style-src 'self'; img-src 'self'; "
+                   "form-action 'self'; frame-ancestors 'none'; "
+                   "base-uri 'none'");
+    apr_table_setn(h, "X-Frame-Options", "DENY");
+    apr_table_setn(h, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(h, "Referrer-Policy", "no-referrer");
+}
+
+int consent_flow_refusal_status(const consent_verdict_t *v)
+{
+    switch (v->kind) {
+    case CONSENT_VERDICT_BAD_INPUT:
+        return 400;
+    case CONSENT_VERDICT_PRETICKED:
+        return 422;
+    default:
+        return 403;
+    }
+}
+
+/* ---- the answer's body ----------------------------------------------- */
+
+typedef struct {
+    char *data;
+    apr_size_t len, cap;
+    apr_pool_t *p;
+} body_buf;
+
+static apr_status_t buf_write(void *baton, const char *data, apr_size_t n)
+{
+    body_buf *b = baton;
+
+    if (b->len + n > b->cap) {
+        apr_size_t cap = b->cap ? b->cap : 4096;
+        char *d;
+
+        while (cap < b->len + n) {
+            cap *= 2;
+        }
+        d = apr_palloc(b->p, cap);
+        if (b->len) {
+            memcpy(d, b->data, b->len);
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return APR_SUCCESS;
+}
+
+static void answer(consent_flow_t *f, int status)
+{
+    f->step = CONSENT_FLOW_ANSWER;
+    f->answer.status = status;
+    consent_flow_page_headers(f->answer.headers, f->lang);
+}
+
+static void rendered(consent_flow_t *f, body_buf *b, apr_status_t rv)
+{
+    if (rv != APR_SUCCESS) {
+        f->error = "rendering failed";
+        apr_table_clear(f->answer.headers);
+        f->answer.status = 500;
+        f->answer.body = NULL;
+        f->answer.len = 0;
+        return;
+    }
+    f->answer.body = b->data;
+    f->answer.len = b->len;
+}
+
+static body_buf *buf_make(consent_flow_t *f)
+{
+    body_buf *b = apr_pcalloc(f->pool, sizeof *b);
+
+    b->p = f->pool;
+    return b;
+}
+
+static void titled_message(consent_flow_t *f, int status,
+                           const char *title_key, const char *key)
+{
+    body_buf *b = buf_make(f);
+
+    answer(f, status);
+    rendered(f, b, consent_render_message(f->conf->ui, f->lang, title_key,
+                                          key, buf_write, b));
+}
+
+/* A message page: title from "<key>.title", body from key. */
+static void message(consent_flow_t *f, int status, const char *key)
+{
+    titled_message(f, status, apr_pstrcat(f->pool, key, ".title", NULL),
+                   key);
+}
+
+static void unavailable(consent_flow_t *f)
+{
+    apr_table_setn(f->answer.headers, "Retry-After", CONSENT_RETRY_AFTER);
+    message(f, 503, "error.unavailable");
+}
+
+/* A page that carries a fresh render token: the form, the withdrawal
+ * page, with an error and the values to show again. */
+static void signed_page(consent_flow_t *f, int status, const char *error_key,
+                        apr_table_t *values)
+{
+    consent_render_signed_fn *render = f->page == CONSENT_PAGE_WITHDRAW
+                                       ? consent_render_withdraw
+                                       : consent_render_form;
+    body_buf *b = buf_make(f);
+    consent_form_request_t req;
+    apr_status_t rv;
+
+    memset(&req, 0, sizeof req);
+    req.lang = f->lang;
+    req.values = values;
+    req.error = error_key ? consent_ui_text(f->conf->ui, f->lang, error_key)
+                          : NULL;
+    req.withdraw_url = f->conf->withdraw_url;
+    rv = consent_flow_issue_token(f->conf->form, f->conf->keys, f->lang,
+                                  NULL, f->page, &req.token, f->pool);
+    answer(f, status);
+    if (rv != APR_SUCCESS) {
+        f->error = "cannot sign a render token";
+        rendered(f, b, rv);
+        return;
+    }
+    rendered(f, b, render(f->conf->form, &req, buf_write, b));
+}
+
+/* The page after a departure; receipt may be an earlier one. */
+static void done(consent_flow_t *f, const char *key, const char *receipt)
+{
+    body_buf *b = buf_make(f);
+
+    answer(f, 200);
+    if (receipt) {
+        apr_table_setn(f->answer.headers, "Consent-Receipt", receipt);
+    }
+    rendered(f, b, consent_render_done(
+        f->conf->ui, f->lang, apr_pstrcat(f->pool, key, ".title", NULL),
+        key, receipt ? receipt : "", buf_write, b));
+}
+
+static void refusal(consent_flow_t *f, const consent_verdict_t *v)
+{
+    switch (v->kind) {
+    case CONSENT_VERDICT_BAD_INPUT:
+        signed_page(f, 400, v->error_key, v->values);
+        break;
+    case CONSENT_VERDICT_EXPIRED:
+        /* an honest person with an old page gets a fresh one */
+        signed_page(f, 403, v->error_key, NULL);
+        break;
+    case CONSENT_VERDICT_PRETICKED:
+        message(f, 422, "error.preticked");
+        break;
+    default:
+        message(f, 403, "error.forbidden");
+    }
+}
+
+/* Guard mode has no form of ours to show again: the page is the
+ * application's, so the person is told what to do on it. */
+static void guard_refusal(consent_flow_t *f, const consent_verdict_t *v)
+{
+    switch (v->kind) {
+    case CONSENT_VERDICT_BAD_INPUT:
+        titled_message(f, 400, "error.bad_input.title", v->error_key);
+        break;
+    case CONSENT_VERDICT_PRETICKED:
+        message(f, 422, "error.preticked");
+        break;
+    case CONSENT_VERDICT_EXPIRED:
+        message(f, 403, "error.reload");
+        break;
+    default:
+        message(f, 403, "error.forbidden");
+    }
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+static int method_is(const consent_flow_t *f, const char *m)
+{
+    return strcmp(f->req->method, m) == 0;
+}
+
+static int is_get(const consent_flow_t *f)
+{
+    return method_is(f, "GET") || method_is(f, "HEAD");
+}
+
+static void store_step(consent_flow_t *f, consent_flow_op_t op)
+{
+    f->step = CONSENT_FLOW_STORE;
+    f->op = op;
+}
+
+/* A GET of a page that leads to a submission: 503 rather than a form
+ * that cannot be kept, when the store is known to be down. */
+static void form_get(consent_flow_t *f)
+{
+    if (f->req->store_suspect) {
+        store_step(f, CONSENT_FLOW_OP_PROBE);
+        return;
+    }
+    signed_page(f, 200, NULL, NULL);
+}
+
+/* The link's facts, or NULL (f->note says why). Binding a link to the
+ * form of its location is a security rule: a link for one form does not
+ * unsubscribe from another. */
+static consent_unsub_t *open_link(consent_flow_t *f)
+{
+    consent_unsub_t *u = apr_pcalloc(f->pool, sizeof *u);
+    apr_array_header_t *args;
+    const char *t = NULL;
+    consent_unsub_status_t st;
+    int i;
+
+    if (f->req->args && consent_urlencoded_parse(
+            f->req->args, strlen(f->req->args), &args, NULL, f->pool)
+        == APR_SUCCESS) {
+        for (i = 0; i < args->nelts; ++i) {
+            const consent_field_value_t *a =
+                &APR_ARRAY_IDX(args, i, consent_field_value_t);
+            if (strcmp(a->name, "t") == 0) {
+                t = a->value;
+                break;
+            }
+        }
+    }
+    st = consent_unsub_decode(u, f->conf->keys, t, f->pool);
+    if (st == CONSENT_UNSUB_OK
+        && strcmp(u->form_id, f->conf->form->id) == 0) {
+        u->subject = consent_subject_canonical(f->conf->form, u->subject,
+                                               f->pool);
+        return u;
+    }
+    f->note = apr_pstrcat(f->pool, "unsubscribe link refused: ",
+                          st == CONSENT_UNSUB_OK ? "made for another form"
+                          : consent_unsub_status_str(st), NULL);
+    return NULL;
+}
+
+static void unsubscribe_get(consent_flow_t *f)
+{
+    body_buf *b;
+
+    if (!(f->unsub = open_link(f))) {
+        message(f, 403, "unsubscribe.invalid");
+        return;
+    }
+    /* GET shows a confirm button and never records: mail scanners and
+     * link previews follow links */
+    b = buf_make(f);
+    answer(f, 200);
+    rendered(f, b, consent_render_unsubscribe(f->conf->ui, f->lang,
+                                              buf_write, b));
+}
+
+consent_flow_t *consent_flow_start(const consent_flow_conf_t *conf,
+                                   const consent_flow_request_t *req,
+                                   apr_pool_t *p)
+{
+    consent_flow_t *f = apr_pcalloc(p, sizeof *f);
+    const char *path = req->path ? req->path : "";
+
+    f->conf = conf;
+    f->req = req;
+    f->pool = p;
+    f->answer.headers = apr_table_make(p, 12);
+    f->lang = consent_flow_lang(conf->form, conf->default_lang,
+                                req->accept_language, p);
+    if (!*path || strcmp(path, "/") == 0) {
+        f->page = CONSENT_PAGE_FORM;
+    }
+    else if (strcmp(path, "/withdraw") == 0) {
+        f->page = CONSENT_PAGE_WITHDRAW;
+    }
+    else if (strcmp(path, "/unsubscribe") == 0) {
+        f->page = CONSENT_PAGE_UNSUBSCRIBE;
+    }
+    else {
+        /* the server's own 404 page: nothing of ours lives there */
+        f->step = CONSENT_FLOW_ANSWER;
+        f->answer.status = 404;
+        return f;
+    }
+    if (is_get(f)) {
+        if (f->page == CONSENT_PAGE_UNSUBSCRIBE) {
+            unsubscribe_get(f);
+        }
+        else {
+            form_get(f);
+        }
+        return f;
+    }
+    if (!method_is(f, "POST")) {
+        apr_table_setn(f->answer.headers, "Allow", ALLOWED);
+        message(f, 405, "error.method");
+        return f;
+    }
+    if (!consent_urlencoded_is(req->content_type)
+        && !(f->page == CONSENT_PAGE_UNSUBSCRIBE
+             && consent_multipart_is(req->content_type))) {
+        message(f, 415, "error.media_type");
+        return f;
+    }
+    /* refuse early what is announced too large, without reading it */
+    if (req->content_length > (apr_off_t)conf->max_body) {
+        message(f, 413, "error.too_large");
+        f->answer.close = 1;
+        return f;
+    }
+    f->step = CONSENT_FLOW_READ_BODY;
+    return f;
+}
+
+/* ---- POST ------------------------------------------------------------- */
+
+static consent_request_info_t request_info(const consent_flow_t *f)
+{
+    consent_request_info_t in;
+
+    memset(&in, 0, sizeof in);
+    in.page = f->page;      /* the token must come from this page */
+    in.ip = f->req->ip;
+    in.user_agent = f->req->user_agent;
+    in.now = f->req->now;
+    in.lifetime = f->conf->lifetime;
+    return in;
+}
+
+static void judge(consent_flow_t *f, apr_array_header_t *fields)
+{
+    consent_request_info_t in = request_info(f);
+    consent_verdict_t *v;
+
+    if (f->page == CONSENT_PAGE_WITHDRAW) {
+        v = consent_withdrawal_check(f->conf->form, f->conf->keys, fields,
+                                     &in, f->pool);
+    }
+    else if (f->page == CONSENT_PAGE_GUARD) {
+        v = consent_guard_check(f->conf->form, f->conf->keys, fields, &in,
+                                f->pool);
+    }
+    else {
+        v = consent_submission_check(f->conf->form, f->conf->keys, fields,
+                                     &in, f->pool);
+    }
+    if (v->lang) {
+        f->lang = v->lang;
+    }
+    if (v->detail) {
+        f->note = apr_pstrcat(f->pool, f->page == CONSENT_PAGE_WITHDRAW
+                              ? "withdrawal refused: "
+                              : f->page == CONSENT_PAGE_GUARD
+                              ? "guarded POST refused before the "
+                                "application: "
+                              : "submission refused: ", v->detail, NULL);
+    }
+    if (v->kind != CONSENT_VERDICT_OK && f->page == CONSENT_PAGE_GUARD) {
+        guard_refusal(f, v);
+        return;
+    }
+    if (v->kind != CONSENT_VERDICT_OK) {
+        refusal(f, v);
+        return;
+    }
+    f->proof = v->proof;
+    store_step(f, CONSENT_FLOW_OP_RECORD);
+}
+
+/* RFC 8058: the body says "List-Unsubscribe=One-Click", once. */
+static int is_one_click(const apr_array_header_t *fields)
+{
+    const consent_field_value_t *fv;
+    int dup;
+
+    fv = consent_field_single(fields, ONE_CLICK_FIELD, &dup);
+    return fv && !dup && consent_value_is_clean(fv, 32)
+           && strcmp(fv->value, ONE_CLICK_VALUE) == 0;
+}
+
+/*
+ * POST L/unsubscribe?t=: the act, from the confirm button or from a mail
+ * provider's one-click. RFC 8058 3.2: providers SHOULD post
+ * multipart/form-data (and MAY post urlencoded).
+ */
+static void unsubscribe_post(consent_flow_t *f, const char *body,
+                             apr_size_t len)
+{
+    apr_array_header_t *fields;
+    int one_click;
+
+    if (consent_multipart_is(f->req->content_type)) {
+        const char *v = consent_multipart_field(f->req->content_type, body,
+                                                len, ONE_CLICK_FIELD,
+                                                f->pool);
+        one_click = v && strcmp(v, ONE_CLICK_VALUE) == 0;
+    }
+    else if (consent_urlencoded_parse(body, len, &fields, NULL, f->pool)
+             != APR_SUCCESS) {
+        message(f, 400, "error.bad_input");
+        return;
+    }
+    else {
+        one_click = is_one_click(fields);
+    }
+    if (!(f->unsub = open_link(f))) {
+        message(f, 403, "unsubscribe.invalid");
+        return;
+    }
+    if (!one_click) {
+        message(f, 400, "error.bad_input");
+        return;
+    }
+    store_step(f, CONSENT_FLOW_OP_UNSUBSCRIBE);
+}
+
+void consent_flow_body(consent_flow_t *f, const char *body, apr_size_t len,
+                       int too_large)
+{
+    apr_array_header_t *fields;
+
+    if (too_large) {
+        message(f, 413, "error.too_large");
+        f->answer.close = 1;
+        return;
+    }
+    if (f->page == CONSENT_PAGE_UNSUBSCRIBE) {
+        unsubscribe_post(f, body, len);
+        return;
+    }
+    if (consent_urlencoded_parse(body, len, &fields, NULL, f->pool)
+        != APR_SUCCESS) {
+        f->note = "malformed urlencoded body";
+        message(f, 400, "error.bad_input");
+        return;
+    }
+    judge(f, fields);
+}
+
+/* ---- the store -------------------------------------------------------- */
+
+static apr_status_t add_to_status(void *baton, const consent_proof_t *pf,
+                                   apr_pool_t *scratch)
+{
+    consent_status_add(baton, pf);
+    return APR_SUCCESS;
+}
+
+/* The receipt of the departure that already covers what the link names
+ * (a repeated click is answered with it). */
+static const char *earlier_receipt(const consent_status_t *status,
+                                   const consent_unsub_t *u,
+                                   const consent_form_t *form)
+{
+    const consent_purpose_state_t *s;
+    const char *id;
+
+    id = u->purposes->nelts ? APR_ARRAY_IDX(u->purposes, 0, const char *)
+         : APR_ARRAY_IDX(form->purposes, 0, const consent_purpose_t *)->id;
+    s = consent_status_get(status, id);
+    return s ? s->receipt_id : NULL;
+}
+
+static const consent_key_t *signing_key(const consent_flow_t *f)
+{
+    return APR_ARRAY_IDX(f->conf->keys->keys, 0, const consent_key_t *);
+}
+
+static void record(consent_flow_t *f, consent_store_t *store,
+                   const char *lane, consent_lane_cache_t *cache)
+{
+    const char *err = NULL;
+
+    f->stored = consent_store_record_cached(store, f->proof, lane, cache,
+                                            signing_key(f), f->pool, &err);
+    if (f->stored == CONSENT_STORE_OK) {
+        f->receipt = f->proof->receipt_id;
+    }
+    else if (f->stored == CONSENT_STORE_DUPLICATE) {
+        f->note = apr_pstrcat(f->pool, "render token replayed (nonce ",
+                              f->proof->token_nonce, ")", NULL);
+    }
+    else {
+        f->error = apr_pstrcat(f->pool, "cannot store proof: ",
+                               err ? err : "?", NULL);
+    }
+}
+
+static void unsubscribe(consent_flow_t *f, consent_store_t *store,
+                        const char *lane, consent_lane_cache_t *cache)
+{
+    consent_request_info_t in = request_info(f);
+    consent_status_t *status = consent_status_make(f->pool);
+    const char *err = NULL;
+
+    if (consent_store_each(store, 0, f->unsub->subject, add_to_status,
+                           status, f->pool, &err) != APR_SUCCESS) {
+        f->stored = CONSENT_STORE_ERROR;
+        f->error = apr_pstrcat(f->pool, "store unavailable for an "
+                               "unsubscribe: ", err ? err : "?", NULL);
+        return;
+    }
+    f->proof = consent_unsubscribe_proof(f->conf->form, f->unsub->subject,
+                                         f->unsub->purposes, status, f->lang,
+                                         &in, f->pool);
+    if (!f->proof) {
+        /* already gone: harmless, and nothing more to record */
+        f->stored = CONSENT_STORE_OK;
+        f->receipt = earlier_receipt(status, f->unsub, f->conf->form);
+        return;
+    }
+    record(f, store, lane, cache);
+}
+
+void consent_flow_store(consent_flow_t *f, consent_store_t *store,
+                        const char *lane, consent_lane_cache_t *cache)
+{
+    if (!store) {
+        f->stored = CONSENT_STORE_ERROR;
+        f->error = "store unavailable: answering 503";
+        return;
+    }
+    switch (f->op) {
+    case CONSENT_FLOW_OP_PROBE:
+        f->stored = CONSENT_STORE_OK;
+        break;
+    case CONSENT_FLOW_OP_RECORD:
+        record(f, store, lane, cache);
+        break;
+    case CONSENT_FLOW_OP_UNSUBSCRIBE:
+        unsubscribe(f, store, lane, cache);
+        break;
+    }
+}
+
+int consent_flow_store_failed(const consent_flow_t *f)
+{
+    return f->stored == CONSENT_STORE_ERROR;
+}
+
+static void answer_stored(consent_flow_t *f)
+{
+    body_buf *b;
+
+    if (f->page == CONSENT_PAGE_GUARD) {
+        f->step = CONSENT_FLOW_PASS;
+        return;
+    }
+    if (f->page != CONSENT_PAGE_FORM) {
+        done(f, f->page == CONSENT_PAGE_WITHDRAW ? "withdraw.done"
+                                                 : "unsubscribe.done",
+             f->receipt);
+        return;
+    }
+    if (f->conf->success_url) {
+        f->step = CONSENT_FLOW_ANSWER;
+        f->answer.status = 303;
+        apr_table_setn(f->answer.headers, "Location", f->conf->success_url);
+        apr_table_setn(f->answer.headers, "Consent-Receipt", f->receipt);
+        apr_table_setn(f->answer.headers, "Cache-Control", "no-store");
+        return;
+    }
+    b = buf_make(f);
+    f->lang = f->proof->lang;
+    answer(f, 200);
+    apr_table_setn(f->answer.headers, "Consent-Receipt", f->receipt);
+    rendered(f, b, consent_render_confirmation(
+        f->conf->ui, f->conf->form, f->lang, f->proof,
+        f->conf->withdraw_url, buf_write, b));
+}
+
+void consent_flow_stored(consent_flow_t *f)
+{
+    if (f->proof) {
+        f->lang = f->proof->lang;
+    }
+    switch (f->stored) {
+    case CONSENT_STORE_OK:
+        if (f->op == CONSENT_FLOW_OP_PROBE) {
+            signed_page(f, 200, NULL, NULL);
+        }
+        else {
+            answer_stored(f);
+        }
+        break;
+    case CONSENT_STORE_DUPLICATE:
+        message(f, 409, "error.replay");
+        break;
+    default:
+        unavailable(f);
+    }
+}
+
+/* ---- guard mode ------------------------------------------------------- */
+
+static int hexval(char c)
+{
+    return apr_isdigit(c) ? c - '0' : apr_tolower(c) - 'a' + 10;
+}
+
+/* Whether a query string names a guarded input: a box sent by GET would
+ * reach the application unchecked. Lenient on purpose (applications use
+ * "?debug" and stray '%'): only the names matter, decoded where they
+ * can be. */
+static int query_has_box(const char *args, const consent_form_t *form,
+                         apr_pool_t *p)
+{
+    char *name = apr_palloc(p, strlen(args) + 1);
+    const char *s = args;
+    int i;
+
+    while (*s) {
+        char *o = name;
+
+        for (; *s && *s != '&' && *s != ';' && *s != '='; ++s) {
+            if (*s == '+') {
+                *o++ = ' ';
+            }
+            else if (*s == '%' && apr_isxdigit(s[1]) && apr_isxdigit(s[2])) {
+                *o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+                s += 2;
+            }
+            else {
+                *o++ = *s;
+            }
+        }
+        *o = '\0';
+        for (i = 0; i < form->purposes->nelts; ++i) {
+            const consent_purpose_t *pu =
+                APR_ARRAY_IDX(form->purposes, i, const consent_purpose_t *);
+            if (pu->input && strcmp(pu->input, name) == 0) {
+                return 1;
+            }
+        }
+        while (*s && *s != '&' && *s != ';') {
+            ++s;
+        }
+        if (*s) {
+            ++s;
+        }
+    }
+    return 0;
+}
+
+consent_flow_t *consent_flow_guard_start(const consent_flow_conf_t *conf,
+                                         const consent_flow_request_t *req,
+                                         apr_pool_t *p)
+{
+    consent_flow_t *f = apr_pcalloc(p, sizeof *f);
+
+    f->conf = conf;
+    f->req = req;
+    f->pool = p;
+    f->page = CONSENT_PAGE_GUARD;
+    f->answer.headers = apr_table_make(p, 12);
+    f->lang = consent_flow_lang(conf->form, conf->default_lang,
+                                req->accept_language, p);
+    if (req->args && query_has_box(req->args, conf->form, p)) {
+        f->note = "a guarded box in the query string: guarded forms must "
+                  "use method=\"post\"";
+        titled_message(f, 400, "error.bad_input.title", "error.bad_input");
+        return f;
+    }
+    if (!method_is(f, "POST")) {
+        f->step = CONSENT_FLOW_PASS;
+        return f;
+    }
+    if (!consent_urlencoded_is(req->content_type)) {
+        message(f, 415, "error.media_type");
+        return f;
+    }
+    if (req->content_length > (apr_off_t)conf->max_body) {
+        message(f, 413, "error.too_large");
+        f->answer.close = 1;
+        return f;
+    }
+    f->step = CONSENT_FLOW_READ_BODY;
+    return f;
+}
+
+/* Pages that may hold the application's form: 2xx with a body, and the
+ * statuses an application shows its form again with (400, 409, 422). */
+static int status_has_form(int status)
+{
+    return (status >= 200 && status < 300 && status != 204
+            && status != 205 && status != 206)
+           || status == 400 || status == 409 || status == 422;
+}
+
+int consent_flow_guard_inspectable(int status, const char *ct,
+                                   const char *charset, const char *ce,
+                                   const char **why, apr_pool_t *p)
+{
+    apr_size_t n = sizeof "text/html" - 1;
+
+    *why = NULL;
+    if (!status_has_form(status) || !ct || strncasecmp(ct, "text/html", n)
+        || (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ')) {
+        return 0;
+    }
+    if (ce && *ce && strcasecmp(ce, "identity") != 0) {
+        *why = apr_pstrcat(p, "came ", ce, "-encoded although the request "
+                           "asked for identity: passed on untouched, its "
+                           "forms get no token (their POSTs: 403)", NULL);
+        return 0;
+    }
+    if (!charset) {
+        charset = consent_guard_charset_of(ct, p);
+    }
+    if (!consent_guard_charset_ok(charset)) {
+        *why = apr_pstrcat(p, "is in charset ", charset, ", which the "
+                           "guard cannot edit: passed on untouched", NULL);
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,170 @@
+/*
+ * The request flow, server-neutral: an adapter hands over a neutral
+ * request (method, path below the location, the headers that matter, the
+ * body, the client) and gets back a neutral answer (status, headers,
+ * body), or a step to take first: read the body, or run the store call
+ * (which may block, so an event-driven server runs it off its loop).
+ * Everything that decides what to answer - DESIGN.md's HTTP table at L,
+ * L/withdraw and L/unsubscribe - lives here, once.
+ *
+ *   f = consent_flow_start(conf, req, p);
+ *   if (f->step == CONSENT_FLOW_READ_BODY) consent_flow_body(f, ...);
+ *   if (f->step == CONSENT_FLOW_STORE) {
+ *       consent_flow_store(f, store, lane, cache);   (blocking, any thread)
+ *       consent_flow_stored(f);
+ *   }
+ *   send f->answer
+ */
+#ifndef CONSENT_FLOW_H
+#define CONSENT_FLOW_H
+
+#include "consent_render.h"
+#include "consent_key.h"
+#include "consent_store.h"
+#include "consent_submit.h"
+#include "consent_unsub.h"
+
+#define CONSENT_RETRY_AFTER "30"
+
+/* What a location's configuration says, resolved at start-up. */
+typedef struct {
+    const consent_form_t *form;
+    const consent_ui_t *ui;
+    const consent_keyring_t *keys;
+    const char *withdraw_url;       /* L/withdraw */
+    const char *default_lang;       /* NULL: en */
+    apr_interval_time_t lifetime;
+    apr_size_t max_body;
+    const char *success_url;        /* NULL: a confirmation page */
+} consent_flow_conf_t;
+
+typedef struct {
+    const char *method;             /* "GET", "HEAD", "POST", ... */
+    const char *path;               /* below L: "", "/", "/withdraw" ... */
+    const char *args;               /* the query string, NULL if none */
+    const char *content_type;
+    apr_off_t content_length;       /* -1 when not announced */
+    const char *accept_language;
+    const char *user_agent;
+    const char *ip;
+    apr_time_t now;
+    int store_suspect;              /* the store failed lately: probe it
+                                       before serving a form page */
+} consent_flow_request_t;
+
+typedef struct {
+    int status;                     /* 0 while there is no answer yet */
+    apr_table_t *headers;
+    const char *body;
+    apr_size_t len;
+    int close;                      /* close the connection after it */
+} consent_answer_t;
+
+typedef enum {
+    CONSENT_FLOW_ANSWER,            /* send f->answer */
+    CONSENT_FLOW_READ_BODY,         /* read at most conf->max_body bytes,
+                                       then consent_flow_body() */
+    CONSENT_FLOW_STORE,             /* consent_flow_store() then
+                                       consent_flow_stored() */
+    CONSENT_FLOW_PASS               /* guard mode: the request goes on to
+                                       the application, with f->receipt as
+                                       its Consent-Receipt when set */
+} consent_flow_step_t;
+
+typedef enum {
+    CONSENT_FLOW_OP_PROBE,          /* is the store reachable again? */
+    CONSENT_FLOW_OP_RECORD,         /* store f->proof */
+    CONSENT_FLOW_OP_UNSUBSCRIBE     /* read the subject's status, record
+                                       what the link still changes */
+} consent_flow_op_t;
+
+/* The page a request is for: the kinds a render token is bound to. */
+typedef consent_page_kind_t consent_flow_page_t;
+
+typedef struct {
+    const consent_flow_conf_t *conf;
+    const consent_flow_request_t *req;
+    apr_pool_t *pool;
+    consent_flow_step_t step;
+    consent_flow_page_t page;
+    consent_flow_op_t op;
+    const char *lang;
+    consent_proof_t *proof;         /* OP_RECORD: what to store */
+    consent_unsub_t *unsub;         /* OP_UNSUBSCRIBE: the link */
+    consent_store_status_t stored;  /* set by consent_flow_store */
+    const char *receipt;            /* the receipt to answer with */
+    const char *note;               /* for the log at info: why refused */
+    const char *error;              /* for the log at error: store */
+    consent_answer_t answer;
+} consent_flow_t;
+
+consent_flow_t *consent_flow_start(const consent_flow_conf_t *conf,
+                                   const consent_flow_request_t *req,
+                                   apr_pool_t *p);
+
+/* The body read; too_large when it exceeded conf->max_body (413). */
+void consent_flow_body(consent_flow_t *f, const char *body, apr_size_t len,
+                       int too_large);
+
+/* The store call; store NULL when no connection could be had. Blocks:
+ * touches nothing but f, its pool and the store. lane and cache are the
+ * caller's writer (one per thread), cache may be NULL. */
+void consent_flow_store(consent_flow_t *f, consent_store_t *store,
+                        const char *lane, consent_lane_cache_t *cache);
+
+/* The answer after the store call. */
+void consent_flow_stored(consent_flow_t *f);
+
+/* 1 when the store call failed for want of the store (not a replay):
+ * the adapter notes the store as suspect and reconnects. */
+int consent_flow_store_failed(const consent_flow_t *f);
+
+/*
+ * Guard mode, the request side: a request at a guarded location, before
+ * the application sees it. A GET passes (400 when a guarded box is in
+ * its query string: guarded forms must post); a POST is read, judged by
+ * consent_guard_check() and its proof stored, then passes with its
+ * receipt, or is answered (the table's 400, 403, 409, 413, 415, 422,
+ * 503) and never reaches the application. Then as consent_flow_start().
+ */
+consent_flow_t *consent_flow_guard_start(const consent_flow_conf_t *conf,
+                                         const consent_flow_request_t *req,
+                                         apr_pool_t *p);
+
+/*
+ * Guard mode, the page side: 1 when a response is one the guard reads
+ * (a status that may carry a form, text/html, not compressed, in a
+ * charset it can edit). 0 otherwise; *why then says what an admin should
+ * know (a compressed page, an unusable charset), or is NULL when the
+ * response simply is not a page.
+ */
+int consent_flow_guard_inspectable(int status, const char *content_type,
+                                   const char *charset,
+                                   const char *content_encoding,
+                                   const char **why, apr_pool_t *p);
+
+/* ---- pieces the Apache adapter shares ------------------------------ */
+
+/* The answer's language: Accept-Language among the form's languages,
+ * the configured default only when the form speaks it. */
+const char *consent_flow_lang(const consent_form_t *form,
+                              const char *default_lang,
+                              const char *accept_language, apr_pool_t *p);
+
+/* A render token for form in lang, bound to the page that issues it (a
+ * token of one page is refused by another); defaults NULL: every box
+ * unticked (the pages compiled at start-up never tick one, R1). */
+apr_status_t consent_flow_issue_token(const consent_form_t *form,
+                                      const consent_keyring_t *keys,
+                                      const char *lang, const char *defaults,
+                                      consent_page_kind_t page,
+                                      const char **token, apr_pool_t *p);
+
+/* The headers of every page: they carry single-use tokens, so they are
+ * never cached and never framed. */
+void consent_flow_page_headers(apr_table_t *headers, const char *lang);
+
+/* The status of a refused verdict (400, 403, 422). */
+int consent_flow_refusal_status(const consent_verdict_t *v);
+
+#endif

@@ -1,0 +1,499 @@
+/*
+ * Guard mode on nginx: the forms an application behind proxy_pass or
+ * fastcgi_pass already has. The request side runs in the precontent
+ * phase, before the upstream: a POST is read, judged and its proof stored
+ * (in the thread pool), then goes on with a Consent-Receipt header and
+ * the exact body, or is answered and never reaches the application. The
+ * page side is a header and body filter that passes the application's
+ * HTML through the core's guard (a signed token added to each form with
+ * a guarded box). Decisions are the core's (consent_flow.h).
+ */
+#include "ngx_http_consent.h"
+
+#include "consent_guard.h"
+
+#define RECEIPT_HEADER "Consent-Receipt"
+
+typedef struct {
+    apr_pool_t *pool;
+    consent_flow_request_t req;
+    consent_flow_t *flow;
+    const char *store_error;
+    ngx_int_t status;               /* what the phase handler returns when
+                                       re-entered: NGX_DONE while working */
+    /* the page */
+    consent_guard_t *guard;
+    ngx_http_request_t *r;
+    const char *lang;
+    ngx_chain_t *out, **last_out;
+} guard_ctx_t;
+
+static ngx_http_output_header_filter_pt next_header_filter;
+static ngx_http_output_body_filter_pt next_body_filter;
+
+static void apr_pool_cleanup_ngx(void *data)
+{
+    apr_pool_destroy(data);
+}
+
+static guard_ctx_t *guard_ctx(ngx_http_request_t *r)
+{
+    guard_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+    ngx_pool_cleanup_t *cln;
+
+    if (ctx) {
+        return ctx;
+    }
+    ctx = ngx_pcalloc(r->pool, sizeof *ctx);
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (!ctx || !cln || apr_pool_create(&ctx->pool, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    cln->handler = apr_pool_cleanup_ngx;
+    cln->data = ctx->pool;
+    ctx->r = r;
+    ctx->status = NGX_DONE;
+    ngx_http_set_ctx(r, ctx, ngx_http_consent_module);
+    return ctx;
+}
+
+static int key_is(ngx_table_elt_t *h, const char *name)
+{
+    size_t n = ngx_strlen(name);
+
+    return h->key.len == n
+           && ngx_strncasecmp(h->key.data, (u_char *)name, n) == 0;
+}
+
+/*
+ * The request headers the application gets: never a Consent-Receipt the
+ * client made up (only the check says a consent was stored), and no
+ * Accept-Encoding, since the page must come uncompressed for the guard
+ * to read it (r->headers_in.accept_encoding still points at the client's,
+ * so nginx's gzip may compress the edited page for it). nginx lists
+ * cannot drop an element: copy.
+ */
+static ngx_int_t upstream_headers(ngx_http_request_t *r)
+{
+    ngx_list_t list;
+    ngx_list_part_t *part = &r->headers_in.headers.part;
+    ngx_table_elt_t *h = part->elts, *copy;
+    ngx_uint_t i;
+
+    if (ngx_list_init(&list, r->pool, 20, sizeof(ngx_table_elt_t))
+        != NGX_OK) {
+        return NGX_ERROR;
+    }
+    for (i = 0; /* void */; ++i) {
+        if (i >= part->nelts) {
+            if (!part->next) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        if (key_is(&h[i], RECEIPT_HEADER)
+            || key_is(&h[i], "Accept-Encoding")) {
+            continue;
+        }
+        if (!(copy = ngx_list_push(&list))) {
+            return NGX_ERROR;
+        }
+        *copy = h[i];
+    }
+    r->headers_in.headers = list;
+    if (list.last == &list.part) {
+        /* a one-part list points at its own part: not at our copy's */
+        r->headers_in.headers.last = &r->headers_in.headers.part;
+    }
+    return NGX_OK;
+}
+
+static ngx_int_t add_receipt(ngx_http_request_t *r, const char *receipt)
+{
+    ngx_table_elt_t *h = ngx_list_push(&r->headers_in.headers);
+    size_t n = sizeof RECEIPT_HEADER - 1;
+
+    if (!h || !(h->lowcase_key = ngx_pnalloc(r->pool, n))) {
+        return NGX_ERROR;
+    }
+    ngx_str_set(&h->key, RECEIPT_HEADER);
+    h->value.data = (u_char *)receipt;
+    h->value.len = ngx_strlen(receipt);
+    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, n);
+    return NGX_OK;
+}
+
+/* ---- the request, before the application ------------------------------ */
+
+/* Ends the request with the core's answer (the phase handler's caller
+ * must not touch r after this). */
+static void answer(ngx_http_request_t *r, guard_ctx_t *ctx)
+{
+    ngx_http_finalize_request(r, ngx_http_consent_send_answer(r,
+                                                              ctx->flow));
+}
+
+/* Back on the event loop after the store call. */
+static void stored(ngx_http_request_t *r)
+{
+    ngx_http_consent_loc_conf_t *lcf =
+        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    guard_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+    ngx_http_consent_note_store(r, lcf, ctx->flow, ctx->store_error);
+    consent_flow_stored(ctx->flow);
+    if (ctx->flow->step != CONSENT_FLOW_PASS) {
+        answer(r, ctx);
+        return;
+    }
+    if (add_receipt(r, ctx->flow->receipt) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    ngx_log_error(NGX_LOG_DEBUG, r->connection->log, 0, "consent: proof %s "
+                  "stored, POST goes on", ctx->flow->receipt);
+    ctx->status = NGX_DECLINED;
+    r->preserve_body = 1;
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+static void body_read(ngx_http_request_t *r)
+{
+    ngx_http_consent_loc_conf_t *lcf =
+        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    guard_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+    char *body;
+    size_t len;
+    int too_large;
+
+    if (ngx_http_consent_gather_body(r, ctx->pool, lcf->max_body, &body,
+                                     &len, &too_large) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    consent_flow_body(ctx->flow, body, len, too_large);
+    if (ctx->flow->step != CONSENT_FLOW_STORE) {
+        answer(r, ctx);
+        return;
+    }
+    /* r stays blocked, so alive, until stored() ends or resumes it */
+    if (ngx_http_consent_post_store(r, lcf, ctx->flow, &ctx->store_error,
+                                    stored) != NGX_OK) {
+        consent_flow_store(ctx->flow, NULL, NULL, NULL);
+        consent_flow_stored(ctx->flow);
+        answer(r, ctx);
+    }
+}
+
+static ngx_int_t guard_phase(ngx_http_request_t *r)
+{
+    ngx_http_consent_loc_conf_t *lcf =
+        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    guard_ctx_t *ctx;
+    ngx_int_t rc;
+
+    if (!lcf->guard || !lcf->form || r != r->main) {
+        return NGX_DECLINED;
+    }
+    if ((ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module))) {
+        return ctx->status;
+    }
+    if (!(ctx = guard_ctx(r)) || upstream_headers(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ngx_http_consent_request(r, lcf, ctx->pool, &ctx->req);
+    ctx->flow = consent_flow_guard_start(&lcf->flow, &ctx->req, ctx->pool);
+    switch (ctx->flow->step) {
+    case CONSENT_FLOW_PASS:
+        ctx->status = NGX_DECLINED;
+        return NGX_DECLINED;
+    case CONSENT_FLOW_READ_BODY:
+        rc = ngx_http_read_client_request_body(r, body_read);
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+        ngx_http_finalize_request(r, NGX_DONE);
+        return NGX_DONE;
+    default:
+        if (!ctx->flow->answer.close
+            && ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        answer(r, ctx);
+        return NGX_DONE;
+    }
+}
+
+/* ---- the page, on its way out ------------------------------------------ */
+
+static const char *out_header(ngx_http_request_t *r, const char *name)
+{
+    ngx_list_part_t *part = &r->headers_out.headers.part;
+    ngx_table_elt_t *h = part->elts;
+    ngx_uint_t i;
+
+    for (i = 0; /* void */; ++i) {
+        if (i >= part->nelts) {
+            if (!part->next) {
+                return NULL;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        if (h[i].hash && key_is(&h[i], name)) {
+            return (const char *)h[i].value.data;
+        }
+    }
+}
+
+/* The page will differ from the application's: new length, a token for
+ * this person only, in the language of the request. */
+static ngx_int_t edited_page_headers(ngx_http_request_t *r)
+{
+    ngx_list_part_t *part = &r->headers_out.headers.part;
+    ngx_table_elt_t *h = part->elts, *cc, *vary;
+    ngx_uint_t i;
+
+    for (i = 0; /* void */; ++i) {
+        if (i >= part->nelts) {
+            if (!part->next) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        if (key_is(&h[i], "Cache-Control")) {
+            h[i].hash = 0;
+        }
+    }
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_etag(r);
+    ngx_http_clear_last_modified(r);
+    cc = ngx_list_push(&r->headers_out.headers);
+    vary = ngx_list_push(&r->headers_out.headers);
+    if (!cc || !vary) {
+        return NGX_ERROR;
+    }
+    cc->hash = 1;
+    ngx_str_set(&cc->key, "Cache-Control");
+    ngx_str_set(&cc->value, "no-store");
+    vary->hash = 1;
+    ngx_str_set(&vary->key, "Vary");
+    ngx_str_set(&vary->value, "Accept-Language");
+    return NGX_OK;
+}
+
+static apr_status_t sign_form(void *baton, const char *defaults,
+                              const char **token)
+{
+    guard_ctx_t *ctx = baton;
+    ngx_http_consent_loc_conf_t *lcf =
+        ngx_http_get_module_loc_conf(ctx->r, ngx_http_consent_module);
+
+    return consent_flow_issue_token(lcf->form, lcf->keys, ctx->lang,
+                                    defaults, CONSENT_PAGE_GUARD, token,
+                                    ctx->pool);
+}
+
+/* What the guard lets out: copied, as the input buffers go back to the
+ * upstream module once marked consumed. */
+static apr_status_t write_out(void *baton, const char *data, apr_size_t len)
+{
+    guard_ctx_t *ctx = baton;
+    ngx_chain_t *cl;
+    ngx_buf_t *b;
+
+    if (!len) {
+        return APR_SUCCESS;
+    }
+    b = ngx_create_temp_buf(ctx->r->pool, len);
+    cl = ngx_alloc_chain_link(ctx->r->pool);
+    if (!b || !cl) {
+        return APR_ENOMEM;
+    }
+    b->last = ngx_cpymem(b->pos, data, len);
+    cl->buf = b;
+    cl->next = NULL;
+    *ctx->last_out = cl;
+    ctx->last_out = &cl->next;
+    return APR_SUCCESS;
+}
+
+static ngx_int_t guard_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_consent_loc_conf_t *lcf =
+        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    consent_guard_opts_t opts;
+    guard_ctx_t *ctx;
+    const char *ct, *why;
+    apr_pool_t *tmp;
+
+    if (!lcf->guard || !lcf->form || r != r->main || r->header_only) {
+        return next_header_filter(r);
+    }
+    if (!(ctx = guard_ctx(r))) {
+        return NGX_ERROR;
+    }
+    if (ctx->flow && ctx->flow->step != CONSENT_FLOW_PASS) {
+        return next_header_filter(r);   /* our own answer, not the page */
+    }
+    tmp = ctx->pool;
+    ct = r->headers_out.content_type.len ? apr_pstrmemdup(
+        tmp, (char *)r->headers_out.content_type.data,
+        r->headers_out.content_type.len) : NULL;
+    if (!consent_flow_guard_inspectable(
+            (int)r->headers_out.status, ct,
+            r->headers_out.charset.len ? apr_pstrmemdup(
+                tmp, (char *)r->headers_out.charset.data,
+                r->headers_out.charset.len) : NULL,
+            r->headers_out.content_encoding
+                ? (const char *)r->headers_out.content_encoding->value.data
+                : out_header(r, "Content-Encoding"), &why, tmp)) {
+        if (why) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "consent_guard: the page %s", why);
+        }
+        return next_header_filter(r);
+    }
+    ctx->lang = consent_flow_lang(lcf->form, lcf->default_lang,
+                                  ctx->req.accept_language, ctx->pool);
+    ctx->last_out = &ctx->out;
+    memset(&opts, 0, sizeof opts);
+    opts.form = lcf->form;
+    opts.fix = lcf->guard_fix;
+    opts.token = sign_form;
+    opts.token_baton = ctx;
+    opts.write = write_out;
+    opts.write_baton = ctx;
+    if (consent_guard_open(&ctx->guard, &opts, ctx->pool) != APR_SUCCESS
+        || edited_page_headers(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    return next_header_filter(r);
+}
+
+static void log_report(ngx_http_request_t *r, guard_ctx_t *ctx)
+{
+    const consent_guard_report_t *rep = consent_guard_report(ctx->guard);
+    ngx_log_t *log = r->connection->log;
+
+    if (rep->fixed) {
+        ngx_log_error(NGX_LOG_WARN, log, 0, "consent_guard_fix: un-ticked "
+                      "%d pre-ticked box(es) in %V", rep->fixed, &r->uri);
+    }
+    if (rep->ticked) {
+        ngx_log_error(NGX_LOG_WARN, log, 0, "consent_guard: %V renders %d "
+                      "guarded box(es) ticked by default: its submissions "
+                      "are refused (422) until the application is fixed or "
+                      "consent_guard_fix is on", &r->uri, rep->ticked);
+    }
+    if (rep->unsure || rep->too_wide) {
+        ngx_log_error(NGX_LOG_WARN, log, 0, "consent_guard: %d form(s) "
+                      "left without a token", rep->unsure + rep->too_wide);
+    }
+    if (rep->gave_up) {
+        ngx_log_error(NGX_LOG_WARN, log, 0, "consent_guard: rest of the "
+                      "page passed on untouched: %s", rep->gave_up);
+    }
+}
+
+static ngx_int_t push_buf(guard_ctx_t *ctx, ngx_buf_t *b)
+{
+    u_char *p = b->pos;
+    size_t n = (size_t)(b->last - b->pos);
+    ssize_t got;
+
+    if (!ngx_buf_in_memory(b) && b->in_file) {
+        n = (size_t)(b->file_last - b->file_pos);
+        p = ngx_pnalloc(ctx->r->pool, n ? n : 1);
+        got = p ? ngx_read_file(b->file, p, n, b->file_pos) : NGX_ERROR;
+        if (got != (ssize_t)n) {
+            return NGX_ERROR;
+        }
+        b->file_pos = b->file_last;
+    }
+    b->pos = b->last;
+    if (n && consent_guard_push(ctx->guard, (const char *)p, n)
+        != APR_SUCCESS) {
+        return NGX_ERROR;
+    }
+    return NGX_OK;
+}
+
+static ngx_int_t guard_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_http_consent_loc_conf_t *lcf =
+        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    guard_ctx_t *ctx;
+    ngx_chain_t *cl, *out;
+    int last = 0, flush = 0;
+
+    /* at a consent_form location the module's context is the handler's */
+    if (!lcf->guard || r != r->main || !in
+        || !(ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module))
+        || !ctx->guard) {
+        return next_body_filter(r, in);
+    }
+    for (cl = in; cl; cl = cl->next) {
+        if (push_buf(ctx, cl->buf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+        last |= cl->buf->last_buf;
+        flush |= cl->buf->flush;
+    }
+    if (last) {
+        if (consent_guard_finish(ctx->guard) != APR_SUCCESS) {
+            return NGX_ERROR;
+        }
+        log_report(r, ctx);
+    }
+    if (last || flush) {
+        ngx_buf_t *b = ngx_calloc_buf(r->pool);
+
+        if (!b || !(cl = ngx_alloc_chain_link(r->pool))) {
+            return NGX_ERROR;
+        }
+        b->last_buf = last;
+        b->last_in_chain = last;
+        b->flush = flush;
+        cl->buf = b;
+        cl->next = NULL;
+        *ctx->last_out = cl;
+        ctx->last_out = &cl->next;
+    }
+    out = ctx->out;
+    ctx->out = NULL;
+    ctx->last_out = &ctx->out;
+    if (last) {
+        ctx->guard = NULL;
+    }
+    if (!out) {
+        return NGX_OK;
+    }
+    return next_body_filter(r, out);
+}
+
+ngx_int_t ngx_http_consent_guard_init(ngx_conf_t *cf)
+{
+    ngx_http_core_main_conf_t *cmcf =
+        ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    ngx_http_handler_pt *h;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (!h) {
+        return NGX_ERROR;
+    }
+    *h = guard_phase;
+    next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = guard_header_filter;
+    next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = guard_body_filter;
+    return NGX_OK;
+}

@@ -1,0 +1,311 @@
+/*
+ * The content handler at a form's location L: turns the nginx request
+ * into the core's neutral request, reads the body when the core asks,
+ * posts the store call to the thread pool, and sends the core's answer.
+ */
+#include "ngx_http_consent.h"
+
+typedef struct {
+    consent_flow_t *flow;
+    consent_flow_request_t req;
+    apr_pool_t *pool;               /* freed with r->pool */
+    const char *store_error;        /* set by the thread pool task */
+} consent_ctx_t;
+
+static void apr_pool_cleanup_ngx(void *data)
+{
+    apr_pool_destroy(data);
+}
+
+static const char *cstr(apr_pool_t *p, ngx_str_t *s)
+{
+    return s->len ? apr_pstrmemdup(p, (const char *)s->data, s->len) : NULL;
+}
+
+static const char *header_in(ngx_http_request_t *r, apr_pool_t *p,
+                             const char *name)
+{
+    ngx_list_part_t *part = &r->headers_in.headers.part;
+    ngx_table_elt_t *h = part->elts;
+    size_t n = ngx_strlen(name);
+    ngx_uint_t i;
+
+    for (i = 0; /* void */; ++i) {
+        if (i >= part->nelts) {
+            if (!part->next) {
+                return NULL;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        if (h[i].key.len == n
+            && ngx_strncasecmp(h[i].key.data, (u_char *)name, n) == 0) {
+            return cstr(p, &h[i].value);
+        }
+    }
+}
+
+static ngx_int_t add_header(ngx_http_request_t *r, const char *key,
+                            const char *val)
+{
+    ngx_table_elt_t *h;
+
+    if (strcasecmp(key, "Content-Type") == 0) {
+        r->headers_out.content_type.data = (u_char *)val;
+        r->headers_out.content_type.len = ngx_strlen(val);
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        r->headers_out.content_type_lowcase = NULL;
+        return NGX_OK;
+    }
+    if (!(h = ngx_list_push(&r->headers_out.headers))) {
+        return NGX_ERROR;
+    }
+    h->hash = 1;
+    h->key.data = (u_char *)key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = (u_char *)val;
+    h->value.len = ngx_strlen(val);
+    return NGX_OK;
+}
+
+ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
+                                       consent_flow_t *f)
+{
+    const consent_answer_t *a = &f->answer;
+    const apr_array_header_t *hs = apr_table_elts(a->headers);
+    ngx_buf_t *b;
+    ngx_chain_t out;
+    ngx_int_t rc;
+    int i;
+
+    if (f->note) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "consent: %s",
+                      f->note);
+    }
+    if (f->error) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "consent: %s",
+                      f->error);
+    }
+    if (!a->body && a->status >= NGX_HTTP_BAD_REQUEST) {
+        return a->status;           /* nginx's own page (404, 500) */
+    }
+    if (a->close) {
+        r->keepalive = 0;
+    }
+    r->headers_out.status = a->status;
+    for (i = 0; i < hs->nelts; ++i) {
+        const apr_table_entry_t *e = &APR_ARRAY_IDX(hs, i, apr_table_entry_t);
+
+        if (add_header(r, e->key, e->val) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    r->headers_out.content_length_n = (off_t)a->len;
+    if (a->len == 0) {
+        r->header_only = 1;
+    }
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+    if (!(b = ngx_calloc_buf(r->pool))) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    b->pos = (u_char *)a->body;
+    b->last = b->pos + a->len;
+    b->memory = 1;
+    b->last_buf = (r == r->main);
+    b->last_in_chain = 1;
+    out.buf = b;
+    out.next = NULL;
+    return ngx_http_output_filter(r, &out);
+}
+
+void ngx_http_consent_note_store(ngx_http_request_t *r,
+                                 ngx_http_consent_loc_conf_t *lcf,
+                                 consent_flow_t *f, const char *error)
+{
+    if (error) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "consent: store "
+                      "%s unavailable: %s", lcf->store->driver, error);
+    }
+    lcf->store->failed = consent_flow_store_failed(f) ? ngx_time() : 0;
+}
+
+/* Back on the event loop after the store call. */
+static void store_done(ngx_http_request_t *r)
+{
+    ngx_http_consent_loc_conf_t *lcf =
+        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    consent_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+    ngx_http_consent_note_store(r, lcf, ctx->flow, ctx->store_error);
+    consent_flow_stored(ctx->flow);
+    ngx_http_finalize_request(r, ngx_http_consent_send_answer(r, ctx->flow));
+}
+
+/* The store call, or an answer when it cannot be posted. */
+static ngx_int_t to_store(ngx_http_request_t *r,
+                          ngx_http_consent_loc_conf_t *lcf,
+                          consent_ctx_t *ctx)
+{
+    if (ngx_http_consent_post_store(r, lcf, ctx->flow, &ctx->store_error,
+                                    store_done) == NGX_OK) {
+        return NGX_DONE;
+    }
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "consent: cannot "
+                  "post to the thread pool");
+    consent_flow_store(ctx->flow, NULL, NULL, NULL);
+    consent_flow_stored(ctx->flow);
+    return ngx_http_consent_send_answer(r, ctx->flow);
+}
+
+ngx_int_t ngx_http_consent_gather_body(ngx_http_request_t *r,
+                                       apr_pool_t *pool, size_t max,
+                                       char **body, size_t *len,
+                                       int *too_large)
+{
+    ngx_chain_t *cl;
+    size_t total = 0;
+    char *buf;
+    ssize_t n;
+
+    *too_large = 0;
+    *len = 0;
+    *body = "";
+    if (!r->request_body || !r->request_body->bufs) {
+        return NGX_OK;
+    }
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        total += ngx_buf_size(cl->buf);
+    }
+    if (total > max) {
+        *too_large = 1;
+        return NGX_OK;
+    }
+    buf = apr_palloc(pool, total + 1);
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        ngx_buf_t *b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, (u_char *)buf + *len,
+                              (size_t)(b->file_last - b->file_pos),
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return NGX_ERROR;
+            }
+            *len += (size_t)n;
+        }
+        else {
+            ngx_memcpy(buf + *len, b->pos, b->last - b->pos);
+            *len += (size_t)(b->last - b->pos);
+        }
+    }
+    buf[*len] = '\0';
+    *body = buf;
+    return NGX_OK;
+}
+
+static void body_read(ngx_http_request_t *r)
+{
+    ngx_http_consent_loc_conf_t *lcf =
+        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    consent_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+    char *body;
+    size_t len;
+    int too_large;
+    ngx_int_t rc;
+
+    if (ngx_http_consent_gather_body(r, ctx->pool, lcf->max_body, &body,
+                                     &len, &too_large)
+        != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    consent_flow_body(ctx->flow, body, len, too_large);
+    if (ctx->flow->step != CONSENT_FLOW_STORE) {
+        ngx_http_finalize_request(r, ngx_http_consent_send_answer(
+            r, ctx->flow));
+        return;
+    }
+    /* the body read holds a reference to r: store_done finalizes */
+    rc = to_store(r, lcf, ctx);
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+void ngx_http_consent_request(ngx_http_request_t *r,
+                              ngx_http_consent_loc_conf_t *lcf,
+                              apr_pool_t *p, consent_flow_request_t *req)
+{
+    size_t n = lcf->location ? ngx_strlen(lcf->location) : 0;
+
+    req->method = cstr(p, &r->method_name);
+    req->path = r->uri.len >= n ? apr_pstrmemdup(
+        p, (char *)r->uri.data + n, r->uri.len - n) : "?";
+    req->args = cstr(p, &r->args);
+    req->content_type = r->headers_in.content_type
+        ? cstr(p, &r->headers_in.content_type->value) : NULL;
+    req->content_length = r->headers_in.content_length_n;
+    req->accept_language = header_in(r, p, "Accept-Language");
+    req->user_agent = r->headers_in.user_agent
+        ? cstr(p, &r->headers_in.user_agent->value) : NULL;
+    req->ip = cstr(p, &r->connection->addr_text);
+    req->now = apr_time_now();
+    req->store_suspect = lcf->store->failed != 0;
+}
+
+static consent_ctx_t *make_ctx(ngx_http_request_t *r,
+                               ngx_http_consent_loc_conf_t *lcf)
+{
+    consent_ctx_t *ctx = ngx_pcalloc(r->pool, sizeof *ctx);
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (!ctx || !cln || apr_pool_create(&ctx->pool, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    cln->handler = apr_pool_cleanup_ngx;
+    cln->data = ctx->pool;
+    ngx_http_consent_request(r, lcf, ctx->pool, &ctx->req);
+    ngx_http_set_ctx(r, ctx, ngx_http_consent_module);
+    return ctx;
+}
+
+ngx_int_t ngx_http_consent_handler(ngx_http_request_t *r)
+{
+    ngx_http_consent_loc_conf_t *lcf =
+        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    consent_ctx_t *ctx;
+    ngx_int_t rc;
+
+    if (!lcf->form || lcf->guard || r != r->main) {
+        return NGX_DECLINED;
+    }
+    if (!(ctx = make_ctx(r, lcf))) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ctx->flow = consent_flow_start(&lcf->flow, &ctx->req, ctx->pool);
+    switch (ctx->flow->step) {
+    case CONSENT_FLOW_READ_BODY:
+        rc = ngx_http_read_client_request_body(r, body_read);
+        return rc >= NGX_HTTP_SPECIAL_RESPONSE ? rc : NGX_DONE;
+    case CONSENT_FLOW_STORE:
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        rc = to_store(r, lcf, ctx);
+        if (rc == NGX_DONE) {
+            r->main->count++;       /* store_done finalizes */
+        }
+        return rc;
+    default:
+        if (!ctx->flow->answer.close
+            && ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        return ngx_http_consent_send_answer(r, ctx->flow);
+    }
+}

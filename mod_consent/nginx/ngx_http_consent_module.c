@@ -1,0 +1,534 @@
+/*
+ * ngx_http_consent_module: the nginx names of mod_consent's Apache
+ * directives, their merging, and start-up. A refusal stops nginx (and
+ * `nginx -t`) with the directive's file and line and, for a definition,
+ * the definition's own file, line and rule - the core's checks, as on
+ * Apache.
+ */
+#include "ngx_http_consent.h"
+
+#include <apr_dbd.h>
+#include <apr_lib.h>
+#include <apr_uri.h>
+
+#include "consent_log.h"
+#include "consent_site.h"
+
+#define DEFAULT_LIFETIME 7200
+#define DEFAULT_MAX_BODY (64 * 1024)
+
+static ngx_int_t consent_init_module(ngx_cycle_t *cycle);
+static ngx_int_t consent_init_process(ngx_cycle_t *cycle);
+static void consent_exit_process(ngx_cycle_t *cycle);
+static void *consent_create_main_conf(ngx_conf_t *cf);
+static void *consent_create_loc_conf(ngx_conf_t *cf);
+static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
+                                    void *child);
+static char *set_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_store(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_template_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_default_lang(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_lifetime(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_max_body(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_success_url(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_site(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+
+#define ANY_LEVEL (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
+
+static ngx_command_t consent_commands[] = {
+    { ngx_string("consent_secret_file"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_secret_file, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_store"), ANY_LEVEL | NGX_CONF_TAKE2,
+      set_store, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_template_dir"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_template_dir, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_form"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+      set_form, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_guard"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+      set_form, NGX_HTTP_LOC_CONF_OFFSET, 1, NULL },
+    { ngx_string("consent_guard_fix"), ANY_LEVEL | NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, guard_fix), NULL },
+    { ngx_string("consent_default_language"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_default_lang, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_token_lifetime"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_lifetime, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_max_body"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_max_body, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_success_url"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_success_url, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_site"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_site, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    ngx_null_command
+};
+
+static ngx_http_module_t consent_module_ctx = {
+    NULL,                           /* preconfiguration */
+    ngx_http_consent_guard_init,    /* postconfiguration */
+    consent_create_main_conf,
+    NULL,                           /* init main */
+    NULL, NULL,                     /* server */
+    consent_create_loc_conf,
+    consent_merge_loc_conf
+};
+
+ngx_module_t ngx_http_consent_module = {
+    NGX_MODULE_V1,
+    &consent_module_ctx,
+    consent_commands,
+    NGX_HTTP_MODULE,
+    NULL,                           /* init master */
+    consent_init_module,
+    consent_init_process,
+    NULL, NULL,                     /* threads */
+    consent_exit_process,
+    NULL,                           /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+/* Per worker: APR pools for what outlives a request (connections). */
+static apr_pool_t *worker_pool;
+
+/* ---- APR, once per process ------------------------------------------- */
+
+static ngx_uint_t log_level(consent_log_level_t level)
+{
+    switch (level) {
+    case CONSENT_LOG_ERR:
+        return NGX_LOG_ERR;
+    case CONSENT_LOG_WARNING:
+        return NGX_LOG_WARN;
+    case CONSENT_LOG_INFO:
+        return NGX_LOG_INFO;
+    default:
+        return NGX_LOG_DEBUG;
+    }
+}
+
+static void core_log(void *baton, consent_log_level_t level,
+                     apr_status_t rv, const char *file, int line,
+                     const char *msg)
+{
+    ngx_log_error(log_level(level), ngx_cycle->log, 0, "consent: %s", msg);
+}
+
+/*
+ * The master initialises APR while it reads the configuration (forms
+ * are compiled then, `nginx -t` included); workers inherit it by fork.
+ * apr_dbd_init ties its drivers to APR's global pool, not to a cycle.
+ */
+static ngx_int_t apr_once(ngx_log_t *log)
+{
+    static int done;
+    apr_pool_t *p;
+
+    if (done) {
+        return NGX_OK;
+    }
+    if (apr_initialize() != APR_SUCCESS
+        || apr_pool_create(&p, NULL) != APR_SUCCESS
+        || apr_dbd_init(p) != APR_SUCCESS) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0, "consent: cannot "
+                      "initialise APR");
+        return NGX_ERROR;
+    }
+    consent_log_set(core_log, NULL);
+    done = 1;
+    return NGX_OK;
+}
+
+static void apr_pool_cleanup_ngx(void *data)
+{
+    apr_pool_destroy(data);
+}
+
+static void *consent_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_consent_main_conf_t *mcf;
+    ngx_pool_cleanup_t *cln;
+
+    if (apr_once(cf->log) != NGX_OK) {
+        return NULL;
+    }
+    mcf = ngx_pcalloc(cf->pool, sizeof *mcf);
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (!mcf || !cln || apr_pool_create(&mcf->pool, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    /* this cycle's forms and templates go with the cycle (reload) */
+    cln->handler = apr_pool_cleanup_ngx;
+    cln->data = mcf->pool;
+    mcf->site = consent_site_make(mcf->pool);
+    mcf->stores = apr_hash_make(mcf->pool);
+    mcf->store_list = ngx_array_create(cf->pool, 2, sizeof(void *));
+    return mcf->store_list ? mcf : NULL;
+}
+
+static void *consent_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_consent_loc_conf_t *lcf = ngx_pcalloc(cf->pool, sizeof *lcf);
+
+    if (!lcf) {
+        return NULL;
+    }
+    lcf->guard_fix = NGX_CONF_UNSET;
+    lcf->lifetime = NGX_CONF_UNSET;
+    lcf->max_body = NGX_CONF_UNSET_SIZE;
+    return lcf;
+}
+
+/* ---- directives -------------------------------------------------------- */
+
+static ngx_http_consent_main_conf_t *main_conf(ngx_conf_t *cf)
+{
+    return ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+}
+
+/* A path relative to nginx's prefix, as nginx's own directives take. */
+static const char *full_path(ngx_conf_t *cf, ngx_str_t *v)
+{
+    ngx_str_t name = *v;
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NULL;
+    }
+    return apr_pstrmemdup(main_conf(cf)->pool, (char *)name.data, name.len);
+}
+
+static char *set_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    apr_pool_t *p = main_conf(cf)->pool;
+    ngx_str_t *value = cf->args->elts;
+    const char *path = full_path(cf, &value[1]), *err;
+    consent_key_t *key;
+
+    if (!path) {
+        return NGX_CONF_ERROR;
+    }
+    if (consent_key_load(&key, path, p, &err) != APR_SUCCESS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_secret_file: %s",
+                           err);
+        return NGX_CONF_ERROR;
+    }
+    if (!lcf->keys) {
+        lcf->keys = consent_keyring_make(p);
+    }
+    if (consent_keyring_find(lcf->keys, key->id)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_secret_file: %s "
+                           "holds the same secret as an earlier file", path);
+        return NGX_CONF_ERROR;
+    }
+    consent_keyring_add(lcf->keys, key);
+    return NGX_CONF_OK;
+}
+
+static char *set_store(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_http_consent_main_conf_t *mcf = main_conf(cf);
+    ngx_str_t *value = cf->args->elts;
+    ngx_http_consent_store_t *st, **slot;
+    const char *key;
+
+    if (lcf->store) {
+        return "is duplicate";
+    }
+    if (!consent_store_statements((const char *)value[1].data)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "driver \"%V\" is not "
+                           "supported (use sqlite3 or pgsql)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    key = apr_pstrcat(mcf->pool, value[1].data, " ", value[2].data, NULL);
+    st = apr_hash_get(mcf->stores, key, APR_HASH_KEY_STRING);
+    if (!st) {
+        st = apr_pcalloc(mcf->pool, sizeof *st);
+        st->driver = apr_pstrdup(mcf->pool, (char *)value[1].data);
+        st->params = apr_pstrdup(mcf->pool, (char *)value[2].data);
+        apr_hash_set(mcf->stores, key, APR_HASH_KEY_STRING, st);
+        if (!(slot = ngx_array_push(mcf->store_list))) {
+            return NGX_CONF_ERROR;
+        }
+        *slot = st;
+    }
+    lcf->store = st;
+    return NGX_CONF_OK;
+}
+
+static char *set_template_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_str_t *value = cf->args->elts;
+    const char *path = full_path(cf, &value[1]);
+    apr_finfo_t fi;
+
+    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, main_conf(cf)->pool)
+        != APR_SUCCESS || fi.filetype != APR_DIR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" is not a "
+                           "directory", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    lcf->template_dir = path;
+    if (cf->cmd_type == NGX_HTTP_MAIN_CONF) {
+        main_conf(cf)->schema_dir = path;
+    }
+    return NGX_CONF_OK;
+}
+
+/* Every problem on a line of its own: an admin sees all mistakes at once,
+ * each naming its file, line and rule. */
+static void log_problems(ngx_conf_t *cf, const char *directive,
+                         apr_array_header_t *problems)
+{
+    apr_pool_t *p = main_conf(cf)->pool;
+    int i;
+
+    for (i = 0; i < problems->nelts; ++i) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s: %s", directive,
+                           consent_problem_str(p, &APR_ARRAY_IDX(
+                               problems, i, consent_problem_t)));
+    }
+}
+
+/* "/newsletter/" and "/newsletter" are one location: sub-pages follow
+ * it after one slash. */
+static const char *trimmed_location(apr_pool_t *p, ngx_str_t *name)
+{
+    size_t n = name->len;
+
+    while (n > 0 && name->data[n - 1] == '/') {
+        --n;
+    }
+    return apr_pstrmemdup(p, (char *)name->data, n);
+}
+
+/* consent_form FILE and consent_guard FILE: loaded, validated and linted
+ * right here, so `nginx -t` names what is wrong. */
+static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_http_consent_main_conf_t *mcf = main_conf(cf);
+    ngx_http_core_loc_conf_t *clcf;
+    ngx_str_t *value = cf->args->elts;
+    int guard = (int)cmd->offset;
+    apr_array_header_t *problems;
+    const char *path;
+
+    if (lcf->form) {
+        return "is duplicate (one consent_form or consent_guard per "
+               "location)";
+    }
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+#if (NGX_PCRE)
+    /* a form's sub-pages follow its prefix; a guard has none (and sits
+     * where the application is: "location ~ \.php$" too) */
+    if (clcf->regex && !guard) {
+        return "needs a prefix location (its sub-pages follow it)";
+    }
+#endif
+    if (!(path = full_path(cf, &value[1]))) {
+        return NGX_CONF_ERROR;
+    }
+    lcf->form_path = path;
+    lcf->guard = guard;
+    lcf->location = trimmed_location(mcf->pool, &clcf->name);
+    problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
+    lcf->form = consent_site_form(mcf->site, path, guard,
+                                  lcf->template_dir ? lcf->template_dir
+                                                    : mcf->schema_dir,
+                                  problems);
+    if (!lcf->form) {
+        log_problems(cf, (const char *)cmd->name.data, problems);
+        return NGX_CONF_ERROR;
+    }
+    if (!mcf->thread_pool
+        && !(mcf->thread_pool = ngx_thread_pool_add(cf, NULL))) {
+        return NGX_CONF_ERROR;
+    }
+    if (!guard) {
+        clcf->handler = ngx_http_consent_handler;
+    }
+    return NGX_CONF_OK;
+}
+
+static char *set_default_lang(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_str_t *value = cf->args->elts;
+    size_t i;
+
+    for (i = 0; i < value[1].len; ++i) {
+        if (!apr_isalnum(value[1].data[i]) && value[1].data[i] != '-') {
+            break;
+        }
+    }
+    if (i < value[1].len || i == 0 || i > 35) {
+        return "needs a language tag such as en or fr";
+    }
+    lcf->default_lang = (const char *)value[1].data;
+    return NGX_CONF_OK;
+}
+
+static char *set_lifetime(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_str_t *value = cf->args->elts;
+    time_t t = ngx_parse_time(&value[1], 1);
+
+    if (t == (time_t)NGX_ERROR || t < 10 || t > 30 * 86400) {
+        return "needs a duration between 10s and 30d (e.g. 7200, 120m, 2h)";
+    }
+    lcf->lifetime = t;
+    return NGX_CONF_OK;
+}
+
+static char *set_max_body(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_str_t *value = cf->args->elts;
+    ssize_t n = ngx_parse_size(&value[1]);
+
+    if (n == NGX_ERROR || n < 1024 || n > 16 * 1024 * 1024) {
+        return "needs a size between 1024 and 16777216 bytes (e.g. 64k)";
+    }
+    lcf->max_body = (size_t)n;
+    return NGX_CONF_OK;
+}
+
+static char *set_success_url(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_str_t *value = cf->args->elts;
+    const char *arg = (const char *)value[1].data;
+    apr_uri_t uri;
+
+    if (apr_uri_parse(main_conf(cf)->pool, arg, &uri) != APR_SUCCESS
+        || (!uri.scheme && arg[0] != '/')) {
+        return "needs an absolute URL or a path starting with /";
+    }
+    lcf->success_url = arg;
+    return NGX_CONF_OK;
+}
+
+static char *set_site(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_str_t *value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 64) {
+        return "needs a site name of 1 to 64 characters";
+    }
+    lcf->site = (const char *)value[1].data;
+    return NGX_CONF_OK;
+}
+
+/* ---- merging and page compilation ------------------------------------- */
+
+/* The form's pages in its location's layout (see consent_site.h). */
+static char *compile_pages(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf)
+{
+    ngx_http_consent_main_conf_t *mcf = main_conf(cf);
+    apr_array_header_t *problems;
+
+    problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
+    lcf->flow.ui = consent_site_pages(mcf->site, &lcf->form,
+                                      lcf->template_dir, problems);
+    if (!lcf->flow.ui) {
+        log_problems(cf, "consent_form", problems);
+        return NGX_CONF_ERROR;
+    }
+    return NGX_CONF_OK;
+}
+
+#define MERGE_PTR(f) if (!conf->f) conf->f = prev->f
+
+static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
+                                    void *child)
+{
+    ngx_http_consent_loc_conf_t *prev = parent, *conf = child;
+    apr_pool_t *p = main_conf(cf)->pool;
+
+    MERGE_PTR(keys);
+    MERGE_PTR(store);
+    MERGE_PTR(template_dir);
+    MERGE_PTR(default_lang);
+    MERGE_PTR(success_url);
+    MERGE_PTR(site);
+    ngx_conf_merge_value(conf->guard_fix, prev->guard_fix, 0);
+    ngx_conf_merge_sec_value(conf->lifetime, prev->lifetime,
+                             DEFAULT_LIFETIME);
+    ngx_conf_merge_size_value(conf->max_body, prev->max_body,
+                              DEFAULT_MAX_BODY);
+    if (!conf->form) {
+        return NGX_CONF_OK;
+    }
+    if (!conf->keys) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_form %s is used "
+                           "but no consent_secret_file is set for it",
+                           conf->form_path);
+        return NGX_CONF_ERROR;
+    }
+    if (!conf->store) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_form %s needs a "
+                           "store: consent_store sqlite3 FILE (or pgsql "
+                           "\"CONNINFO\")", conf->form_path);
+        return NGX_CONF_ERROR;
+    }
+    if (compile_pages(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+    conf->flow.form = conf->form;
+    conf->flow.keys = conf->keys;
+    conf->flow.withdraw_url = apr_pstrcat(p, conf->location, "/withdraw",
+                                          NULL);
+    conf->flow.default_lang = conf->default_lang;
+    conf->flow.lifetime = apr_time_from_sec(conf->lifetime);
+    conf->flow.max_body = conf->max_body;
+    conf->flow.success_url = conf->success_url;
+    return NGX_CONF_OK;
+}
+
+/* ---- processes ------------------------------------------------------- */
+
+/* The master, after the configuration: create the schema while root (not
+ * under `nginx -t`, which only checks, as `apachectl -t` does). */
+static ngx_int_t consent_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_consent_main_conf_t *mcf;
+    ngx_http_consent_store_t **st;
+    ngx_uint_t i;
+
+    if (ngx_test_config || !cycle->conf_ctx[ngx_http_module.index]) {
+        return NGX_OK;
+    }
+    mcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                              ngx_http_consent_module);
+    if (!mcf) {
+        return NGX_OK;
+    }
+    st = mcf->store_list->elts;
+    for (i = 0; i < mcf->store_list->nelts; ++i) {
+        ngx_http_consent_migrate(cycle, st[i]);
+    }
+    return NGX_OK;
+}
+
+static ngx_int_t consent_init_process(ngx_cycle_t *cycle)
+{
+    if (apr_once(cycle->log) != NGX_OK
+        || apr_pool_create(&worker_pool, NULL) != APR_SUCCESS) {
+        return NGX_ERROR;
+    }
+    ngx_http_consent_threads_init(worker_pool);
+    return NGX_OK;
+}
+
+static void consent_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_consent_close_all();
+    if (worker_pool) {
+        apr_pool_destroy(worker_pool);
+        worker_pool = NULL;
+    }
+}

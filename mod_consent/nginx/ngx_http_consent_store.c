@@ -1,0 +1,272 @@
+/*
+ * The store, off the event loop. APR DBD calls block (a locked sqlite3
+ * file, a slow PostgreSQL), so they run in nginx's thread pool
+ * (ngx_thread_task_post) and the request resumes on the event loop when
+ * they are done, the way ngx_http_copy_filter_module resumes a request
+ * after a threaded read (r->main->blocked, r->aio).
+ *
+ * Each pool thread keeps its own connection per store (APR DBD handles
+ * are not thread-safe), its own lane (one writer, one chain) and the
+ * lane's memory; a connection that failed is closed and opened afresh by
+ * the next task, so the store recovers without a reload.
+ */
+#include "ngx_http_consent.h"
+
+#include <apr_dbd.h>
+#include <apr_thread_mutex.h>
+#include <unistd.h>
+
+typedef struct consent_conn_s consent_conn_t;
+
+struct consent_conn_s {
+    const ngx_http_consent_store_t *def;
+    apr_pool_t *pool;
+    consent_store_t *store;         /* NULL while closed */
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    char lane[64];
+    consent_lane_cache_t cache;
+    consent_conn_t *next;           /* this thread's */
+    consent_conn_t *all_next;       /* every thread's, for exit */
+};
+
+static __thread consent_conn_t *thread_conns;
+
+/* Every connection, so that exit_process closes them (threads are gone
+ * by then, their thread-locals with them). */
+static consent_conn_t *all_conns;
+static apr_thread_mutex_t *all_lock;
+
+typedef struct {
+    ngx_http_consent_loc_conf_t *lcf;
+    consent_flow_t *flow;
+    const char **error;             /* opening the connection */
+} consent_task_t;
+
+static void conn_close(consent_conn_t *c)
+{
+    if (c->handle) {
+        apr_dbd_close(c->driver, c->handle);
+    }
+    c->handle = NULL;
+    c->store = NULL;
+    if (c->pool) {
+        apr_pool_clear(c->pool);
+    }
+}
+
+/* Opens, migrates (a store down at start-up gets its schema when it is
+ * back), sets the connection up and prepares the statements. */
+static const char *conn_open(consent_conn_t *c)
+{
+    const char *err = NULL;
+    apr_status_t rv;
+
+    rv = apr_dbd_get_driver(c->pool, c->def->driver, &c->driver);
+    if (rv != APR_SUCCESS) {
+        return apr_pstrcat(c->pool, "no APR DBD driver ", c->def->driver,
+                           NULL);
+    }
+    rv = apr_dbd_open_ex(c->driver, c->pool, c->def->params, &c->handle,
+                         &err);
+    if (rv != APR_SUCCESS) {
+        c->handle = NULL;
+        return err ? err : "cannot open the store";
+    }
+    if (consent_store_migrate(c->driver, c->handle, c->pool, &err)
+        != APR_SUCCESS
+        || consent_store_connection_init(c->driver, c->handle, c->pool, &err)
+           != APR_SUCCESS
+        || consent_store_open(&c->store, c->driver, c->handle, c->pool, &err)
+           != APR_SUCCESS) {
+        c->store = NULL;
+        return err ? err : "cannot prepare the store";
+    }
+    return NULL;
+}
+
+/* apr-util 1.6's pgsql driver segfaults when BEGIN fails on a connection
+ * whose server went away, and libpq only learns that on its next use:
+ * ask first, so a restarted PostgreSQL costs a reconnect, not a worker. */
+static int conn_alive(consent_conn_t *c, apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+
+    if (strcmp(c->def->driver, "pgsql") != 0) {
+        return 1;
+    }
+    /* random access: PQexec, which waits for the answer (sequential
+     * access only sends, and a send to a dead server can look fine) */
+    if (apr_dbd_select(c->driver, p, c->handle, &res, "SELECT 1", 1) != 0) {
+        return 0;
+    }
+    while (apr_dbd_get_row(c->driver, p, res, &row, -1) == 0) {
+        /* drain */
+    }
+    return 1;
+}
+
+static consent_conn_t *thread_conn(const ngx_http_consent_store_t *def)
+{
+    consent_conn_t *c;
+
+    for (c = thread_conns; c; c = c->next) {
+        if (c->def == def) {
+            return c;
+        }
+    }
+    c = calloc(1, sizeof *c);
+    if (!c || apr_pool_create(&c->pool, NULL) != APR_SUCCESS) {
+        free(c);
+        return NULL;
+    }
+    c->def = def;
+    apr_cpystrn(c->lane, consent_store_lane_id(c->pool), sizeof c->lane);
+    apr_pool_clear(c->pool);
+    c->next = thread_conns;
+    thread_conns = c;
+    if (all_lock) {
+        apr_thread_mutex_lock(all_lock);
+    }
+    c->all_next = all_conns;
+    all_conns = c;
+    if (all_lock) {
+        apr_thread_mutex_unlock(all_lock);
+    }
+    return c;
+}
+
+/* In a pool thread. */
+static void store_task(void *data, ngx_log_t *log)
+{
+    consent_task_t *t = data;
+    consent_flow_t *f = t->flow;
+    consent_conn_t *c = thread_conn(t->lcf->store);
+
+    if (!c) {
+        *t->error = "out of memory";
+        consent_flow_store(f, NULL, NULL, NULL);
+        return;
+    }
+    if (c->store && !conn_alive(c, f->pool)) {
+        conn_close(c);
+    }
+    if (!c->store && (*t->error = conn_open(c)) != NULL) {
+        *t->error = apr_pstrdup(f->pool, *t->error);
+        conn_close(c);
+    }
+    consent_flow_store(f, c->store, c->lane, &c->cache);
+    if (consent_flow_store_failed(f)) {
+        /* a fresh connection next time; the lane memory is checked
+         * against the store anyway, forget it to save a retry */
+        conn_close(c);
+        memset(&c->cache, 0, sizeof c->cache);
+    }
+}
+
+/* On the event loop, when the task is done. */
+static void store_task_done(ngx_event_t *ev)
+{
+    ngx_http_request_t *r = ev->data;
+    ngx_connection_t *c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+    r->main->blocked--;
+    r->aio = 0;
+    /* our resume handler, or nginx's finalizer if the request was
+     * terminated meanwhile */
+    r->write_event_handler(r);
+    ngx_http_run_posted_requests(c);
+}
+
+ngx_int_t ngx_http_consent_post_store(ngx_http_request_t *r,
+                                      ngx_http_consent_loc_conf_t *lcf,
+                                      consent_flow_t *f, const char **error,
+                                      ngx_http_event_handler_pt resume)
+{
+    ngx_http_consent_main_conf_t *mcf =
+        ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    ngx_thread_task_t *task;
+    consent_task_t *t;
+
+    task = ngx_thread_task_alloc(r->pool, sizeof(consent_task_t));
+    if (!task) {
+        return NGX_ERROR;
+    }
+    t = task->ctx;
+    t->lcf = lcf;
+    t->flow = f;
+    t->error = error;
+    *error = NULL;
+    task->handler = store_task;
+    task->event.data = r;
+    task->event.handler = store_task_done;
+    if (ngx_thread_task_post(mcf->thread_pool, task) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    r->main->blocked++;
+    r->aio = 1;
+    r->write_event_handler = resume;
+    return NGX_OK;
+}
+
+void ngx_http_consent_close_all(void)
+{
+    consent_conn_t *c, *next;
+
+    for (c = all_conns; c; c = next) {
+        next = c->all_next;
+        conn_close(c);
+        apr_pool_destroy(c->pool);
+        free(c);
+    }
+    all_conns = NULL;
+}
+
+void ngx_http_consent_threads_init(apr_pool_t *p)
+{
+    if (apr_thread_mutex_create(&all_lock, APR_THREAD_MUTEX_DEFAULT, p)
+        != APR_SUCCESS) {
+        all_lock = NULL;
+    }
+}
+
+void ngx_http_consent_migrate(ngx_cycle_t *cycle,
+                              ngx_http_consent_store_t *st)
+{
+    static const char *const suffixes[] = { "", "-wal", "-shm", NULL };
+    ngx_core_conf_t *ccf = (ngx_core_conf_t *)ngx_get_conf(
+        cycle->conf_ctx, ngx_core_module);
+    consent_conn_t c;
+    const char *err;
+    const char *const *sfx;
+
+    memset(&c, 0, sizeof c);
+    c.def = st;
+    if (apr_pool_create(&c.pool, NULL) != APR_SUCCESS) {
+        return;
+    }
+    if ((err = conn_open(&c)) != NULL) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "consent: store %s "
+                      "unavailable, consent locations answer 503 until it "
+                      "is back: %s", st->driver, err);
+    }
+    conn_close(&c);
+    apr_pool_destroy(c.pool);
+    /* an sqlite3 file made by root must become the workers' user */
+    if (err || strcmp(st->driver, "sqlite3") != 0 || geteuid() != 0
+        || ccf->user == (ngx_uid_t)NGX_CONF_UNSET_UINT) {
+        return;
+    }
+    for (sfx = suffixes; *sfx; ++sfx) {
+        char path[4096];
+
+        apr_snprintf(path, sizeof path, "%s%s", st->params, *sfx);
+        if (chown(path, ccf->user, ccf->group) != 0 && !**sfx) {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
+                          "consent: cannot give %s to the worker user",
+                          path);
+        }
+    }
+}
