@@ -46,8 +46,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     compile(site, &conf, "templates/examples/newsletter.xml");
     compile(site, &guard_conf, "templates/examples/signup-guard.xml");
-    if (consent_flow_issue_token(conf.form, conf.keys, "en", NULL, &token,
-                                 fuzz_pool()) != APR_SUCCESS) {
+    if (consent_flow_issue_token(conf.form, conf.keys, "en", NULL,
+                                 CONSENT_PAGE_FORM, &token, fuzz_pool())
+        != APR_SUCCESS) {
         abort();
     }
     return 0;

@@ -68,7 +68,17 @@ static void malformed_is_refused(void **state)
     assert_null(parse("a=%"));
     assert_null(parse("a=1&b"));        /* no '=' */
     assert_null(parse("=1"));           /* no name */
-    assert_null(parse("a%00b=1"));      /* a NUL in a name */
+}
+
+/* A NUL in a name is not malformed bytes but a name no page may take:
+ * kept, flagged, so that the page answers it (400) with its own page. */
+static void nul_in_a_name_is_flagged(void **state)
+{
+    apr_array_header_t *fs = parse("a%00b=1");
+
+    assert_non_null(fs);
+    assert_int_equal(fs->nelts, 1);
+    assert_true(APR_ARRAY_IDX(fs, 0, consent_field_value_t).bad_name);
 }
 
 static void content_types(void **state)
@@ -88,6 +98,7 @@ int main(void)
         cmocka_unit_test(nul_shows_in_the_length),
         cmocka_unit_test(empty_pairs_are_skipped),
         cmocka_unit_test(malformed_is_refused),
+        cmocka_unit_test(nul_in_a_name_is_flagged),
         cmocka_unit_test(content_types),
     };
     int rc;

@@ -128,7 +128,7 @@ static void urlencoded(void **state)
 {
     apr_array_header_t *fs;
 
-    fs = parse("a=1&&b=x+y%21&c&consent%00junk=newsletter&n%C0%80=v"
+    fs = parse("a=1&&b=x+y%21&c=&consent%00junk=newsletter&n%C0%80=v"
                "&v=a%00b", APR_SUCCESS);
     assert_int_equal(fs->nelts, 6);
     assert_string_equal(field(fs, 0)->name, "a");
@@ -148,6 +148,8 @@ static void urlencoded(void **state)
     parse("a=%4", APR_EINVAL);
     parse("a=%", APR_EINVAL);
     parse("%g0=1", APR_EINVAL);
+    parse("a=1&c", APR_EINVAL);         /* a pair without '=' */
+    parse("=1", APR_EINVAL);            /* an empty name */
 }
 
 static void values_are_checked_strictly(void **state)
