@@ -237,7 +237,8 @@ static char *set_store(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     }
     if (!consent_store_statements((const char *)value[1].data)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "driver \"%V\" is not "
-                           "supported (use sqlite3 or pgsql)", &value[1]);
+                           "supported (use sqlite3, pgsql or mysql)",
+                           &value[1]);
         return NGX_CONF_ERROR;
     }
     key = apr_pstrcat(mcf->pool, value[1].data, " ", value[2].data, NULL);

@@ -316,7 +316,7 @@ def test_reload_keeps_serving(fresh_nginx):
     ("consent_success_url thanks.html;", "absolute URL or a path"),
     ("consent_default_language 'e n';", "language tag"),
     ("consent_template_dir /nonexistent;", "not a directory"),
-    ("consent_store mysql x;", "not supported"),
+    ("consent_store oracle x;", "not supported"),
     ("consent_guard_fix maybe;", "consent_guard_fix"),
 ])
 def test_bad_directive_fails_nginx_t(fresh_nginx, line, words):
