@@ -148,6 +148,11 @@ def system_dirs(root):
             keep.add(d)
         if "consent-form.rng" in files:
             keep.add(os.path.dirname(d))        # .../share
+        # nginx's module folders and the man sections: a system that has
+        # nginx or man has them anyway
+        if {"ngx_http_consent_module.so", "mod-http-consent.conf",
+                "consentctl.1", "mod_consent.5"} & set(files):
+            keep.add(d)
     out = set()
     for d in keep:
         while d.startswith(root):
