@@ -75,7 +75,7 @@ int consentctl_unsubscribe_url(const consentctl_opts *o, int argc,
                                const char *const *argv)
 {
     consent_keyring_t *ring;
-    const char *token, *base, *url;
+    const char *token, *base, *url, *site = o->site;
     url_args_t a;
 
     if (!parse_url_args(o, argc, argv, &a) || o->key_files->nelts == 0) {
@@ -88,7 +88,9 @@ int consentctl_unsubscribe_url(const consentctl_opts *o, int argc,
                 "an absolute http(s) URL\n", a.base);
         return EXIT_USAGE;
     }
-    if (!(ring = consentctl_load_keyring(o))) {
+    /* links open at one site only: --site, a site key's, else --base's */
+    if (!(ring = consentctl_site_keyring(o, &site, consentctl_site_of_url(
+                                             a.base, o->pool)))) {
         return EXIT_USAGE;
     }
     if (consent_unsub_issue(&token, ring, &a.link, o->pool)

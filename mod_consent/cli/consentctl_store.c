@@ -156,6 +156,7 @@ consent_store_t *consentctl_open_store(const consentctl_opts *o)
         fprintf(stderr, "consentctl: store: %s\n", err);
         return NULL;
     }
+    store->only_site = o->site;
     return store;
 }
 
@@ -347,7 +348,8 @@ int consentctl_verify(const consentctl_opts *o, int argc,
         }
         fprintf(stderr, "%s\n", consent_problem_str(o->pool, pb));
     }
-    if (consent_store_count(store, &proofs, &lanes, o->pool, &err)) {
+    if (consent_store_count(store, &proofs, &lanes, o->pool, &err)
+        || (o->site && consentctl_site_report(store, o, &err))) {
         fprintf(stderr, "consentctl verify: %s\n", err);
         return EXIT_NO_STORE;
     }

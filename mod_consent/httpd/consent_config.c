@@ -11,6 +11,7 @@
 #include "consent_lint.h"
 #include "consent_guard.h"
 #include "consent_confirm.h"
+#include "consent_site.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -67,6 +68,9 @@ void *consent_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     consent_server_conf *conf = apr_pcalloc(p, sizeof *conf);
 
     conf->keys = add->keys ? add->keys : base->keys;
+    /* not inherited: a vhost is its own site (its ServerName) unless it
+     * names one */
+    conf->site = add->site;
     conf->mail_command = add->mail_command ? add->mail_command
                                            : base->mail_command;
     conf->mail_from = add->mail_from ? add->mail_from : base->mail_from;
@@ -313,6 +317,49 @@ static const char *set_secret_file(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *set_site(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    consent_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &consent_module);
+    const char *err = consent_site_check(arg, cmd->pool);
+
+    (void)dconf;
+    if (err) {
+        return apr_pstrcat(cmd->pool, "ConsentSite: ", err, NULL);
+    }
+    sconf->site = arg;
+    return NULL;
+}
+
+/* check_config: the server's site (ConsentSite, else its ServerName
+ * lower-cased) and that site's keys, derived once per server. */
+static int site_keys(server_rec *s, apr_pool_t *pconf)
+{
+    consent_server_conf *sc =
+        ap_get_module_config(s->module_config, &consent_module);
+    const char *err;
+
+    if (sc->site_keys) {
+        return 1;
+    }
+    if (!sc->site) {
+        sc->site = consent_site_from_host(s->server_hostname, pconf);
+        if ((err = consent_site_check(sc->site, pconf))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0120)
+                         "the ServerName does not make a site name (%s): "
+                         "set ConsentSite", err);
+            return 0;
+        }
+    }
+    sc->site_keys = consent_site_keyring(sc->keys, sc->site, pconf, &err);
+    if (!sc->site_keys) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0121)
+                     "%s", err);
+        return 0;
+    }
+    return 1;
+}
+
 static const char *set_template_dir(cmd_parms *cmd, void *dconf,
                                     const char *arg)
 {
@@ -421,6 +468,9 @@ const command_rec consent_cmds[] = {
     AP_INIT_ITERATE("ConsentSecretFile", set_secret_file, NULL, RSRC_CONF,
                     "secret key file(s) for signing; the first signs, all "
                     "verify"),
+    AP_INIT_TAKE1("ConsentSite", set_site, NULL, RSRC_CONF,
+                  "the site this server's tokens, links and proofs belong "
+                  "to (default: its ServerName, lower-cased)"),
     AP_INIT_TAKE1("ConsentTemplateDir", set_template_dir, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "directory of HTML templates and translations"),
@@ -614,7 +664,8 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
                          use->conf->form_path);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if (!compile_pages(use->conf, pconf, use->server)
+        if (!site_keys(use->server, pconf)
+            || !compile_pages(use->conf, pconf, use->server)
             || !consent_confirm_check(use->conf, use->server, pconf)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }

@@ -182,7 +182,7 @@ static consent_verdict_t *judge(request_rec *r, const consent_dir_conf *conf,
     in.user_agent = apr_table_get(r->headers_in, "User-Agent");
     in.now = r->request_time;
     in.lifetime = conf->lifetime;
-    return consent_guard_check(conf->form, sconf->keys, fields, &in,
+    return consent_guard_check(conf->form, sconf->site_keys, fields, &in,
                                r->pool);
 }
 

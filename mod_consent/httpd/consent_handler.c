@@ -122,7 +122,7 @@ apr_status_t consent_issue_token(request_rec *r,
     facts.lang = lang;
     memcpy(facts.notice_sha256, notice->sha256, CONSENT_SHA256_LEN);
     facts.defaults = defaults;
-    return consent_token_issue(token, sconf->keys, &facts, r->pool);
+    return consent_token_issue(token, sconf->site_keys, &facts, r->pool);
 }
 
 apr_status_t consent_issue_form_token(request_rec *r,

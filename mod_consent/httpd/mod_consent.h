@@ -26,7 +26,13 @@
 extern module AP_MODULE_DECLARE_DATA consent_module;
 
 typedef struct {
-    consent_keyring_t *keys;        /* ConsentSecretFile, first signs */
+    consent_keyring_t *keys;        /* ConsentSecretFile, first signs;
+                                       the masters: they seal proofs */
+    const char *site;               /* ConsentSite, else the ServerName
+                                       lower-cased (consent_config.c) */
+    /* this site's keys, derived from keys in check_config: every token
+     * and link of the site is signed or sealed with them (consent_site.h) */
+    consent_keyring_t *site_keys;
     /* the DBDriver/DBDParams mod_dbd gives this server once merged,
      * read from mod_dbd in check_config (consent_dbd.c) */
     const char *dbd_driver;
