@@ -61,7 +61,11 @@ static void usage(FILE *out)
             "  -k KEYFILE  secret file, as ConsentSecretFile (repeatable: "
             "the first signs, all verify)\n"
             "  --site S    only site S (ConsentSite); also after the "
-            "command\n\n"
+            "command\n"
+            "  --sites FILE  where --site finds its store and secrets "
+            "(default\n"
+            "              " CONSENTCTL_SITES_FILE ", written by "
+            "Apache)\n\n"
             "commands:\n");
     for (c = commands(); c->name != NULL; c++) {
         fprintf(out, "  %s %s\n      %s\n", c->name, c->args, c->summary);
@@ -211,6 +215,7 @@ static int global_options(ctl_t *ctl, apr_getopt_t *os)
         { "params", 'p', 1, "store parameters, as DBDParams" },
         { "key", 'k', 1, "secret file, as ConsentSecretFile" },
         { "site", 'S', 1, "only this site (ConsentSite)" },
+        { "sites", 's', 1, "the sites file mod_consent writes" },
         { "help", 'h', 0, "this help" },
         { "version", 'V', 0, "the version" },
         { NULL, 0, 0, NULL }
@@ -225,6 +230,7 @@ static int global_options(ctl_t *ctl, apr_getopt_t *os)
         case 'p': ctl->params = arg; break;
         case 'k': APR_ARRAY_PUSH(ctl->key_files, const char *) = arg; break;
         case 'S': ctl->site = arg; break;
+        case 's': ctl->sites_file = arg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("consentctl %s\n", PACKAGE_VERSION); return 0;
         }
@@ -272,6 +278,7 @@ int main(int argc, const char *const *argv)
 
         /* The command sees its own name as argv[0], as getopt expects. */
         status = consentctl_take_site(&ctl, &n, args)
+                 && consentctl_from_sites(&ctl)
                  ? cmd->run(&ctl, n, args) : EXIT_USAGE;
     }
     apr_pool_destroy(ctl.pool);

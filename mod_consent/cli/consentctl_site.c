@@ -7,6 +7,9 @@
 
 #include <apr_uri.h>
 #include <apr_getopt.h>
+#include <apr_file_io.h>
+#include <apr_file_info.h>
+#include <apr_strings.h>
 
 #include "consentctl_store.h"
 #include "consent_site.h"
@@ -113,7 +116,7 @@ int consentctl_site_key(const consentctl_opts *o, int argc,
     consent_key_t *master, *sk;
     const char *text, *err = NULL, *of;
 
-    if (argc > 1 || !o->site || o->key_files->nelts != 1) {
+    if (argc > 1 || !o->site || o->key_files->nelts < 1) {
         fprintf(stderr, "usage: consentctl -k MASTER site-key --site S\n");
         return CONSENTCTL_USAGE;
     }
@@ -158,4 +161,77 @@ apr_status_t consentctl_site_report(consent_store_t *store,
                "whole store\n", o->site, n);
     }
     return rv;
+}
+
+/* The fields of site's line in the sites file, NULL if none. */
+static char **sites_line(const char *text, const char *site, apr_pool_t *p)
+{
+    char *copy = apr_pstrdup(p, text), *line, *state = NULL;
+
+    for (line = apr_strtok(copy, "\n", &state); line;
+         line = apr_strtok(NULL, "\n", &state)) {
+        char *tab = strchr(line, '\t');
+
+        if (*line != '#' && tab && (size_t)(tab - line) == strlen(site)
+            && strncmp(line, site, tab - line) == 0) {
+            char **fields = apr_pcalloc(p, 64 * sizeof *fields);
+            char *f, *fs = NULL;
+            int n = 0;
+
+            for (f = apr_strtok(line, "\t", &fs); f && n < 63;
+                 f = apr_strtok(NULL, "\t", &fs)) {
+                fields[n++] = f;
+            }
+            return n >= 4 ? fields : NULL;
+        }
+    }
+    return NULL;
+}
+
+int consentctl_from_sites(consentctl_opts *o)
+{
+    const char *path = o->sites_file ? o->sites_file
+                                     : CONSENTCTL_SITES_FILE;
+    apr_finfo_t fi;
+    apr_file_t *f;
+    char *text, **fields;
+    apr_size_t len;
+    int i;
+
+    if (!o->site || (!o->sites_file
+                     && ((o->params && o->key_files->nelts)
+                         || apr_stat(&fi, path, APR_FINFO_TYPE, o->pool)))) {
+        return 1;
+    }
+    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, o->pool)
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, f)
+        || fi.size > 16 * 1024 * 1024) {
+        fprintf(stderr, "consentctl: cannot read the sites file %s\n",
+                path);
+        return 0;
+    }
+    len = (apr_size_t)fi.size;
+    text = apr_palloc(o->pool, len + 1);
+    if (apr_file_read_full(f, text, len, &len) != APR_SUCCESS) {
+        fprintf(stderr, "consentctl: cannot read the sites file %s\n",
+                path);
+        return 0;
+    }
+    text[len] = '\0';
+    apr_file_close(f);
+    if (!(fields = sites_line(text, o->site, o->pool))) {
+        fprintf(stderr, "consentctl: site %s is not in %s (is it served "
+                "by this Apache? restarted since?)\n", o->site, path);
+        return 0;
+    }
+    if (!o->params) {
+        o->driver = fields[1];
+        o->params = fields[2];
+    }
+    if (o->key_files->nelts == 0) {
+        for (i = 3; fields[i]; ++i) {
+            APR_ARRAY_PUSH(o->key_files, const char *) = fields[i];
+        }
+    }
+    return 1;
 }

@@ -12,6 +12,7 @@ typedef struct {
     const char *params;             /* -p, as in DBDParams */
     apr_array_header_t *key_files;  /* -k, repeatable: const char* */
     const char *site;               /* --site (consentctl_site.c) */
+    const char *sites_file;         /* --sites, the module's sites file */
 } consentctl_opts;
 
 /* consentctl's exit status (README "consentctl", consentctl --help). */
@@ -59,6 +60,11 @@ consent_keyring_t *consentctl_site_keyring(const consentctl_opts *o,
 apr_status_t consentctl_site_report(consent_store_t *store,
                                     const consentctl_opts *o,
                                     const char **err);
+/* With --site: -d, -p and -k not given are taken from the sites file
+ * the module writes (--sites FILE, else CONSENTCTL_SITES_FILE when it
+ * exists). 0 after a message. */
+#define CONSENTCTL_SITES_FILE "/var/run/apache2/mod_consent-sites"
+int consentctl_from_sites(consentctl_opts *o);
 int consentctl_site_key(const consentctl_opts *o, int argc,
                         const char *const *argv);
 

@@ -49,6 +49,10 @@ const char *consent_site_from_host(const char *host, apr_pool_t *p)
 
     for (c = s; *c; ++c) {
         *c = apr_tolower(*c);
+        if (!(apr_islower(*c) || apr_isdigit(*c) || *c == '.'
+              || *c == '_')) {
+            *c = '-';           /* an IPv6 address: [::1] */
+        }
     }
     return s;
 }

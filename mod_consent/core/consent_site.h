@@ -28,7 +28,8 @@
  * '_', '.' between non-empty labels, at most 253 chars), else why not. */
 const char *consent_site_check(const char *name, apr_pool_t *p);
 
-/* A site name from a host name: lower-cased, copied into p. */
+/* A site name from a host name: lower-cased, any character but letters,
+ * digits, '.' and '_' made '-' (an IPv6 [::1]), copied into p. */
 const char *consent_site_from_host(const char *host, apr_pool_t *p);
 
 /* The keyring of site: each master key derived in turn, so the first

@@ -12,6 +12,7 @@
 #include "consent_guard.h"
 #include "consent_confirm.h"
 #include "consent_site.h"
+#include "consent_notice.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -28,6 +29,7 @@ typedef struct {
     apr_array_header_t *dirs;       /* form_use: a form and its place */
     apr_hash_t *uis;                /* template dir -> consent_ui_t* */
     apr_hash_t *compiled;           /* form -> the ui its pages came from */
+    apr_hash_t *sited;              /* "form site" -> its copy for site */
     apr_hash_t *styles;             /* theme "\n" ConsentStyle -> style */
     apr_array_header_t *servers;    /* server_rec* with a form */
 } consent_registry;
@@ -48,6 +50,7 @@ static consent_registry *registry_get(apr_pool_t *pconf)
         registry->forms = apr_hash_make(pconf);
         registry->uis = apr_hash_make(pconf);
         registry->compiled = apr_hash_make(pconf);
+        registry->sited = apr_hash_make(pconf);
         registry->styles = apr_hash_make(pconf);
         registry->servers = apr_array_make(pconf, 4, sizeof(server_rec *));
         registry->dirs = apr_array_make(pconf, 8, sizeof(form_use));
@@ -642,9 +645,52 @@ static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
     return 1;
 }
 
+/*
+ * The notice names the site (consent_notice.c, format 2), so a definition
+ * served by two sites is two forms: the first site takes the compiled
+ * form, another gets a copy with its own notices that shares the pages
+ * (they do not show the site), made once per form and site.
+ */
+static int site_form(consent_dir_conf *conf, server_rec *s,
+                     apr_pool_t *pconf)
+{
+    consent_server_conf *sc =
+        ap_get_module_config(s->module_config, &consent_module);
+    consent_form_t *form = conf->form;
+    const char *key;
+
+    if (form->site && strcmp(form->site, sc->site) == 0) {
+        return 1;
+    }
+    if (form->site) {
+        key = apr_psprintf(pconf, "%pp %s", (void *)form, sc->site);
+        if ((form = apr_hash_get(registry->sited, key,
+                                 APR_HASH_KEY_STRING))) {
+            conf->form = form;
+            return 1;
+        }
+        form = apr_pmemdup(pconf, conf->form, sizeof *form);
+        form->notices = NULL;
+        apr_hash_set(registry->sited, key, APR_HASH_KEY_STRING, form);
+        apr_hash_set(registry->compiled, apr_psprintf(pconf, "%pp",
+                                                      (void *)form),
+                     APR_HASH_KEY_STRING, conf->ui);
+    }
+    form->site = sc->site;
+    if (consent_notice_build(form, pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0122)
+                     "form %s: cannot build its notices for site %s",
+                     conf->form_path, sc->site);
+        return 0;
+    }
+    conf->form = form;
+    return 1;
+}
+
 int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
                          server_rec *s)
 {
+    server_rec *main_s = s;
     apr_array_header_t *servers;
     int i, j;
 
@@ -666,6 +712,7 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
         }
         if (!site_keys(use->server, pconf)
             || !compile_pages(use->conf, pconf, use->server)
+            || !site_form(use->conf, use->server, pconf)
             || !consent_confirm_check(use->conf, use->server, pconf)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -678,12 +725,23 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
             APR_ARRAY_PUSH(servers, server_rec *) = use->server;
         }
     }
-    return consent_dbd_check(pconf, s, servers);
+    /* a vhost may serve a form of the main server's <Location>: every
+     * server with secrets gets its site and keys */
+    for (; s; s = s->next) {
+        consent_server_conf *sc =
+            ap_get_module_config(s->module_config, &consent_module);
+
+        if (sc->keys && !site_keys(s, pconf)) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return consent_dbd_check(pconf, main_s, servers);
 }
 
 void consent_config_start(apr_pool_t *pconf, server_rec *s)
 {
     if (registry) {
         consent_dbd_migrate(pconf, s, registry->servers);
+        consent_sites_write(pconf, s);
     }
 }

@@ -120,6 +120,10 @@ const char *consent_set_mail_from(cmd_parms *cmd, void *dconf,
 int consent_confirm_check(consent_dir_conf *conf, server_rec *s,
                           apr_pool_t *pconf);
 
+/* At each start: which site uses which store and secret files, for
+ * consentctl --site (consent_sites.c). */
+void consent_sites_write(apr_pool_t *pconf, server_rec *main_s);
+
 /* Guard mode (consent_guard.c): its filters and hooks. */
 void consent_guard_register(apr_pool_t *p);
 

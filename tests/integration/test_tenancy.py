@@ -283,3 +283,59 @@ def test_site_key_refuses_bad_names_and_site_keys(hosting):
     assert p.returncode == 2 and "lower-case" in p.stderr
     p = harness.consentctl("-k", hosting.key, "site-key")
     assert p.returncode == 2
+
+
+def test_the_notice_names_the_site(hosting):
+    """The same definition at two sites: two notices, each naming its site
+    (notice format 2); stored once per digest like any notice."""
+    import sqlite3
+    e, f = Site(hosting, "e.test"), Site(hosting, "f.test")
+    re_, rf = consent(e, "n@example.org"), consent(f, "n@example.org")
+    by = {p["receipt_id"]: p for p in export(hosting)}
+    de, df = by[re_]["notice_sha256"], by[rf]["notice_sha256"]
+    assert de != df
+    assert tokens.decode(e.token())["notice"].hex() == de
+    db = sqlite3.connect(hosting.params)
+    try:
+        text = {h: db.execute("SELECT text FROM consent_notice WHERE "
+                              "sha256 = ?", (h,)).fetchone()[0]
+                for h in (de, df)}
+    finally:
+        db.close()
+    assert text[de].startswith("notice-format: 2\n")
+    assert "\nsite: e.test\n" in text[de]
+    assert "\nsite: f.test\n" in text[df]
+    assert text[de].replace("e.test", "f.test") == text[df]
+
+
+def test_consentctl_finds_a_site_in_the_sites_file(hosting):
+    """Apache writes which site uses which store and secrets (no secret
+    in it): consentctl --site needs no -d, -p or -k."""
+    sites = os.path.join(hosting.dir, "mod_consent-sites")
+    with open(sites) as fh:
+        lines = fh.read().splitlines()
+    assert lines[0].startswith("# mod_consent sites 1")
+    rows = {line.split("\t")[0]: line.split("\t")[1:] for line in lines[1:]}
+    assert rows["e.test"] == ["sqlite3", hosting.params, hosting.key]
+    assert "customer-g" in rows and "f.test" in rows
+    assert tokens.master_bytes(hosting.key).decode() not in "\n".join(lines)
+    f = Site(hosting, "f.test")
+    consent(f, "file@example.org")
+    p = harness.consentctl("--sites", sites, "--site", "f.test", "export")
+    assert p.returncode == 0, p.stderr
+    got = [json.loads(line) for line in p.stdout.splitlines()]
+    assert got and {g["site"] for g in got} == {"f.test"}
+    p = harness.consentctl("--sites", sites, "--site", "f.test", "verify")
+    assert p.returncode == 0, p.stdout + p.stderr
+    link = unsubscribe_url("--sites", sites, "--site", "f.test",
+                           "unsubscribe-url", "--base",
+                           hosting.url("/plain"), "--form", "newsletter",
+                           "--subject", "file@example.org")
+    path = link.path + "?" + link.query
+    assert Site(hosting, "e.test").post(
+        path, {"List-Unsubscribe": "One-Click"}).status_code == 403
+    assert f.post(path, {"List-Unsubscribe": "One-Click"}).status_code \
+        in (200, 303)
+    p = harness.consentctl("--sites", sites, "--site", "nobody.test",
+                           "export")
+    assert p.returncode == 2 and "not in" in p.stderr

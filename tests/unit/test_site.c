@@ -75,6 +75,7 @@ static void test_site_names(void **state)
     assert_null(consent_site_check(big, pool));
     assert_string_equal(consent_site_from_host("WWW.E.Test", pool),
                         "www.e.test");
+    assert_string_equal(consent_site_from_host("[::1]", pool), "---1-");
 }
 
 static void test_keys_per_site(void **state)
