@@ -632,7 +632,7 @@ static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
     }
     apr_hash_set(registry->compiled, key, APR_HASH_KEY_STRING, conf->ui);
     problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
-    if (consent_render_compile(conf->ui, conf->form, problems, pconf)
+    if (consent_render_defer(conf->ui, conf->form, problems, pconf)
         != APR_SUCCESS) {
         for (i = 0; i < problems->nelts; ++i) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0002)
