@@ -339,3 +339,37 @@ def test_consentctl_finds_a_site_in_the_sites_file(hosting):
     p = harness.consentctl("--sites", sites, "--site", "nobody.test",
                            "export")
     assert p.returncode == 2 and "not in" in p.stderr
+
+
+def test_a_mysql_store_of_version_1_gains_the_site_column(mariadb):
+    """The schema migration on MySQL/MariaDB (sqlite3 and PostgreSQL: the
+    store's unit tests): a store as the previous version left it (no site
+    column, version 1) is migrated at start; its proofs keep site ''."""
+    from conftest import get_form, submit
+    params = mariadb.create_db()
+    db = params.rsplit("dbname=", 1)[1].split()[0]
+    server = harness.ApacheServer(driver="mysql", params=params)
+    try:
+        server.start()
+
+        def one(address):
+            _, token = get_form(server)
+            r = submit(server, {"email": address, "consent": "newsletter",
+                                "consent_token": token})
+            assert r.status_code == 200, r.text
+        one("old@example.org")
+        server.stop()
+        mariadb.sql("ALTER TABLE consent_proof DROP COLUMN site", db=db)
+        mariadb.sql("DELETE FROM consent_schema_version", db=db)
+        mariadb.sql("INSERT INTO consent_schema_version VALUES (1)", db=db)
+        server.start()
+        one("new@example.org")
+        rows = mariadb.sql("SELECT subject, site FROM consent_proof "
+                           "ORDER BY seq", db=db).stdout.splitlines()
+        assert rows == ["old@example.org\t",
+                        "new@example.org\t" + tokens.HARNESS_SITE]
+        assert mariadb.sql("SELECT MAX(version) FROM consent_schema_version",
+                           db=db).stdout.strip() == "2"
+    finally:
+        server.stop()
+        server.cleanup()
