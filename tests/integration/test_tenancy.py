@@ -373,3 +373,44 @@ def test_a_mysql_store_of_version_1_gains_the_site_column(mariadb):
     finally:
         server.stop()
         server.cleanup()
+
+
+def test_rotation_keeps_site_links_working():
+    """New master first, old one listed after it: links and site keys made
+    from the old master still open at their site, and only there; new
+    tokens are signed with the new master's derivation."""
+    d = harness.make_workdir()
+    old = harness.write_key(os.path.join(d, "old.key"), b"o" * 48)
+    server = harness.ApacheServer(workdir=d, forms=[])
+    server.extra = (
+        "ConsentSecretFile %s\n" % old
+        + 'ConsentMailFrom "%s"\n' % FROM
+        + VHOST.format(port=server.port, name="e.test", site="",
+                       form=harness.EXAMPLE, templates=harness.TEMPLATES)
+        + VHOST.format(port=server.port, name="f.test", site="",
+                       form=harness.EXAMPLE, templates=harness.TEMPLATES))
+    try:
+        server.start()
+        e, f = Site(server, "e.test"), Site(server, "f.test")
+        consent(e, "rot@example.org")
+        consent(f, "rot@example.org")
+        p = harness.consentctl("-k", old, "site-key", "--site", "f.test")
+        assert p.returncode == 0, p.stderr
+        sk = harness.write_key(os.path.join(d, "f-old.key"),
+                               p.stdout.encode().rstrip(b"\n"))
+        for key in (old, sk):
+            link = unsubscribe_url("-k", key, "unsubscribe-url", "--site",
+                                   "f.test", "--base", server.url("/plain"),
+                                   "--form", "newsletter", "--subject",
+                                   "rot@example.org")
+            path = link.path + "?" + link.query
+            assert e.post(path, {"List-Unsubscribe": "One-Click"}) \
+                .status_code == 403
+            assert f.post(path, {"List-Unsubscribe": "One-Click"}) \
+                .status_code in (200, 303)
+        new_id = tokens.hashlib.sha256(tokens.key_bytes(
+            server.key, "f.test")).digest()[:8]
+        assert tokens.decode(f.token())["key_id"] == new_id
+    finally:
+        server.stop()
+        server.cleanup()
