@@ -153,8 +153,10 @@ apr_status_t consentctl_site_report(consent_store_t *store,
                                     const char **err)
 {
     apr_int64_t n = 0;
-    apr_status_t rv = consent_store_each(store, 0, NULL, count_one, &n,
-                                         o->pool, err);
+    apr_status_t rv;
+
+    store->only_site_exact = 1;
+    rv = consent_store_each(store, 0, NULL, count_one, &n, o->pool, err);
 
     if (rv == APR_SUCCESS) {
         printf("site %s: %" APR_INT64_T_FMT " proofs, verified with the "

@@ -275,6 +275,7 @@ int consentctl_export(const consentctl_opts *o, int argc,
     if ((store = consentctl_open_store(o)) == NULL) {
         return EXIT_NO_STORE;
     }
+    store->only_site_exact = 1;     /* a customer's export: theirs only */
     if (consent_store_each(store, since, subject, print_json, NULL,
                            o->pool, &err) != APR_SUCCESS
         || fflush(stdout) != 0) {

@@ -1456,8 +1456,10 @@ static apr_status_t each_page(consent_store_t *store, const char *label,
         for (i = 0; i < rows->nelts && status == APR_SUCCESS; ++i) {
             const char **c = APR_ARRAY_IDX(rows, i, const char **);
 
-            if (!store->only_site
-                || strcmp(store->only_site, c[22] ? c[22] : "") == 0) {
+            const char *site = c[22] ? c[22] : "";
+
+            if (!store->only_site || strcmp(store->only_site, site) == 0
+                || (!*site && !store->only_site_exact)) {
                 status = fn(baton, proof_from_cols(c, page), page);
             }
         }

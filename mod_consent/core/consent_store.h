@@ -34,9 +34,12 @@ typedef struct {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared;       /* label -> apr_dbd_prepared_t* */
-    /* not NULL: consent_store_each* hand only the proofs of this site
-     * (consentctl --site); verify always covers the whole store */
+    /* not NULL: consent_store_each* hand only the proofs of this site,
+     * and those recorded before tenancy (site '') unless only_site_exact
+     * (a person's state at a site, consentctl --site); verify always
+     * covers the whole store */
     const char *only_site;
+    int only_site_exact;
 } consent_store_t;
 
 /*

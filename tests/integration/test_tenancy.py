@@ -414,3 +414,30 @@ def test_rotation_keeps_site_links_working():
     finally:
         server.stop()
         server.cleanup()
+
+
+def test_a_person_state_is_per_site(hosting):
+    """Withdrawn at e.test, still given at f.test: an unsubscribe link of
+    f.test must withdraw at f.test, not find 'nothing left to withdraw'
+    in e.test's proofs."""
+    e, f = Site(hosting, "e.test"), Site(hosting, "f.test")
+    consent(f, "both@example.org")
+    consent(e, "both@example.org")
+    for site in (e, f):
+        link = unsubscribe_url("-k", hosting.key, "unsubscribe-url",
+                               "--site", site.name, "--base",
+                               hosting.url("/plain"), "--form",
+                               "newsletter", "--subject",
+                               "both@example.org")
+        assert site.post(link.path + "?" + link.query,
+                         {"List-Unsubscribe": "One-Click"}).status_code \
+            in (200, 303)
+    events = [(p["site"], p["event"]) for p in export(hosting)
+              if p["subject"] == "both@example.org"]
+    assert ("f.test", "unsubscribe") in events
+    p = harness.consentctl("-d", hosting.driver, "-p", hosting.params,
+                           "--site", "f.test", "status", "--subject",
+                           "both@example.org", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["purposes"]["newsletter"]["state"] \
+        == "withdrawn"

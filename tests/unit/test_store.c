@@ -783,13 +783,14 @@ static apr_status_t keep_site(void *baton, const consent_proof_t *pf,
     return APR_SUCCESS;
 }
 
-static apr_array_header_t *sites_of(db_t *db, const char *only)
+static apr_array_header_t *sites_of(db_t *db, const char *only, int exact)
 {
     apr_array_header_t *sites = apr_array_make(pool, 4,
                                                sizeof(const char *));
     const char *err = NULL;
 
     db->store->only_site = only;
+    db->store->only_site_exact = exact;
     assert_int_equal(consent_store_each(db->store, 0, NULL, keep_site,
                                         sites, pool, &err), APR_SUCCESS);
     db->store->only_site = NULL;
@@ -822,13 +823,16 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(consent_store_record(later.store, pf, lane, key_a,
                                           pool, &err), CONSENT_STORE_OK);
     assert_int_equal(problems_of(&later, ring_of(key_a, NULL))->nelts, 0);
-    sites = sites_of(&later, NULL);
+    sites = sites_of(&later, NULL, 0);
     assert_int_equal(sites->nelts, 3);
     assert_string_equal(APR_ARRAY_IDX(sites, 0, const char *), "");
     assert_string_equal(APR_ARRAY_IDX(sites, 2, const char *), "e.test");
-    sites = sites_of(&later, "e.test");
+    sites = sites_of(&later, "e.test", 1);
     assert_int_equal(sites->nelts, 1);
-    assert_int_equal(sites_of(&later, "")->nelts, 2);
+    /* a person's state at a site counts what was recorded before sites */
+    assert_int_equal(sites_of(&later, "e.test", 0)->nelts, 3);
+    assert_int_equal(sites_of(&later, "f.test", 0)->nelts, 2);
+    assert_int_equal(sites_of(&later, "f.test", 1)->nelts, 0);
     /* the site is sealed: moving a proof to another site shows */
     raw(&later, "UPDATE consent_proof SET site = 'f.test' "
         "WHERE site = 'e.test'");
