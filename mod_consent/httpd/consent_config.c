@@ -648,8 +648,9 @@ static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
 /*
  * The notice names the site (consent_notice.c, format 2), so a definition
  * served by two sites is two forms: the first site takes the compiled
- * form, another gets a copy with its own notices that shares the pages
- * (they do not show the site), made once per form and site.
+ * form, another gets a copy with its own notices, made once per form and
+ * site (its pages, which do not show the site, are compiled on first use
+ * like any form's: consent_render_lazy.c).
  */
 static int site_form(consent_dir_conf *conf, server_rec *s,
                      apr_pool_t *pconf)
