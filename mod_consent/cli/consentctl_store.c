@@ -63,9 +63,11 @@ static int store_schema(const connection_t *c, const char *where,
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     const char *v = NULL;
+    /* apr-util's mysql driver reads a random-access result by row
+     * number only: in order, it must be sequential */
     int rv = apr_dbd_select(c->driver, p, c->handle, &res,
                             "SELECT MAX(version) FROM consent_schema_version",
-                            1);
+                            strcmp(apr_dbd_name(c->driver), "mysql") != 0);
 
     if (rv != 0) {
         const char *msg = apr_dbd_error(c->driver, c->handle, rv);
@@ -92,8 +94,11 @@ static int store_schema(const connection_t *c, const char *where,
 static apr_status_t read_only(const connection_t *c, apr_pool_t *p,
                               const char **err)
 {
-    const char *sql = strcmp(apr_dbd_name(c->driver), "pgsql") == 0
+    const char *name = apr_dbd_name(c->driver);
+    const char *sql = strcmp(name, "pgsql") == 0
                       ? "SET default_transaction_read_only = on"
+                      : strcmp(name, "mysql") == 0
+                      ? "SET SESSION TRANSACTION READ ONLY"
                       : "PRAGMA query_only = 1";
     int n, rv = apr_dbd_query(c->driver, c->handle, &n, sql);
 
@@ -113,7 +118,7 @@ consent_store_t *consentctl_open_store(const consentctl_opts *o)
     consent_store_t *store = NULL;
     const char *err = NULL, *where;
     apr_status_t rv;
-    int version;
+    int version, late;
 
     if (o->params == NULL) {
         fprintf(stderr, "consentctl: -p PARAMS (as DBDParams) is needed\n");
@@ -149,10 +154,15 @@ consent_store_t *consentctl_open_store(const consentctl_opts *o)
                 : "start Apache with this mod_consent once to migrate it");
         return NULL;
     }
+    /* MySQL will not even prepare an INSERT in a read-only session: it
+     * turns read-only once prepared; sqlite3 must before (a PRAGMA
+     * expires the statements prepared on its connection) */
+    late = strcmp(driver, "mysql") == 0;
     if (consent_store_connection_init(c->driver, c->handle, o->pool, &err)
-        || read_only(c, o->pool, &err)
+        || (!late && read_only(c, o->pool, &err))
         || consent_store_open(&store, c->driver, c->handle, o->pool,
-                              &err)) {
+                              &err)
+        || (late && read_only(c, o->pool, &err))) {
         fprintf(stderr, "consentctl: store: %s\n", err);
         return NULL;
     }
