@@ -26,6 +26,8 @@ static const char *without_password(const char *params, apr_pool_t *p)
 {
     static const char *const keys[] = { "password=", "pass=", NULL };
     const char *const *k;
+    char *out;
+    apr_size_t n;
 
     for (k = keys; *k; ++k) {
         const char *pw = ap_strcasestr(params, *k), *end;
@@ -40,7 +42,11 @@ static const char *without_password(const char *params, apr_pool_t *p)
                                  end, NULL);
         }
     }
-    return params;
+    out = apr_pstrdup(p, params);
+    for (n = strlen(out); n > 0 && out[n - 1] == ' '; --n) {
+        out[n - 1] = '\0';       /* the space before a last password */
+    }
+    return out;
 }
 
 /* A field may not hold the separators. */

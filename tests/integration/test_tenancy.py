@@ -441,3 +441,27 @@ def test_a_person_state_is_per_site(hosting):
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["purposes"]["newsletter"]["state"] \
         == "withdrawn"
+
+
+def test_the_sites_file_holds_no_password(postgres):
+    """A store's password stays in Apache's configuration: the sites file
+    names the store without it."""
+    params = postgres.create_db() + " password=s3cr3t-pw"
+    server = harness.ApacheServer(driver="pgsql", params=params)
+    try:
+        server.start()
+        with open(os.path.join(server.dir, "mod_consent-sites")) as fh:
+            text = fh.read()
+        assert "s3cr3t" not in text and "password" not in text
+        row = [line.split("\t") for line in text.splitlines()
+               if line.startswith(tokens.HARNESS_SITE + "\t")][0]
+        assert row[1:] == ["pgsql", params.replace(" password=s3cr3t-pw",
+                                                   ""), server.key]
+        # and consentctl finds the store by it (trust authentication here)
+        p = harness.consentctl("--sites", os.path.join(server.dir,
+                                                       "mod_consent-sites"),
+                               "--site", tokens.HARNESS_SITE, "verify")
+        assert p.returncode == 0, p.stdout + p.stderr
+    finally:
+        server.stop()
+        server.cleanup()
