@@ -148,6 +148,14 @@ static int unhex(unsigned char *out, const char *hex, apr_size_t len)
     return hex[2 * len] == '\0';
 }
 
+int consent_site_key_is(const consent_key_t *key)
+{
+    static const char prefix[] = CONSENT_SITE_KEY_PREFIX " ";
+
+    return key->len >= sizeof prefix - 1
+           && memcmp(key->bytes, prefix, sizeof prefix - 1) == 0;
+}
+
 int consent_site_key_parse(const consent_key_t *key, const char **site,
                            consent_key_t **out, apr_pool_t *p,
                            const char **err)
@@ -156,8 +164,7 @@ int consent_site_key_parse(const consent_key_t *key, const char **site,
     unsigned char raw[SITE_KEY_LEN];
     char *text, *sp;
 
-    if (key->len < sizeof prefix - 1
-        || memcmp(key->bytes, prefix, sizeof prefix - 1) != 0) {
+    if (!consent_site_key_is(key)) {
         return 0;
     }
     text = apr_pstrmemdup(p, (const char *)key->bytes + sizeof prefix - 1,

@@ -44,6 +44,9 @@ const char *consent_site_key_text(const consent_key_t *master,
                                   const char *site, apr_pool_t *p,
                                   const char **err);
 
+/* 1 when key was loaded from a site key file (CONSENT_SITE_KEY_PREFIX). */
+int consent_site_key_is(const consent_key_t *key);
+
 /*
  * When key was loaded from a site key file: *site is set to its site,
  * *out to the usable key, and 1 is answered. 0 when key is a master

@@ -309,6 +309,12 @@ static const char *set_secret_file(cmd_parms *cmd, void *dconf,
     if (consent_key_load(&key, path, cmd->pool, &err) != APR_SUCCESS) {
         return apr_pstrcat(cmd->pool, "ConsentSecretFile: ", err, NULL);
     }
+    if (consent_site_key_is(key)) {
+        return apr_pstrcat(cmd->pool, "ConsentSecretFile: ", path,
+                           " is a site's key (consentctl site-key), for "
+                           "consentctl only: give Apache the master",
+                           NULL);
+    }
     if (!sconf->keys) {
         sconf->keys = consent_keyring_make(cmd->pool);
     }

@@ -465,3 +465,21 @@ def test_the_sites_file_holds_no_password(postgres):
     finally:
         server.stop()
         server.cleanup()
+
+
+def test_a_site_key_is_not_a_master_for_apache():
+    """A customer's key given to ConsentSecretFile by mistake would be
+    derived again and sign nothing any link opens with: refused."""
+    d = harness.make_workdir()
+    master = harness.write_key(os.path.join(d, "m.key"))
+    p = harness.consentctl("-k", master, "site-key", "--site", "127.0.0.1")
+    assert p.returncode == 0, p.stderr
+    sk = harness.write_key(os.path.join(d, "site.key"),
+                           p.stdout.encode().rstrip(b"\n"))
+    server = harness.ApacheServer(workdir=d, key=sk)
+    try:
+        rc, out = server.check_config()
+        assert rc != 0
+        assert "is a site's key (consentctl site-key)" in out
+    finally:
+        server.cleanup()
