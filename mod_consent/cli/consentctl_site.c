@@ -200,8 +200,9 @@ int consentctl_from_sites(consentctl_opts *o)
     apr_size_t len;
     int i;
 
+    /* the default file only when the store is not named otherwise */
     if (!o->site || (!o->sites_file
-                     && ((o->params && o->key_files->nelts)
+                     && (o->params
                          || apr_stat(&fi, path, APR_FINFO_TYPE, o->pool)))) {
         return 1;
     }

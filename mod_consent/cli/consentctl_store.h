@@ -61,8 +61,8 @@ apr_status_t consentctl_site_report(consent_store_t *store,
                                     const consentctl_opts *o,
                                     const char **err);
 /* With --site: -d, -p and -k not given are taken from the sites file
- * the module writes (--sites FILE, else CONSENTCTL_SITES_FILE when it
- * exists). 0 after a message. */
+ * the module writes: --sites FILE, else CONSENTCTL_SITES_FILE when it
+ * exists and -p is not given. 0 after a message. */
 #define CONSENTCTL_SITES_FILE "/var/run/apache2/mod_consent-sites"
 int consentctl_from_sites(consentctl_opts *o);
 int consentctl_site_key(const consentctl_opts *o, int argc,
