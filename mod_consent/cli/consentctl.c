@@ -59,7 +59,13 @@ static void usage(FILE *out)
             "  -d DRIVER   store driver, as DBDriver (sqlite3, pgsql)\n"
             "  -p PARAMS   store parameters, as DBDParams\n"
             "  -k KEYFILE  secret file, as ConsentSecretFile (repeatable: "
-            "the first signs, all verify)\n\n"
+            "the first signs, all verify)\n"
+            "  --site S    only site S (ConsentSite); also after the "
+            "command\n"
+            "  --sites FILE  where --site finds its store and secrets "
+            "(default\n"
+            "              " CONSENTCTL_SITES_FILE ", written by "
+            "Apache)\n\n"
             "commands:\n");
     for (c = commands(); c->name != NULL; c++) {
         fprintf(out, "  %s %s\n      %s\n", c->name, c->args, c->summary);
@@ -203,6 +209,9 @@ static const command_t *commands(void)
           "[--form-file FILE]",
           "a signed one-click unsubscribe link and its two mail headers "
           "(-k)" },
+        { "site-key", consentctl_site_key, "--site S",
+          "site S's key, derived from the master, as a secret file (-k "
+          "MASTER)" },
         { "suppression-list", consentctl_suppression_list,
           "[--hashed] [--purpose P] [--csv]",
           "everyone a mailer must not write to, one a line (-d, -p)" },
@@ -230,6 +239,8 @@ static int global_options(ctl_t *ctl, apr_getopt_t *os)
         { "driver", 'd', 1, "store driver, as DBDriver" },
         { "params", 'p', 1, "store parameters, as DBDParams" },
         { "key", 'k', 1, "secret file, as ConsentSecretFile" },
+        { "site", 'S', 1, "only this site (ConsentSite)" },
+        { "sites", 's', 1, "the sites file mod_consent writes" },
         { "help", 'h', 0, "this help" },
         { "version", 'V', 0, "the version" },
         { NULL, 0, 0, NULL }
@@ -243,6 +254,8 @@ static int global_options(ctl_t *ctl, apr_getopt_t *os)
         case 'd': ctl->driver = arg; break;
         case 'p': ctl->params = arg; break;
         case 'k': APR_ARRAY_PUSH(ctl->key_files, const char *) = arg; break;
+        case 'S': ctl->site = arg; break;
+        case 's': ctl->sites_file = arg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("consentctl %s\n", PACKAGE_VERSION); return 0;
         }
@@ -284,8 +297,14 @@ int main(int argc, const char *const *argv)
         status = EXIT_USAGE;
     }
     else if (status < 0) {
+        int n = argc - os->ind;
+        const char **args = apr_pmemdup(ctl.pool, argv + os->ind,
+                                        (n + 1) * sizeof *args);
+
         /* The command sees its own name as argv[0], as getopt expects. */
-        status = cmd->run(&ctl, argc - os->ind, argv + os->ind);
+        status = consentctl_take_site(&ctl, &n, args)
+                 && consentctl_from_sites(&ctl)
+                 ? cmd->run(&ctl, n, args) : EXIT_USAGE;
     }
     apr_pool_destroy(ctl.pool);
     xmlCleanupParser();

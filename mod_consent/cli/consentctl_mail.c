@@ -136,7 +136,7 @@ int consentctl_unsubscribe_url(const consentctl_opts *o, int argc,
                                const char *const *argv)
 {
     consent_keyring_t *ring;
-    const char *token, *base, *url, *why;
+    const char *token, *base, *url, *why, *site = o->site;
     url_args_t a;
     int rc;
 
@@ -160,7 +160,9 @@ int consentctl_unsubscribe_url(const consentctl_opts *o, int argc,
     if ((rc = check_ids(o, &a)) != 0) {
         return rc;
     }
-    if (!(ring = consentctl_load_keyring(o))) {
+    /* links open at one site only: --site, a site key's, else --base's */
+    if (!(ring = consentctl_site_keyring(o, &site, consentctl_site_of_url(
+                                             a.base, o->pool)))) {
         return EXIT_USAGE;
     }
     if (consent_unsub_issue(&token, ring, &a.link, o->pool)

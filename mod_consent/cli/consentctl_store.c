@@ -64,6 +64,8 @@ static int store_schema(const connection_t *c, const char *where,
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     const char *v = NULL;
+    /* apr-util's mysql driver reads a random-access result by row
+     * number only: in order, it must be sequential */
     int rv = apr_dbd_select(c->driver, p, c->handle, &res,
                             "SELECT MAX(version) FROM consent_schema_version",
                             0);     /* sequential: the mysql driver reads
@@ -97,6 +99,8 @@ static apr_status_t read_only(const connection_t *c, apr_pool_t *p,
     const char *name = apr_dbd_name(c->driver);
     const char *sql = strcmp(name, "pgsql") == 0
                       ? "SET default_transaction_read_only = on"
+                      : strcmp(name, "mysql") == 0
+                      ? "SET SESSION TRANSACTION READ ONLY"
                       : "PRAGMA query_only = 1";
     int n, rv;
 
@@ -124,7 +128,7 @@ consent_store_t *consentctl_open_store(const consentctl_opts *o)
     consent_store_t *store = NULL;
     const char *err = NULL, *where;
     apr_status_t rv;
-    int version;
+    int version, late;
 
     if (o->params == NULL) {
         fprintf(stderr, "consentctl: -p PARAMS (as DBDParams) is needed\n");
@@ -160,13 +164,19 @@ consent_store_t *consentctl_open_store(const consentctl_opts *o)
                 : "start Apache with this mod_consent once to migrate it");
         return NULL;
     }
+    /* MySQL will not even prepare an INSERT in a read-only session: it
+     * turns read-only once prepared; sqlite3 must before (a PRAGMA
+     * expires the statements prepared on its connection) */
+    late = strcmp(driver, "mysql") == 0;
     if (consent_store_connection_init(c->driver, c->handle, o->pool, &err)
-        || read_only(c, o->pool, &err)
+        || (!late && read_only(c, o->pool, &err))
         || consent_store_open(&store, c->driver, c->handle, o->pool,
-                              &err)) {
+                              &err)
+        || (late && read_only(c, o->pool, &err))) {
         fprintf(stderr, "consentctl: store: %s\n", err);
         return NULL;
     }
+    store->only_site = o->site;
     return store;
 }
 
@@ -285,6 +295,7 @@ int consentctl_export(const consentctl_opts *o, int argc,
     if ((store = consentctl_open_store(o)) == NULL) {
         return EXIT_NO_STORE;
     }
+    store->only_site_exact = 1;     /* a customer's export: theirs only */
     if (consent_store_each(store, since, subject, print_json, NULL,
                            o->pool, &err) != APR_SUCCESS
         || fflush(stdout) != 0) {
@@ -392,7 +403,8 @@ int consentctl_verify(const consentctl_opts *o, int argc,
         }
         fprintf(stderr, "%s\n", consent_problem_str(o->pool, pb));
     }
-    if (consent_store_count(store, &proofs, &lanes, o->pool, &err)) {
+    if (consent_store_count(store, &proofs, &lanes, o->pool, &err)
+        || (o->site && consentctl_site_report(store, o, &err))) {
         fprintf(stderr, "consentctl verify: %s\n", err);
         return EXIT_NO_STORE;
     }

@@ -11,6 +11,8 @@ typedef struct {
     const char *driver;             /* -d, as in DBDriver */
     const char *params;             /* -p, as in DBDParams */
     apr_array_header_t *key_files;  /* -k, repeatable: const char* */
+    const char *site;               /* --site (consentctl_site.c) */
+    const char *sites_file;         /* --sites, the module's sites file */
 } consentctl_opts;
 
 /* consentctl's exit status (README "consentctl", consentctl --help). */
@@ -56,5 +58,29 @@ const struct consent_form_t *consentctl_load_form(const consentctl_opts *o,
 /* An address as the store holds it (lower-cased); other subjects as
  * given. */
 const char *consentctl_subject(apr_pool_t *p, const char *s);
+
+/* Tenancy (consentctl_site.c). Removes --site S from argv (anywhere)
+ * into o->site; 0 after a message when the name is not valid. */
+int consentctl_take_site(consentctl_opts *o, int *argc, const char **argv);
+/* The site named by a URL's host (lower-cased), NULL if none. */
+const char *consentctl_site_of_url(const char *url, apr_pool_t *p);
+/* The keys that sign at *site: the -k site key files of that site, or
+ * the -k masters derived for it. *site NULL: a site key names it, else
+ * fallback. NULL after a message. */
+consent_keyring_t *consentctl_site_keyring(const consentctl_opts *o,
+                                           const char **site,
+                                           const char *fallback);
+/* verify --site: prints how many of the store's proofs are o->site's
+ * (the whole store is verified: chains interleave sites). */
+apr_status_t consentctl_site_report(consent_store_t *store,
+                                    const consentctl_opts *o,
+                                    const char **err);
+/* With --site: -d, -p and -k not given are taken from the sites file
+ * the module writes: --sites FILE, else CONSENTCTL_SITES_FILE when it
+ * exists and -p is not given. 0 after a message. */
+#define CONSENTCTL_SITES_FILE "/var/run/apache2/mod_consent-sites"
+int consentctl_from_sites(consentctl_opts *o);
+int consentctl_site_key(const consentctl_opts *o, int argc,
+                        const char *const *argv);
 
 #endif

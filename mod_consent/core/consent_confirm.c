@@ -266,6 +266,7 @@ static consent_proof_t *proof_copy(apr_pool_t *p, const consent_proof_t *pf)
 
     c->receipt_id = apr_pstrdup(p, pf->receipt_id);
     c->event = apr_pstrdup(p, pf->event);
+    c->site = apr_pstrdup(p, pf->site ? pf->site : "");
     c->subject = apr_pstrdup(p, pf->subject);
     c->form_id = apr_pstrdup(p, pf->form_id);
     c->lang = apr_pstrdup(p, pf->lang);

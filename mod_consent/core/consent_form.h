@@ -63,6 +63,11 @@ typedef struct consent_form_t {
     apr_hash_t *extra_notices;  /* lang -> const char*: <notice> texts
                                    shown with the form (soft-opt-in, b2b),
                                    part of the notice digest */
+    const char *site;      /* the site it is served for (ConsentSite),
+                              named by the notice; NULL: none (lint) */
+    /* pages compiled on first use (consent_render_lazy.c): the layout
+     * they are compiled with, while pages is still NULL */
+    const struct consent_ui_t *lazy_ui;
 } consent_form_t;
 
 /* A compiled RELAX NG schema, loaded once and shared by every form. */

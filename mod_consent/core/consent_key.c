@@ -147,6 +147,27 @@ apr_status_t consent_key_load(consent_key_t **pkey, const char *path,
     return APR_SUCCESS;
 }
 
+consent_key_t *consent_key_from_bytes(const unsigned char *bytes,
+                                      apr_size_t len, const char *label,
+                                      apr_pool_t *p)
+{
+    consent_key_t *key = apr_pcalloc(p, sizeof *key);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen;
+
+    key->bytes = apr_pmemdup(p, bytes, len);
+    key->len = len;
+    apr_pool_cleanup_register(p, key, wipe_key, apr_pool_cleanup_null);
+    if (!EVP_Digest(key->bytes, key->len, digest, &dlen, EVP_sha256(),
+                    NULL)) {
+        return NULL;
+    }
+    memcpy(key->id, digest, CONSENT_KEY_ID_LEN);
+    key->path = apr_pstrdup(p, label);
+    key->keyed = keyed_context(key);
+    return key;
+}
+
 consent_keyring_t *consent_keyring_make(apr_pool_t *p)
 {
     consent_keyring_t *ring = apr_pcalloc(p, sizeof *ring);

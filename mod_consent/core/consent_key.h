@@ -33,6 +33,12 @@ typedef struct {
 apr_status_t consent_key_load(consent_key_t **key, const char *path,
                               apr_pool_t *p, const char **err);
 
+/* A key from bytes held in memory (a derived site key); label stands
+ * for its path in messages. The bytes are copied and wiped with p. */
+consent_key_t *consent_key_from_bytes(const unsigned char *bytes,
+                                      apr_size_t len, const char *label,
+                                      apr_pool_t *p);
+
 consent_keyring_t *consent_keyring_make(apr_pool_t *p);
 void consent_keyring_add(consent_keyring_t *ring, consent_key_t *key);
 const consent_key_t *consent_keyring_find(const consent_keyring_t *ring,

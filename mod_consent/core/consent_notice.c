@@ -9,6 +9,7 @@
  *
  *   notice-format: 1
  *   form: <id> version <version> regime <regime>
+ *   site: <site>                        format 2 only (below)
  *   language: <lang>
  *   controller: <name> <<contact>>      only when there is a <controller>;
  *                                       " <contact>" only when non-empty
@@ -25,12 +26,18 @@
  * no value contains a line break. A missing value (a label absent in this
  * language, a controller without contact...) is written as the empty
  * string; lint refuses such forms anyway.
+ *
+ * Format 2 is format 1 plus the site line: a form served for a site
+ * (ConsentSite, tenancy) names it, so the same definition served by two
+ * customers' sites makes two notices. Format 1 notices (no site: consentctl
+ * lint, proofs recorded before tenancy) keep their digests.
  */
 #include <openssl/evp.h>
 
 #include "consent_notice.h"
 
 #define NOTICE_FORMAT "1"
+#define NOTICE_FORMAT_SITE "2"
 
 static const char *or_empty(const char *s)
 {
@@ -48,11 +55,16 @@ static void add_header(apr_array_header_t *lines, const consent_form_t *form,
 {
     const consent_controller_t *c = form->controller;
     const char *extra = consent_text(form->extra_notices, lang);
+    int sited = form->site && *form->site;
 
-    add_line(lines, p, "notice-format: " NOTICE_FORMAT);
+    add_line(lines, p, sited ? "notice-format: " NOTICE_FORMAT_SITE
+                             : "notice-format: " NOTICE_FORMAT);
     add_line(lines, p, apr_psprintf(p, "form: %s version %u regime %s",
                                     or_empty(form->id), form->version,
                                     or_empty(form->regime_name)));
+    if (sited) {
+        add_line(lines, p, apr_pstrcat(p, "site: ", form->site, NULL));
+    }
     add_line(lines, p, apr_pstrcat(p, "language: ", lang, NULL));
     if (c != NULL) {
         add_line(lines, p, apr_pstrcat(p, "controller: ", or_empty(c->name),

@@ -176,6 +176,9 @@ const char *consent_proof_canonical(apr_pool_t *p,
     put_field(out, "v", "consent-proof-1");
     put_field(out, "receipt_id", proof->receipt_id);
     put_field(out, "event", proof->event);
+    if (proof->site && *proof->site) {
+        put_field(out, "site", proof->site);
+    }
     put_field(out, "time", int64_str(p, proof->time));
     put_field(out, "ip", proof->ip);
     put_field(out, "user_agent", proof->user_agent);
@@ -404,6 +407,7 @@ const char *consent_proof_json(apr_pool_t *p, const consent_proof_t *proof)
     *(char *)apr_array_push(out) = '{';
     put_member(out, "receipt_id", proof->receipt_id);
     put_member(out, "event", proof->event);
+    put_member(out, "site", proof->site ? proof->site : "");
     put_member(out, "time", consent_time_rfc3339(p, proof->time));
     put_member(out, "ip", proof->ip);
     put_member(out, "user_agent", proof->user_agent);

@@ -31,6 +31,8 @@ typedef struct {
 typedef struct {
     const char *receipt_id;     /* UUID (apr_uuid), given to the person */
     const char *event;          /* CONSENT_EVENT_* */
+    const char *site;           /* ConsentSite; "" for proofs recorded
+                                   before tenancy (schema version 1) */
     apr_time_t time;            /* UTC, microseconds */
     const char *ip;             /* as Apache sees it (mod_remoteip) */
     const char *user_agent;
@@ -69,7 +71,9 @@ apr_array_header_t *consent_choices_decode(apr_pool_t *p, const char *s);
 /*
  * The bytes that are MACed: every field above except mac itself, each as
  * "name:length:value\n" in a fixed order, so no value can shift into
- * another. prev_mac and lane are included: that is the chain.
+ * another. prev_mac and lane are included: that is the chain. site is
+ * included only when not empty, so the MACs of proofs recorded before
+ * tenancy (site '') are unchanged and keep verifying.
  */
 const char *consent_proof_canonical(apr_pool_t *p,
                                     const consent_proof_t *proof,

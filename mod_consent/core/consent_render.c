@@ -750,15 +750,16 @@ static const render_page_t *find_page(const consent_form_t *form,
                                       const char *lang)
 {
     const render_page_t *page = NULL;
+    apr_hash_t *pages = consent_render_pages(form);
 
-    if (form->pages == NULL) {
+    if (pages == NULL) {
         return NULL;
     }
     if (lang != NULL) {
-        page = apr_hash_get(form->pages, lang, APR_HASH_KEY_STRING);
+        page = apr_hash_get(pages, lang, APR_HASH_KEY_STRING);
     }
     if (page == NULL && form->languages && form->languages->nelts > 0) {
-        page = apr_hash_get(form->pages,
+        page = apr_hash_get(pages,
                             APR_ARRAY_IDX(form->languages, 0, const char *),
                             APR_HASH_KEY_STRING);
     }

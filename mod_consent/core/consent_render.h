@@ -52,6 +52,24 @@ apr_status_t consent_render_compile(const consent_ui_t *ui,
                                     apr_array_header_t *problems,
                                     apr_pool_t *p);
 
+/*
+ * Pages compiled on first use (consent_render_lazy.c), for servers with
+ * many forms most of which a process never serves: each compiled page
+ * set costs ~60 KiB. consent_render_defer() checks that the pages compile
+ * (problems as consent_render_compile, in scratch memory, then freed)
+ * and leaves form->pages NULL; the first request that needs them
+ * compiles them, once per process, under a lock. consent_render_lazy_init
+ * must have run in the process first (the adapter's child init): without
+ * it a deferred form has no pages (consent_render_pages answers NULL).
+ */
+apr_status_t consent_render_lazy_init(apr_pool_t *process);
+apr_status_t consent_render_defer(const consent_ui_t *ui,
+                                  consent_form_t *form,
+                                  apr_array_header_t *problems,
+                                  apr_pool_t *p);
+/* form->pages, compiling them first if deferred; NULL if that fails. */
+apr_hash_t *consent_render_pages(const consent_form_t *form);
+
 /* What one request adds to a precompiled form page. */
 typedef struct {
     const char *lang;           /* one of form->languages */

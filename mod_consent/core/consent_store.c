@@ -79,7 +79,7 @@
     "seq, receipt_id, event, time_us, ip, user_agent, subject, form_id, " \
     "form_version, lang, regime, notice_sha256, choices, token_nonce, " \
     "token_issued, token_key_id, token_defaults, lane, lane_seq, " \
-    "prev_mac, mac_key_id, mac"
+    "prev_mac, mac_key_id, mac, site"
 #define LANE_COLS \
     "lane, created_us, prev_lane, creation_key_id, creation_mac, " \
     "head_seq, head_mac, head_key_id, row_mac"
@@ -109,6 +109,7 @@
     " lane TEXT NOT NULL REFERENCES consent_lane (lane)," \
     " lane_seq BIGINT NOT NULL, prev_mac TEXT NOT NULL," \
     " mac_key_id TEXT NOT NULL, mac TEXT NOT NULL," \
+    " site TEXT NOT NULL DEFAULT ''," \
     " UNIQUE (lane, lane_seq))", \
     "CREATE INDEX IF NOT EXISTS consent_proof_subject" \
     " ON consent_proof (subject)", \
@@ -151,7 +152,8 @@ static const char *const mysql_schema[] = {
     " token_key_id TEXT, token_defaults TEXT,"
     " lane VARCHAR(64) NOT NULL, lane_seq BIGINT NOT NULL,"
     " prev_mac VARCHAR(128) NOT NULL, mac_key_id VARCHAR(64) NOT NULL,"
-    " mac VARCHAR(128) NOT NULL, UNIQUE (lane, lane_seq),"
+    " mac VARCHAR(128) NOT NULL,"
+    " site VARCHAR(253) NOT NULL DEFAULT '', UNIQUE (lane, lane_seq),"
     " FOREIGN KEY (lane) REFERENCES consent_lane (lane))" MYSQL_TABLE,
     "CREATE INDEX IF NOT EXISTS consent_proof_subject"
     " ON consent_proof (subject(255))",
@@ -174,16 +176,18 @@ static const char *const mysql_schema[] = {
       "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
       " user_agent, subject, form_id, form_version, lang, regime," \
       " notice_sha256, choices, token_nonce, token_issued, token_key_id," \
-      " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac)" \
+      " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac," \
+      " site)" \
       " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
-      " %s, " N ", %s, %s, %s, " N ", %s, %s, %s)" }, \
+      " %s, " N ", %s, %s, %s, " N ", %s, %s, %s, %s)" }, \
     { S_PROOF_INSERT_NEW, \
       "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
       " user_agent, subject, form_id, form_version, lang, regime," \
       " notice_sha256, choices, token_nonce, token_issued, token_key_id," \
-      " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac)" \
+      " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac," \
+      " site)" \
       " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
-      " %s, " N ", %s, %s, %s, " N ", %s, %s, %s)" \
+      " %s, " N ", %s, %s, %s, " N ", %s, %s, %s, %s)" \
       NONCE_USED }, \
     { S_PROOF_NONCE, \
       "SELECT receipt_id FROM consent_proof WHERE token_nonce = %s" }, \
@@ -749,6 +753,15 @@ static const char *migrate_once(const apr_dbd_driver_t *driver,
     if (rv != 0 || (rv = schema_version(driver, handle, &version, p))) {
         return db_error(driver, handle, rv, "creating the schema", p);
     }
+    /* 1 -> 2 (tenancy): proofs gain their site; older ones get '' */
+    if (version == 1
+        && (rv = apr_dbd_query(driver, handle, &n, is_mysql(name)
+                               ? "ALTER TABLE consent_proof ADD COLUMN site"
+                                 " VARCHAR(253) NOT NULL DEFAULT ''"
+                               : "ALTER TABLE consent_proof ADD COLUMN site"
+                                 " TEXT NOT NULL DEFAULT ''"))) {
+        return db_error(driver, handle, rv, "adding the site column", p);
+    }
     if (version > CONSENT_SCHEMA_VERSION) {
         return apr_psprintf(p, "the store's schema version %" APR_INT64_T_FMT
                             " is newer than this mod_consent's (%d)",
@@ -917,7 +930,7 @@ static const char *insert_notice(consent_store_t *s,
 static const char *insert_proof(consent_store_t *s,
                                 const consent_proof_t *pf, apr_pool_t *p)
 {
-    const char *args[21];
+    const char *args[22];
     int rv;
 
     args[0] = pf->receipt_id;
@@ -941,7 +954,8 @@ static const char *insert_proof(consent_store_t *s,
     args[18] = pf->prev_mac;
     args[19] = pf->mac_key_id;
     args[20] = pf->mac;
-    rv = exec(s, S_PROOF_INSERT, NULL, p, 21, args);
+    args[21] = pf->site ? pf->site : "";
+    rv = exec(s, S_PROOF_INSERT, NULL, p, 22, args);
     return rv ? db_error(s->driver, s->handle, rv, S_PROOF_INSERT, p) : NULL;
 }
 
@@ -1217,7 +1231,7 @@ consent_store_status_t consent_store_record_cached(consent_store_t *store,
 static int insert_new_proof(consent_store_t *s, const consent_proof_t *pf,
                             int *inserted, apr_pool_t *p)
 {
-    const char *args[21];
+    const char *args[22];
 
     args[0] = pf->receipt_id;
     args[1] = pf->event;
@@ -1240,7 +1254,8 @@ static int insert_new_proof(consent_store_t *s, const consent_proof_t *pf,
     args[18] = pf->prev_mac;
     args[19] = pf->mac_key_id;
     args[20] = pf->mac;
-    return exec(s, S_PROOF_INSERT_NEW, inserted, p, 21, args);
+    args[21] = pf->site ? pf->site : "";
+    return exec(s, S_PROOF_INSERT_NEW, inserted, p, 22, args);
 }
 
 /* One proof chained after *head; DUPLICATE when its nonce was used. */
@@ -1397,6 +1412,7 @@ static consent_proof_t *proof_from_cols(const char **c, apr_pool_t *p)
     pf->prev_mac = c[19];
     pf->mac_key_id = c[20];
     pf->mac = c[21];
+    pf->site = c[22] ? c[22] : "";
     return pf;
 }
 
@@ -1439,8 +1455,14 @@ static apr_status_t each_page(consent_store_t *store, const char *label,
             break;
         }
         for (i = 0; i < rows->nelts && status == APR_SUCCESS; ++i) {
-            status = fn(baton, proof_from_cols(
-                APR_ARRAY_IDX(rows, i, const char **), page), page);
+            const char **c = APR_ARRAY_IDX(rows, i, const char **);
+
+            const char *site = c[22] ? c[22] : "";
+
+            if (!store->only_site || strcmp(store->only_site, site) == 0
+                || (!*site && !store->only_site_exact)) {
+                status = fn(baton, proof_from_cols(c, page), page);
+            }
         }
         if (rows->nelts > 0) {
             const char **last = APR_ARRAY_IDX(rows, rows->nelts - 1,

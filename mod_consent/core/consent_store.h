@@ -18,7 +18,7 @@
 
 #include "consent_proof.h"
 
-#define CONSENT_SCHEMA_VERSION 1
+#define CONSENT_SCHEMA_VERSION 2
 
 typedef struct {
     const char *label;          /* e.g. "consent_insert_proof" */
@@ -34,6 +34,12 @@ typedef struct {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared;       /* label -> apr_dbd_prepared_t* */
+    /* not NULL: consent_store_each* hand only the proofs of this site,
+     * and those recorded before tenancy (site '') unless only_site_exact
+     * (a person's state at a site, consentctl --site); verify always
+     * covers the whole store */
+    const char *only_site;
+    int only_site_exact;
 } consent_store_t;
 
 /*

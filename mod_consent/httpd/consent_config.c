@@ -11,6 +11,8 @@
 #include "consent_lint.h"
 #include "consent_guard.h"
 #include "consent_confirm.h"
+#include "consent_tenant.h"
+#include "consent_notice.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -27,6 +29,7 @@ typedef struct {
     apr_array_header_t *dirs;       /* form_use: a form and its place */
     apr_hash_t *uis;                /* template dir -> consent_ui_t* */
     apr_hash_t *compiled;           /* form -> the ui its pages came from */
+    apr_hash_t *sited;              /* "form site" -> its copy for site */
     apr_hash_t *styles;             /* theme "\n" ConsentStyle -> style */
     apr_array_header_t *servers;    /* server_rec* with a form */
 } consent_registry;
@@ -47,6 +50,7 @@ static consent_registry *registry_get(apr_pool_t *pconf)
         registry->forms = apr_hash_make(pconf);
         registry->uis = apr_hash_make(pconf);
         registry->compiled = apr_hash_make(pconf);
+        registry->sited = apr_hash_make(pconf);
         registry->styles = apr_hash_make(pconf);
         registry->servers = apr_array_make(pconf, 4, sizeof(server_rec *));
         registry->dirs = apr_array_make(pconf, 8, sizeof(form_use));
@@ -67,6 +71,9 @@ void *consent_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     consent_server_conf *conf = apr_pcalloc(p, sizeof *conf);
 
     conf->keys = add->keys ? add->keys : base->keys;
+    /* not inherited: a vhost is its own site (its ServerName) unless it
+     * names one */
+    conf->site = add->site;
     conf->mail_command = add->mail_command ? add->mail_command
                                            : base->mail_command;
     conf->mail_from = add->mail_from ? add->mail_from : base->mail_from;
@@ -302,6 +309,12 @@ static const char *set_secret_file(cmd_parms *cmd, void *dconf,
     if (consent_key_load(&key, path, cmd->pool, &err) != APR_SUCCESS) {
         return apr_pstrcat(cmd->pool, "ConsentSecretFile: ", err, NULL);
     }
+    if (consent_site_key_is(key)) {
+        return apr_pstrcat(cmd->pool, "ConsentSecretFile: ", path,
+                           " is a site's key (consentctl site-key), for "
+                           "consentctl only: give Apache the master",
+                           NULL);
+    }
     if (!sconf->keys) {
         sconf->keys = consent_keyring_make(cmd->pool);
     }
@@ -311,6 +324,49 @@ static const char *set_secret_file(cmd_parms *cmd, void *dconf,
     }
     consent_keyring_add(sconf->keys, key);
     return NULL;
+}
+
+static const char *set_site(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    consent_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &consent_module);
+    const char *err = consent_site_check(arg, cmd->pool);
+
+    (void)dconf;
+    if (err) {
+        return apr_pstrcat(cmd->pool, "ConsentSite: ", err, NULL);
+    }
+    sconf->site = arg;
+    return NULL;
+}
+
+/* check_config: the server's site (ConsentSite, else its ServerName
+ * lower-cased) and that site's keys, derived once per server. */
+static int site_keys(server_rec *s, apr_pool_t *pconf)
+{
+    consent_server_conf *sc =
+        ap_get_module_config(s->module_config, &consent_module);
+    const char *err;
+
+    if (sc->site_keys) {
+        return 1;
+    }
+    if (!sc->site) {
+        sc->site = consent_site_from_host(s->server_hostname, pconf);
+        if ((err = consent_site_check(sc->site, pconf))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0120)
+                         "the ServerName does not make a site name (%s): "
+                         "set ConsentSite", err);
+            return 0;
+        }
+    }
+    sc->site_keys = consent_site_keyring(sc->keys, sc->site, pconf, &err);
+    if (!sc->site_keys) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0121)
+                     "%s", err);
+        return 0;
+    }
+    return 1;
 }
 
 static const char *set_template_dir(cmd_parms *cmd, void *dconf,
@@ -421,6 +477,9 @@ const command_rec consent_cmds[] = {
     AP_INIT_ITERATE("ConsentSecretFile", set_secret_file, NULL, RSRC_CONF,
                     "secret key file(s) for signing; the first signs, all "
                     "verify"),
+    AP_INIT_TAKE1("ConsentSite", set_site, NULL, RSRC_CONF,
+                  "the site this server's tokens, links and proofs belong "
+                  "to (default: its ServerName, lower-cased)"),
     AP_INIT_TAKE1("ConsentTemplateDir", set_template_dir, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "directory of HTML templates and translations"),
@@ -579,7 +638,7 @@ static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
     }
     apr_hash_set(registry->compiled, key, APR_HASH_KEY_STRING, conf->ui);
     problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
-    if (consent_render_compile(conf->ui, conf->form, problems, pconf)
+    if (consent_render_defer(conf->ui, conf->form, problems, pconf)
         != APR_SUCCESS) {
         for (i = 0; i < problems->nelts; ++i) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0002)
@@ -592,9 +651,53 @@ static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
     return 1;
 }
 
+/*
+ * The notice names the site (consent_notice.c, format 2), so a definition
+ * served by two sites is two forms: the first site takes the compiled
+ * form, another gets a copy with its own notices, made once per form and
+ * site (its pages, which do not show the site, are compiled on first use
+ * like any form's: consent_render_lazy.c).
+ */
+static int site_form(consent_dir_conf *conf, server_rec *s,
+                     apr_pool_t *pconf)
+{
+    consent_server_conf *sc =
+        ap_get_module_config(s->module_config, &consent_module);
+    consent_form_t *form = conf->form;
+    const char *key;
+
+    if (form->site && strcmp(form->site, sc->site) == 0) {
+        return 1;
+    }
+    if (form->site) {
+        key = apr_psprintf(pconf, "%pp %s", (void *)form, sc->site);
+        if ((form = apr_hash_get(registry->sited, key,
+                                 APR_HASH_KEY_STRING))) {
+            conf->form = form;
+            return 1;
+        }
+        form = apr_pmemdup(pconf, conf->form, sizeof *form);
+        form->notices = NULL;
+        apr_hash_set(registry->sited, key, APR_HASH_KEY_STRING, form);
+        apr_hash_set(registry->compiled, apr_psprintf(pconf, "%pp",
+                                                      (void *)form),
+                     APR_HASH_KEY_STRING, conf->ui);
+    }
+    form->site = sc->site;
+    if (consent_notice_build(form, pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0122)
+                     "form %s: cannot build its notices for site %s",
+                     conf->form_path, sc->site);
+        return 0;
+    }
+    conf->form = form;
+    return 1;
+}
+
 int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
                          server_rec *s)
 {
+    server_rec *main_s = s;
     apr_array_header_t *servers;
     int i, j;
 
@@ -614,7 +717,9 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
                          use->conf->form_path);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if (!compile_pages(use->conf, pconf, use->server)
+        if (!site_keys(use->server, pconf)
+            || !compile_pages(use->conf, pconf, use->server)
+            || !site_form(use->conf, use->server, pconf)
             || !consent_confirm_check(use->conf, use->server, pconf)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -627,12 +732,23 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
             APR_ARRAY_PUSH(servers, server_rec *) = use->server;
         }
     }
-    return consent_dbd_check(pconf, s, servers);
+    /* a vhost may serve a form of the main server's <Location>: every
+     * server with secrets gets its site and keys */
+    for (; s; s = s->next) {
+        consent_server_conf *sc =
+            ap_get_module_config(s->module_config, &consent_module);
+
+        if (sc->keys && !site_keys(s, pconf)) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return consent_dbd_check(pconf, main_s, servers);
 }
 
 void consent_config_start(apr_pool_t *pconf, server_rec *s)
 {
     if (registry) {
         consent_dbd_migrate(pconf, s, registry->servers);
+        consent_sites_write(pconf, s);
     }
 }

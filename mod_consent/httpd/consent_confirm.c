@@ -217,10 +217,9 @@ static int send_message(request_rec *r, const consent_dir_conf *conf,
         *why = "no mail command or ConsentMailFrom for this server";
         return 0;
     }
-    rv = consent_confirm_message(&message, sconf->keys, conf->ui,
+    rv = consent_confirm_message(&message, sconf->site_keys, conf->ui,
                                  conf->form, proof, sconf->mail_from,
-                                 location_url(r, conf),
-                                 "" /* ConsentSite, with tenancy */,
+                                 location_url(r, conf), sconf->site,
                                  conf->confirm_lifetime, r->pool);
     if (rv != APR_SUCCESS) {
         *why = rv == APR_EINVAL ? "the message would have an invalid header"
@@ -285,8 +284,8 @@ static consent_confirm_link_t *open_link(request_rec *r,
     apr_table_t *args;
 
     ap_args_to_table(r, &args);
-    st = consent_confirm_open(l, sconf->keys, apr_table_get(args, "t"),
-                              "" /* ConsentSite, with tenancy */,
+    st = consent_confirm_open(l, sconf->site_keys, apr_table_get(args, "t"),
+                              sconf->site,
                               conf->form->id, r->request_time,
                               conf->confirm_lifetime, r->pool);
     if (st == CONSENT_CONFIRM_OK) {

@@ -480,6 +480,9 @@ consent_store_t *consent_dbd_store(request_rec *r)
     store->driver = dbd->driver;
     store->handle = dbd->handle;
     store->prepared = dbd->prepared;
+    /* a person's state here is their state at this site (and what was
+     * recorded before sites existed), not at a customer's next door */
+    store->only_site = conf->site;
     return store;
 }
 

@@ -183,7 +183,7 @@ static consent_verdict_t *judge(request_rec *r, const consent_dir_conf *conf,
     in.now = r->request_time;
     in.lifetime = conf->lifetime;
     in.page = CONSENT_PAGE_GUARD;
-    return consent_guard_check(conf->form, sconf->keys, fields, &in,
+    return consent_guard_check(conf->form, sconf->site_keys, fields, &in,
                                r->pool);
 }
 

@@ -92,8 +92,8 @@ static apr_status_t issue_token(request_rec *r, const consent_dir_conf *conf,
     consent_server_conf *sconf =
         ap_get_module_config(r->server->module_config, &consent_module);
 
-    return consent_flow_issue_token(conf->form, sconf->keys, lang, defaults,
-                                    page, token, r->pool);
+    return consent_flow_issue_token(conf->form, sconf->site_keys, lang,
+                                    defaults, page, token, r->pool);
 }
 
 apr_status_t consent_issue_token(request_rec *r,

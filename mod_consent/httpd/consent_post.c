@@ -122,7 +122,10 @@ int consent_record_proof(request_rec *r, const consent_dir_conf *conf,
         *rc = consent_send_unavailable(r, conf, proof->lang);
         return 0;
     }
+    /* proofs are sealed by the master, never a site key: a customer
+     * given their site's key cannot forge store records */
     key = APR_ARRAY_IDX(sconf->keys->keys, 0, const consent_key_t *);
+    proof->site = sconf->site;
     switch (consent_writer_record(sconf->writer, proof, key, r->pool,
                                   &err)) {
     case CONSENT_STORE_OK:
@@ -176,7 +179,7 @@ static int judge(request_rec *r, const consent_dir_conf *conf,
     in.now = r->request_time;
     in.lifetime = conf->lifetime;
     in.page = CONSENT_PAGE_FORM;
-    v = consent_submission_check(conf->form, sconf->keys, fields, &in,
+    v = consent_submission_check(conf->form, sconf->site_keys, fields, &in,
                                  r->pool);
     lang = v->lang ? v->lang : consent_request_lang(r, conf);
     if (v->kind != CONSENT_VERDICT_OK) {

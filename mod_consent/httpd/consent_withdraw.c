@@ -80,7 +80,7 @@ static int judge_withdrawal(request_rec *r, const consent_dir_conf *conf,
     const char *lang;
     int rc;
 
-    v = consent_withdrawal_check(conf->form, sconf->keys, fields, &in,
+    v = consent_withdrawal_check(conf->form, sconf->site_keys, fields, &in,
                                  r->pool);
     lang = v->lang ? v->lang : consent_request_lang(r, conf);
     if (v->kind != CONSENT_VERDICT_OK) {
@@ -135,7 +135,7 @@ static consent_unsub_t *open_link(request_rec *r,
     apr_table_t *args;
 
     ap_args_to_table(r, &args);
-    st = consent_unsub_decode(u, sconf->keys, apr_table_get(args, "t"),
+    st = consent_unsub_decode(u, sconf->site_keys, apr_table_get(args, "t"),
                               r->pool);
     if (st == CONSENT_UNSUB_OK && strcmp(u->form_id, conf->form->id) == 0) {
         u->subject = consent_subject_canonical(conf->form, u->subject,

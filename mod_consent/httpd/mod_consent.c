@@ -52,8 +52,21 @@ static int consent_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* Form pages are compiled on first use in each child (consent_render.h):
+ * with a definition per vhost, a child keeps only the pages it serves. */
+static void consent_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv = consent_render_lazy_init(pchild);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0124)
+                     "cannot set up compiling pages on first use");
+    }
+}
+
 static void consent_register_hooks(apr_pool_t *p)
 {
+    ap_hook_child_init(consent_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_config(consent_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(consent_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(consent_post_config, NULL, NULL, APR_HOOK_MIDDLE);

@@ -26,7 +26,13 @@
 extern module AP_MODULE_DECLARE_DATA consent_module;
 
 typedef struct {
-    consent_keyring_t *keys;        /* ConsentSecretFile, first signs */
+    consent_keyring_t *keys;        /* ConsentSecretFile, first signs;
+                                       the masters: they seal proofs */
+    const char *site;               /* ConsentSite, else the ServerName
+                                       lower-cased (consent_config.c) */
+    /* this site's keys, derived from keys in check_config: every token
+     * and link of the site is signed or sealed with them (consent_tenant.h) */
+    consent_keyring_t *site_keys;
     /* the DBDriver/DBDParams mod_dbd gives this server once merged,
      * read from mod_dbd in check_config (consent_dbd.c) */
     const char *dbd_driver;
@@ -113,6 +119,10 @@ const char *consent_set_mail_from(cmd_parms *cmd, void *dconf,
 /* 1 when the location may start; else 0 after logging why. */
 int consent_confirm_check(consent_dir_conf *conf, server_rec *s,
                           apr_pool_t *pconf);
+
+/* At each start: which site uses which store and secret files, for
+ * consentctl --site (consent_sites.c). */
+void consent_sites_write(apr_pool_t *pconf, server_rec *main_s);
 
 /* Guard mode (consent_guard.c): its filters and hooks. */
 void consent_guard_register(apr_pool_t *p);

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 import departures
 import harness
 import mta
+import tokens
 from conftest import get_form, parse, store_params, submit
 
 FROM = "Example SAS <noreply@example.org>"
@@ -278,12 +279,11 @@ def test_tampered_foreign_or_missing_link_is_403(server):
 def craft(server, receipt, subject, issued):
     """A link made outside the server (the format of consent_confirm.h),
     to give it an age the server would never give."""
-    with open(server.key, "rb") as f:
-        secret = f.read().rstrip(b"\r\n")
+    secret = tokens.key_bytes(server.key)     # the site's key
     key_id = hashlib.sha256(secret).digest()[:8]
     key = hmac.new(secret, b"mod_consent confirm v1", hashlib.sha256).digest()
     plain = b""
-    for s in ("", "newsletter", receipt):
+    for s in (tokens.HARNESS_SITE, "newsletter", receipt):
         plain += bytes([len(s)]) + s.encode()
     plain += struct.pack(">H", len(subject)) + subject.encode()
     plain += b"\x02en" + struct.pack(">Q", issued)

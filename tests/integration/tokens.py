@@ -17,12 +17,29 @@ def unb64url(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
-def key_bytes(path):
+# The harness's servers are named 127.0.0.1: their ConsentSite.
+HARNESS_SITE = "127.0.0.1"
+
+
+def master_bytes(path):
     with open(path, "rb") as f:
         return f.read().rstrip(b"\r\n")
 
 
 PAGES = {"form": 1, "withdraw": 2, "guard": 3}
+def site_key(master, site):
+    """HKDF-SHA256 (RFC 5869) of a master secret for a site, as
+    mod_consent/core/consent_tenant.h derives it."""
+    prk = hmac.new(b"mod_consent site key v1", master, hashlib.sha256)
+    return hmac.new(prk.digest(), site.encode() + b"\x01",
+                    hashlib.sha256).digest()
+
+
+def key_bytes(path, site=HARNESS_SITE):
+    """The key that signs tokens at site, derived from the master secret
+    file at path (tokens are signed with the site's key, never the
+    master)."""
+    return site_key(master_bytes(path), site)
 
 
 def decode(token):

@@ -534,6 +534,35 @@ static void test_ui_text_fallback(void **state)
 
 /* ---- rendering ---- */
 
+/* Pages compiled on first use: deferred at start-up (problems found
+ * then), compiled by the first render, the same bytes as compiled at
+ * once, and compiled once. */
+static void test_render_deferred(void **state)
+{
+    apr_pool_t *p = *state;
+    consent_ui_t *ui = load_ui(p, TEMPLATES);
+    consent_form_t *eager = compiled_form(p, ui, "Example SAS", NULL);
+    consent_form_t *lazy = make_form(p, "Example SAS", NULL);
+    apr_array_header_t *problems = apr_array_make(p, 4,
+                                                  sizeof(consent_problem_t));
+    apr_hash_t *first;
+    apr_pool_t *process;
+
+    assert_int_equal(consent_render_defer(ui, lazy, problems, p),
+                     APR_SUCCESS);
+    assert_int_equal(problems->nelts, 0);
+    assert_null(lazy->pages);
+    apr_pool_create(&process, NULL);    /* outlives the test's pool */
+    assert_int_equal(consent_render_lazy_init(process), APR_SUCCESS);
+    assert_string_equal(render(p, lazy, "fr", "tok", NULL, NULL),
+                        render(p, eager, "fr", "tok", NULL, NULL));
+    first = lazy->pages;
+    assert_non_null(first);
+    assert_string_equal(render(p, lazy, "en", "tok", NULL, NULL),
+                        render(p, eager, "en", "tok", NULL, NULL));
+    assert_ptr_equal(lazy->pages, first);
+}
+
 static void test_render_en_fr(void **state)
 {
     apr_pool_t *p = *state;
@@ -944,6 +973,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_ui_text_fallback,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_render_deferred, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_render_en_fr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_input_labelled,
                                         setup, teardown),

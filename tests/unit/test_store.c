@@ -750,6 +750,96 @@ static void remove_tmpdir(void)
     apr_dir_remove(tmpdir, pool);
 }
 
+
+/* ---- tenancy: the site column ------------------------------------------ */
+
+/* Proofs recorded before tenancy have site '': their canonical form, so
+ * their MAC, must be what it was (no site line); a site is MACed. */
+static void test_site_in_canonical(void **state)
+{
+    consent_proof_t *pf = make_proof(pool, 1, nonce_of(1));
+    const char *c;
+    apr_size_t len;
+
+    c = consent_proof_canonical(pool, pf, &len);
+    assert_null(strstr(c, "site:"));
+    pf->site = "";
+    assert_string_equal(consent_proof_canonical(pool, pf, &len), c);
+    pf->site = "e.test";
+    assert_non_null(strstr(consent_proof_canonical(pool, pf, &len),
+                           "\nsite:6:e.test\n"));
+    assert_non_null(strstr(consent_proof_json(pool, pf),
+                           "\"site\":\"e.test\""));
+}
+
+static apr_status_t keep_site(void *baton, const consent_proof_t *pf,
+                              apr_pool_t *scratch)
+{
+    apr_array_header_t *sites = baton;
+
+    (void)scratch;
+    APR_ARRAY_PUSH(sites, const char *) = apr_pstrdup(sites->pool,
+                                                      pf->site);
+    return APR_SUCCESS;
+}
+
+static apr_array_header_t *sites_of(db_t *db, const char *only, int exact)
+{
+    apr_array_header_t *sites = apr_array_make(pool, 4,
+                                               sizeof(const char *));
+    const char *err = NULL;
+
+    db->store->only_site = only;
+    db->store->only_site_exact = exact;
+    assert_int_equal(consent_store_each(db->store, 0, NULL, keep_site,
+                                        sites, pool, &err), APR_SUCCESS);
+    db->store->only_site = NULL;
+    return sites;
+}
+
+/* A version 1 store (no site column) migrates: its proofs get site ''
+ * and keep verifying, new ones carry and seal their site. */
+static void test_migrate_from_version_1(void **state)
+{
+    db_t db, later;
+    const char *lane = consent_store_lane_id(pool), *err = NULL;
+    consent_proof_t *pf;
+    apr_array_header_t *sites;
+
+    fresh_db(&db, "v1");
+    record(&db, lane, 1, key_a);
+    record(&db, lane, 2, key_a);
+    /* what a store written by the previous version looks like */
+    raw(&db, "ALTER TABLE consent_proof DROP COLUMN site");
+    raw(&db, "DELETE FROM consent_schema_version");
+    raw(&db, "INSERT INTO consent_schema_version (version) VALUES (1)");
+    apr_dbd_close(db.driver, db.handle);
+
+    open_db(&later, "v1", pool);
+    assert_string_equal(raw_value(&later, "SELECT MAX(version) FROM "
+                                  "consent_schema_version"), "2");
+    pf = make_proof(pool, 3, nonce_of(3));
+    pf->site = "e.test";
+    assert_int_equal(consent_store_record(later.store, pf, lane, key_a,
+                                          pool, &err), CONSENT_STORE_OK);
+    assert_int_equal(problems_of(&later, ring_of(key_a, NULL))->nelts, 0);
+    sites = sites_of(&later, NULL, 0);
+    assert_int_equal(sites->nelts, 3);
+    assert_string_equal(APR_ARRAY_IDX(sites, 0, const char *), "");
+    assert_string_equal(APR_ARRAY_IDX(sites, 2, const char *), "e.test");
+    sites = sites_of(&later, "e.test", 1);
+    assert_int_equal(sites->nelts, 1);
+    /* a person's state at a site counts what was recorded before sites */
+    assert_int_equal(sites_of(&later, "e.test", 0)->nelts, 3);
+    assert_int_equal(sites_of(&later, "f.test", 0)->nelts, 2);
+    assert_int_equal(sites_of(&later, "f.test", 1)->nelts, 0);
+    /* the site is sealed: moving a proof to another site shows */
+    raw(&later, "UPDATE consent_proof SET site = 'f.test' "
+        "WHERE site = 'e.test'");
+    assert_problem(problems_of(&later, ring_of(key_a, NULL)), "");
+    apr_dbd_close(later.driver, later.handle);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static int use_pgsql(void **state)
@@ -779,6 +869,8 @@ int main(void)
         cmocka_unit_test(test_tamper_notice),
         cmocka_unit_test(test_rotated_keyring),
         cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_site_in_canonical),
+        cmocka_unit_test(test_migrate_from_version_1),
     };
     int failed;
 
