@@ -548,7 +548,10 @@ static const char *earlier_receipt(const consent_status_t *status,
 
 static const consent_key_t *signing_key(const consent_flow_t *f)
 {
-    return APR_ARRAY_IDX(f->conf->keys->keys, 0, const consent_key_t *);
+    const consent_keyring_t *ring = f->conf->seal_keys ? f->conf->seal_keys
+                                                       : f->conf->keys;
+
+    return APR_ARRAY_IDX(ring->keys, 0, const consent_key_t *);
 }
 
 static void record(consent_flow_t *f, consent_store_t *store,
@@ -556,6 +559,9 @@ static void record(consent_flow_t *f, consent_store_t *store,
 {
     const char *err = NULL;
 
+    if (f->conf->site) {
+        f->proof->site = f->conf->site;
+    }
     f->stored = consent_store_record_cached(store, f->proof, lane, cache,
                                             signing_key(f), f->pool, &err);
     if (f->stored == CONSENT_STORE_OK) {
@@ -605,6 +611,10 @@ void consent_flow_store(consent_flow_t *f, consent_store_t *store,
         f->error = "store unavailable: answering 503";
         return;
     }
+    /* a person's state here is their state at this site (and what was
+     * recorded before sites existed), as on Apache */
+    store->only_site = f->conf->site;
+    store->only_site_exact = 0;
     switch (f->op) {
     case CONSENT_FLOW_OP_PROBE:
         f->stored = CONSENT_STORE_OK;

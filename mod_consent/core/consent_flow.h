@@ -30,7 +30,13 @@
 typedef struct {
     const consent_form_t *form;
     const consent_ui_t *ui;
-    const consent_keyring_t *keys;
+    const consent_keyring_t *keys;  /* the site's: tokens and links */
+    /* the master's: proofs are sealed by it, never by a site key (a
+     * customer given their site's key cannot forge records); NULL: keys */
+    const consent_keyring_t *seal_keys;
+    /* the site served (consent_tenant.h): each proof's, and the store
+     * hands only its proofs (and those before tenancy); NULL: none */
+    const char *site;
     const char *withdraw_url;       /* L/withdraw */
     const char *default_lang;       /* NULL: en */
     apr_interval_time_t lifetime;
@@ -107,7 +113,9 @@ void consent_flow_body(consent_flow_t *f, const char *body, apr_size_t len,
                        int too_large);
 
 /* The store call; store NULL when no connection could be had. Blocks:
- * touches nothing but f, its pool and the store. lane and cache are the
+ * touches nothing but f, its pool and the store (restricted to
+ * conf->site: store->only_site is set, the caller's connection serving
+ * locations of several sites). lane and cache are the
  * caller's writer (one per thread), cache may be NULL. */
 void consent_flow_store(consent_flow_t *f, consent_store_t *store,
                         const char *lane, consent_lane_cache_t *cache);

@@ -30,11 +30,14 @@ typedef struct {
     apr_hash_t *stores;             /* driver " " params -> store */
     ngx_array_t *store_list;        /* ngx_http_consent_store_t * */
     const char *schema_dir;         /* http-level consent_template_dir */
+    apr_hash_t *site_keys;          /* "%pp site" (master) -> keyring */
+    apr_hash_t *sited;              /* "%pp site" (form) -> its copy */
     ngx_thread_pool_t *thread_pool;
 } ngx_http_consent_main_conf_t;
 
 typedef struct {
-    consent_keyring_t *keys;        /* consent_secret_file */
+    consent_keyring_t *keys;        /* consent_secret_file: the master's,
+                                       proofs are sealed by it */
     ngx_http_consent_store_t *store;
     const char *template_dir;
     const char *form_path;          /* consent_form / consent_guard */
@@ -45,7 +48,8 @@ typedef struct {
     time_t lifetime;                /* seconds */
     size_t max_body;
     const char *success_url;
-    const char *site;               /* consent_site (stored, unused yet) */
+    const char *site;               /* consent_site, else the server's
+                                       first server_name (when merged) */
     const char *location;           /* trimmed, for sub-pages */
     consent_flow_conf_t flow;       /* resolved when merged */
 } ngx_http_consent_loc_conf_t;

@@ -297,7 +297,7 @@ static apr_status_t sign_form(void *baton, const char *defaults,
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(ctx->r, ngx_http_consent_module);
 
-    return consent_flow_issue_token(lcf->form, lcf->keys, ctx->lang,
+    return consent_flow_issue_token(lcf->form, lcf->flow.keys, ctx->lang,
                                     defaults, CONSENT_PAGE_GUARD, token,
                                     ctx->pool);
 }

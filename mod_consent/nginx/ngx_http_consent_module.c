@@ -12,7 +12,9 @@
 #include <apr_uri.h>
 
 #include "consent_log.h"
+#include "consent_notice.h"
 #include "consent_site.h"
+#include "consent_tenant.h"
 
 #define DEFAULT_LIFETIME 7200
 #define DEFAULT_MAX_BODY (64 * 1024)
@@ -58,7 +60,8 @@ static ngx_command_t consent_commands[] = {
       set_max_body, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
     { ngx_string("consent_success_url"), ANY_LEVEL | NGX_CONF_TAKE1,
       set_success_url, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_site"), ANY_LEVEL | NGX_CONF_TAKE1,
+    { ngx_string("consent_site"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
       set_site, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
     ngx_null_command
 };
@@ -161,6 +164,8 @@ static void *consent_create_main_conf(ngx_conf_t *cf)
     cln->data = mcf->pool;
     mcf->site = consent_site_make(mcf->pool);
     mcf->stores = apr_hash_make(mcf->pool);
+    mcf->site_keys = apr_hash_make(mcf->pool);
+    mcf->sited = apr_hash_make(mcf->pool);
     mcf->store_list = ngx_array_create(cf->pool, 2, sizeof(void *));
     return mcf->store_list ? mcf : NULL;
 }
@@ -412,19 +417,121 @@ static char *set_success_url(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     return NGX_CONF_OK;
 }
 
+/* consent_site NAME: as Apache's ConsentSite (consent_tenant.h). */
 static char *set_site(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
 {
     ngx_http_consent_loc_conf_t *lcf = c;
     ngx_str_t *value = cf->args->elts;
+    apr_pool_t *p = main_conf(cf)->pool;
+    const char *name, *err;
 
-    if (value[1].len == 0 || value[1].len > 64) {
-        return "needs a site name of 1 to 64 characters";
+    if (lcf->site) {
+        return "is duplicate";
     }
-    lcf->site = (const char *)value[1].data;
+    name = apr_pstrmemdup(p, (char *)value[1].data, value[1].len);
+    if ((err = consent_site_check(name, p))) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_site: %s", err);
+        return NGX_CONF_ERROR;
+    }
+    lcf->site = name;
     return NGX_CONF_OK;
 }
 
 /* ---- merging and page compilation ------------------------------------- */
+
+/*
+ * The site of the server block being merged, when consent_site names
+ * none: its first server_name (nginx's own name for it, as Apache's
+ * ServerName), else the machine's host name, as Apache does without a
+ * ServerName. Refused, naming the server block, when it makes no site
+ * name (a wildcard, a regular expression): consent_site is then needed.
+ */
+static const char *server_site(ngx_conf_t *cf)
+{
+    ngx_http_core_srv_conf_t *cscf =
+        ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    apr_pool_t *p = main_conf(cf)->pool;
+    ngx_str_t *name = &cscf->server_name;
+    const char *host, *site, *err;
+
+    if (name->len == 0) {
+        name = &cf->cycle->hostname;
+    }
+    host = apr_pstrmemdup(p, (char *)name->data, name->len);
+    site = consent_site_from_host(host, p);
+    err = strpbrk(host, "*~") ? "a wildcard or regular expression"
+                              : consent_site_check(site, p);
+    if (err) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "the server_name \"%s\" "
+                      "does not make a site name (%s): set consent_site "
+                      "in the server block in %s:%ui", host, err,
+                      cscf->file_name, cscf->line);
+        return NULL;
+    }
+    return site;
+}
+
+/* The site's keyring, derived once per master keyring and site. */
+static consent_keyring_t *site_keys(ngx_conf_t *cf,
+                                    ngx_http_consent_loc_conf_t *lcf)
+{
+    ngx_http_consent_main_conf_t *mcf = main_conf(cf);
+    const char *key = apr_psprintf(mcf->pool, "%pp %s", (void *)lcf->keys,
+                                   lcf->site);
+    consent_keyring_t *ring = apr_hash_get(mcf->site_keys, key,
+                                           APR_HASH_KEY_STRING);
+    const char *err;
+
+    if (ring) {
+        return ring;
+    }
+    ring = consent_site_keyring(lcf->keys, lcf->site, mcf->pool, &err);
+    if (!ring) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_site %s: %s",
+                           lcf->site, err);
+        return NULL;
+    }
+    apr_hash_set(mcf->site_keys, key, APR_HASH_KEY_STRING, ring);
+    return ring;
+}
+
+/*
+ * The notice names the site (consent_notice.c, format 2), so a definition
+ * served by two sites is two forms, as on Apache (consent_config.c): the
+ * first site takes the compiled definition, another a copy with its own
+ * notices, made once per definition and site; its pages are compiled
+ * after (compile_pages), once per layout.
+ */
+static char *site_form(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf)
+{
+    ngx_http_consent_main_conf_t *mcf = main_conf(cf);
+    consent_form_t *form = lcf->form;
+    const char *key;
+
+    if (form->site && strcmp(form->site, lcf->site) == 0) {
+        return NGX_CONF_OK;
+    }
+    if (form->site) {
+        key = apr_psprintf(mcf->pool, "%pp %s", (void *)form, lcf->site);
+        if ((form = apr_hash_get(mcf->sited, key, APR_HASH_KEY_STRING))) {
+            lcf->form = form;
+            return NGX_CONF_OK;
+        }
+        form = apr_pmemdup(mcf->pool, lcf->form, sizeof *form);
+        form->notices = NULL;
+        form->pages = NULL;
+        apr_hash_set(mcf->sited, key, APR_HASH_KEY_STRING, form);
+    }
+    form->site = lcf->site;
+    if (consent_notice_build(form, mcf->pool) != APR_SUCCESS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_form %s: cannot "
+                           "build its notices for site %s", lcf->form_path,
+                           lcf->site);
+        return NGX_CONF_ERROR;
+    }
+    lcf->form = form;
+    return NGX_CONF_OK;
+}
 
 /* The form's pages in its location's layout (see consent_site.h). */
 static char *compile_pages(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf)
@@ -476,11 +583,19 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
                            "\"CONNINFO\")", conf->form_path);
         return NGX_CONF_ERROR;
     }
-    if (compile_pages(cf, conf) != NGX_CONF_OK) {
+    if (!conf->site && !(conf->site = server_site(cf))) {
         return NGX_CONF_ERROR;
     }
+    /* tokens and links are signed with the site's keys, proofs sealed
+     * with the master's, as on Apache: a mixed fleet is one service */
+    if (!(conf->flow.keys = site_keys(cf, conf))
+        || site_form(cf, conf) != NGX_CONF_OK
+        || compile_pages(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+    conf->flow.seal_keys = conf->keys;
+    conf->flow.site = conf->site;
     conf->flow.form = conf->form;
-    conf->flow.keys = conf->keys;
     conf->flow.withdraw_url = apr_pstrcat(p, conf->location, "/withdraw",
                                           NULL);
     conf->flow.default_lang = conf->default_lang;
