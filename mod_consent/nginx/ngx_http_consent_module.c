@@ -217,6 +217,13 @@ static char *set_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
                            err);
         return NGX_CONF_ERROR;
     }
+    if (consent_site_key_is(key)) {
+        /* it would be derived again and sign nothing a link opens with */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_secret_file: %s "
+                           "is a site's key (consentctl site-key), for "
+                           "consentctl only: give nginx the master", path);
+        return NGX_CONF_ERROR;
+    }
     if (!lcf->keys) {
         lcf->keys = consent_keyring_make(p);
     }
