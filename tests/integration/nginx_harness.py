@@ -60,6 +60,7 @@ http {{
 {locations}
 {extra}
     }}
+{http_extra}
 }}
 """
 
@@ -115,8 +116,10 @@ class NginxServer:
     def __init__(self, workdir=None, driver="sqlite3", params=None,
                  forms=None, extra="", main_extra="", key=None,
                  locations="", workers=1, log_level="info",
-                 run_as=(RUN_USER, RUN_GROUP)):
+                 run_as=(RUN_USER, RUN_GROUP), http_extra=""):
         self.run_as = run_as
+        # more server blocks (name-based, test_tenancy.py), in http {}
+        self.http_extra = http_extra
         self.dir = workdir or harness.make_workdir()
         give_to_worker(self.dir, *run_as)
         self.port = harness.free_port()
@@ -146,7 +149,8 @@ class NginxServer:
             driver=self.driver, params=self.params,
             templates=harness.TEMPLATES, port=self.port,
             locations=locs + self.locations, extra=self.extra,
-            main_extra=self.main_extra, workers=self.workers,
+            main_extra=self.main_extra, http_extra=self.http_extra,
+            workers=self.workers,
             log_level=self.log_level,
             master="off" if self.single else "on")
 

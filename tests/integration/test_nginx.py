@@ -14,6 +14,7 @@ import requests
 
 import harness
 import nginx_harness
+import tokens
 from conftest import get_form, submit, token_of
 from test_gates_valgrind import check_logs, one_round, valgrind
 from test_startup_checks import BAD_FORMS, expected_rule
@@ -114,6 +115,75 @@ def test_mixed_fleet_on_one_postgresql(postgres, fresh_nginx, fresh_apache):
     p = harness.verify(ngx)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "2 proofs" in p.stdout
+    # one site: the same site in each proof, the same notice (naming it)
+    proofs = harness.export(ngx)
+    assert {p["site"] for p in proofs} == {tokens.HARNESS_SITE}
+    assert len({p["notice_sha256"] for p in proofs}) == 1
+
+
+# --- tenancy (the server blocks of test_tenancy.py too) --------------------
+
+def test_tokens_are_signed_with_the_site_key_of_the_server_name(
+        fresh_nginx):
+    server = fresh_nginx().start()
+    _, token = get_form(server)
+    master = tokens.master_bytes(server.key)
+    assert tokens.decode(token)["key_id"] == tokens.hashlib.sha256(
+        tokens.site_key(master, tokens.HARNESS_SITE)).digest()[:8]
+    receipt = consent(server, "k@example.org", token).headers[
+        "Consent-Receipt"]
+    proof = [p for p in harness.export(server)
+             if p["receipt_id"] == receipt]
+    assert proof[0]["site"] == tokens.HARNESS_SITE
+    # sealed by the master: verify with the master key succeeds
+    p = harness.verify(server)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("where,line,words", [
+    ("server", "consent_site E.test;", "only lower-case letters"),
+    ("server", "consent_site a..b;", "empty label"),
+    ("location", "consent_site a.test;", "not allowed here"),
+])
+def test_bad_consent_site_fails_nginx_t(fresh_nginx, where, line, words):
+    server = fresh_nginx()
+    if where == "server":
+        server.extra = "        " + line
+    else:
+        server.locations = ("        location /x {\n            %s\n"
+                            "        }\n" % line)
+    rc, out = server.check_config()
+    assert rc != 0, out
+    assert words in out and "consent_site" in out, out
+    assert re.search(re.escape(server.conf) + r":\d+", out), out
+
+
+def test_a_server_name_that_makes_no_site_fails_nginx_t(fresh_nginx):
+    server = fresh_nginx()
+    text = server.config_text()
+    server.config_text = lambda: text.replace(
+        "server_name 127.0.0.1;", "server_name *.example.org;")
+    rc, out = server.check_config()
+    assert rc != 0, out
+    assert "set consent_site" in out and server.conf in out, out
+    # consent_site names it
+    server.config_text = lambda: text.replace(
+        "server_name 127.0.0.1;",
+        "server_name *.example.org;\n        consent_site example.org;")
+    rc, out = server.check_config()
+    assert rc == 0, out
+
+
+def test_a_site_key_is_not_a_master_for_nginx(fresh_nginx):
+    server = fresh_nginx()
+    p = harness.consentctl("-k", server.key, "site-key", "--site",
+                           tokens.HARNESS_SITE)
+    assert p.returncode == 0, p.stderr
+    server.key = harness.write_key(os.path.join(server.dir, "site.key"),
+                                   p.stdout.encode().rstrip(b"\n"))
+    rc, out = server.check_config()
+    assert rc != 0, out
+    assert "is a site's key (consentctl site-key)" in out, out
 
 
 # --- the event loop never waits on the store --------------------------------

@@ -2,7 +2,9 @@
 Apache, one store, one master secret and the same form id. Everything a
 site hands out (render token, withdrawal token, unsubscribe link,
 confirmation link) is refused at the other site, proofs say whose they
-are, and consentctl sees one site at a time."""
+are, and consentctl sees one site at a time. The same tests run against
+nginx's server blocks (consent_site, else the first server_name), but
+for the confirmation link and the sites file, which are Apache's."""
 import email
 import email.policy
 import glob
@@ -15,6 +17,7 @@ import pytest
 import requests
 
 import harness
+import nginx_harness
 import tokens
 from conftest import parse, token_of
 
@@ -34,6 +37,16 @@ VHOST = """
         ConsentForm {form}
     </Location>
 </VirtualHost>
+"""
+NGINX_SERVER = """
+    server {{
+        listen 127.0.0.1:{port};
+        server_name {name};
+{site}
+        location /plain {{
+            consent_form {form};
+        }}
+    }}
 """
 LINK = re.compile(r"(http://\S+/newsletter/confirm\?t=c1\.[A-Za-z0-9_-]+)")
 
@@ -63,7 +76,7 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def hosting():
+def apache_hosting():
     d = harness.make_workdir()
     box = os.path.join(d, "outbox")
     os.mkdir(box)
@@ -85,6 +98,25 @@ def hosting():
     yield server
     server.stop()
     server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def nginx_hosting():
+    server = nginx_harness.NginxServer(forms=[])
+    server.http_extra = "".join(
+        NGINX_SERVER.format(port=server.port, name=name, site=site,
+                            form=harness.EXAMPLE)
+        for name, site in (("E.test", ""), ("f.test", ""),
+                           ("www.g.test",
+                            "        consent_site customer-g;")))
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=["apache", "nginx"])
+def hosting(request):
+    return request.getfixturevalue(request.param + "_hosting")
 
 
 def export(server, *site):
@@ -165,7 +197,9 @@ def messages(server):
     return out
 
 
-def test_a_confirmation_link_of_one_site_is_403_at_the_other(hosting):
+def test_a_confirmation_link_of_one_site_is_403_at_the_other(
+        apache_hosting):
+    hosting = apache_hosting
     e, f = Site(hosting, "e.test"), Site(hosting, "f.test")
     before = len(messages(hosting))
     r = e.post("/newsletter", {"email": "c@example.org",
@@ -308,9 +342,10 @@ def test_the_notice_names_the_site(hosting):
     assert text[de].replace("e.test", "f.test") == text[df]
 
 
-def test_consentctl_finds_a_site_in_the_sites_file(hosting):
+def test_consentctl_finds_a_site_in_the_sites_file(apache_hosting):
     """Apache writes which site uses which store and secrets (no secret
     in it): consentctl --site needs no -d, -p or -k."""
+    hosting = apache_hosting
     sites = os.path.join(hosting.dir, "mod_consent-sites")
     with open(sites) as fh:
         lines = fh.read().splitlines()
