@@ -158,6 +158,8 @@ static consent_request_info_t request_info(request_rec *r,
 {
     consent_request_info_t in;
 
+    memset(&in, 0, sizeof in);  /* page: none, a confirmation has no
+                                   render token */
     in.ip = r->useragent_ip;
     in.user_agent = apr_table_get(r->headers_in, "User-Agent");
     in.now = r->request_time;

@@ -237,8 +237,13 @@ def remac_record(db, key_path, receipt, choices):
              "choices", "token_nonce", "token_issued", "token_key_id",
              "token_defaults", "lane", "lane_seq", "prev_mac", "mac_key_id"]
     v[11] = choices
+    fields = list(zip(names, v))
+    site = sql(db, "SELECT site FROM consent_proof WHERE receipt_id = '%s'"
+               % receipt)
+    if site:        # sealed after the event when set (tenancy)
+        fields.insert(2, ("site", site))
     data = field("v", "consent-proof-1") + "".join(
-        field(n, x) for n, x in zip(names, v))
+        field(n, x) for n, x in fields)
     mac = hmac.new(key, data.encode(), hashlib.sha256).hexdigest()
     sql(db, "UPDATE consent_proof SET choices = '%s', mac = '%s' WHERE"
             " receipt_id = '%s'" % (choices, mac, v[0]))
