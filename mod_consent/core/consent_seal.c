@@ -98,8 +98,8 @@ apr_status_t consent_seal(const char **token, const consent_seal_kind_t *kind,
 
 /* Base64 leaves slack in the last character's low bits; re-encoding and
  * comparing makes every character significant. */
-static unsigned char *decode_strict(const char *b64, apr_size_t *len,
-                                    apr_pool_t *p)
+unsigned char *consent_b64url_decode_strict(const char *b64, apr_size_t *len,
+                                            apr_pool_t *p)
 {
     apr_size_t n = 0;
     const char *again;
@@ -137,7 +137,7 @@ consent_seal_status_t consent_unseal(unsigned char **plain, apr_size_t *len,
     }
     if (pre > MAX_PREFIX || strncmp(token, kind->prefix, pre) != 0
         || strlen(token) > kind->max_chars
-        || !(buf = decode_strict(token + pre, &n, p))
+        || !(buf = consent_b64url_decode_strict(token + pre, &n, p))
         || n < HEAD_LEN + 1 + TAG_LEN) {
         return CONSENT_SEAL_MALFORMED;
     }

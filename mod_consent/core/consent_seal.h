@@ -1,8 +1,8 @@
 /*
  * Sealed tokens: a payload encrypted and authenticated with AES-256-GCM
  * under a key derived from the site secret, for links that travel in
- * mail (the confirmation link of double opt-in; the unsubscribe link has
- * the same shape, see consent_unsub.h):
+ * mail (the confirmation link of double opt-in, consent_confirm.h; the
+ * unsubscribe link, consent_unsub.h):
  *
  *   PREFIX base64url(key_id(8) || nonce(12) || ciphertext || tag(16))
  *   key        = HMAC-SHA256(secret, LABEL)
@@ -42,6 +42,11 @@ apr_status_t consent_seal(const char **token, const consent_seal_kind_t *kind,
                           const consent_keyring_t *ring,
                           const unsigned char *plain, apr_size_t len,
                           apr_pool_t *p);
+
+/* Decodes unpadded base64url, refusing any other spelling of the same
+ * bytes (so that every character of a token counts); NULL when invalid. */
+unsigned char *consent_b64url_decode_strict(const char *b64, apr_size_t *len,
+                                            apr_pool_t *p);
 
 /* Opens a token: *plain and *len set only when CONSENT_SEAL_OK. */
 consent_seal_status_t consent_unseal(unsigned char **plain, apr_size_t *len,

@@ -4,6 +4,7 @@
 #include "consent_token.h"
 #include "consent_notice.h"
 #include "consent_random.h"
+#include "consent_seal.h"
 
 #define TOKEN_PREFIX "c1."
 #define TOKEN_VERSION 2
@@ -181,33 +182,6 @@ static int parse_payload(consent_token_facts_t *f, const unsigned char *b,
     return b == end;
 }
 
-/*
- * Base64 leaves slack in the last character's low bits; re-encoding and
- * comparing makes every character of a token significant.
- */
-static unsigned char *decode_strict(const char *b64, apr_size_t *len,
-                                    apr_pool_t *p)
-{
-    apr_size_t n = 0;
-    char *buf;
-    const char *again;
-
-    if (apr_decode_base64(NULL, b64, APR_ENCODE_STRING, APR_ENCODE_BASE64URL,
-                          &n) != APR_SUCCESS) {
-        return NULL;
-    }
-    buf = apr_palloc(p, n + 1);
-    if (apr_decode_base64(buf, b64, APR_ENCODE_STRING, APR_ENCODE_BASE64URL,
-                          len) != APR_SUCCESS) {
-        return NULL;
-    }
-    again = apr_pencode_base64(p, buf, *len, APR_ENCODE_BASE64URL, NULL);
-    if (!again || strcmp(again, b64) != 0) {
-        return NULL;
-    }
-    return (unsigned char *)buf;
-}
-
 consent_token_status_t consent_token_decode(consent_token_facts_t *facts,
                                             const consent_keyring_t *ring,
                                             const char *token,
@@ -225,7 +199,8 @@ consent_token_status_t consent_token_decode(consent_token_facts_t *facts,
         || strlen(token) > TOKEN_MAX_CHARS) {
         return CONSENT_TOKEN_MALFORMED;
     }
-    buf = decode_strict(token + sizeof TOKEN_PREFIX - 1, &len, p);
+    buf = consent_b64url_decode_strict(token + sizeof TOKEN_PREFIX - 1, &len,
+                                        p);
     if (!buf || len < TOKEN_FIXED_V1 + CONSENT_SHA256_LEN) {
         return CONSENT_TOKEN_MALFORMED;
     }

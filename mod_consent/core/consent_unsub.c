@@ -1,22 +1,17 @@
 /*
- * Unsubscribe tokens: AES-256-GCM through libcrypto's EVP interface, with
- * a key derived from the site secret so that the secret itself never
- * encrypts anything (see consent_unsub.h for the format).
+ * Unsubscribe tokens: the plaintext of consent_unsub.h, sealed as a
+ * consent_seal.h token (the format below predates that helper and is its
+ * model, so links issued before still open).
  */
-#include <apr_encode.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
+#include "consent_seal.h"
 #include "consent_unsub.h"
 
 #define LABEL "mod_consent unsubscribe v1"
-#define NONCE_LEN 12
-#define TAG_LEN 16
-#define AAD_LEN (sizeof CONSENT_UNSUB_PREFIX - 1 + CONSENT_KEY_ID_LEN)
-#define HEAD_LEN (CONSENT_KEY_ID_LEN + NONCE_LEN)
 /* Bounds what an attacker can make us decode. */
 #define MAX_CHARS 4096
+/* key_id(8) nonce(12) shortest plaintext(4) tag(16), in base64url. */
+#define MIN_BYTES (CONSENT_KEY_ID_LEN + CONSENT_SEAL_NONCE_LEN + 4 + 16)
+#define MIN_CHARS (sizeof CONSENT_UNSUB_PREFIX - 1 + (4 * MIN_BYTES + 2) / 3)
 
 const char *consent_unsub_status_str(consent_unsub_status_t st)
 {
@@ -118,104 +113,44 @@ static int decode_plain(consent_unsub_t *u, const unsigned char *b,
     return b == end;
 }
 
-/* ---- crypto ----------------------------------------------------------- */
+/* ---- sealing (consent_seal.h) ---------------------------------------- */
 
-/* The encryption key: never the secret itself. */
-static apr_status_t derive(const consent_key_t *key, unsigned char *out)
-{
-    return consent_hmac(key, LABEL, sizeof LABEL - 1, out);
-}
-
-static void make_aad(unsigned char *aad, const unsigned char *key_id)
-{
-    memcpy(aad, CONSENT_UNSUB_PREFIX, sizeof CONSENT_UNSUB_PREFIX - 1);
-    memcpy(aad + sizeof CONSENT_UNSUB_PREFIX - 1, key_id,
-           CONSENT_KEY_ID_LEN);
-}
-
-/* Encrypts (enc = 1) or decrypts and authenticates (enc = 0) in one
- * pass; tag is written when encrypting, checked when decrypting. */
-static int gcm(int enc, const unsigned char *k, const unsigned char *nonce,
-               const unsigned char *aad, const unsigned char *in,
-               apr_size_t len, unsigned char *out, unsigned char *tag)
-{
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int n = 0, ok;
-
-    ok = ctx != NULL
-         && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc)
-         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN,
-                                NULL)
-         && EVP_CipherInit_ex(ctx, NULL, NULL, k, nonce, enc)
-         && EVP_CipherUpdate(ctx, NULL, &n, aad, (int)AAD_LEN)
-         && EVP_CipherUpdate(ctx, out, &n, in, (int)len)
-         && (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
-                                        tag))
-         && EVP_CipherFinal_ex(ctx, out + n, &n)
-         && (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
-                                         tag));
-    EVP_CIPHER_CTX_free(ctx);
-    return ok;
-}
+/* Tokens already issued must keep opening: same prefix, label, bound. */
+static const consent_seal_kind_t kind = {
+    CONSENT_UNSUB_PREFIX, LABEL, MAX_CHARS
+};
 
 apr_status_t consent_unsub_issue(const char **token,
                                  const consent_keyring_t *ring,
                                  const consent_unsub_t *u, apr_pool_t *p)
 {
-    const consent_key_t *key;
-    unsigned char k[CONSENT_SHA256_LEN], aad[AAD_LEN], *plain, *buf;
+    unsigned char *plain;
     apr_size_t len;
-    const char *b64;
-    int ok;
 
     if (!ring || ring->keys->nelts == 0 || !u->form_id || !u->subject) {
         return APR_EINVAL;
     }
-    key = APR_ARRAY_IDX(ring->keys, 0, const consent_key_t *);
     plain = apr_palloc(p, plain_max());
     if (!encode_plain(plain, &len, u)) {
         return APR_EINVAL;
     }
-    buf = apr_palloc(p, HEAD_LEN + len + TAG_LEN);
-    memcpy(buf, key->id, CONSENT_KEY_ID_LEN);
-    make_aad(aad, key->id);
-    ok = RAND_bytes(buf + CONSENT_KEY_ID_LEN, NONCE_LEN) == 1
-         && derive(key, k) == APR_SUCCESS
-         && gcm(1, k, buf + CONSENT_KEY_ID_LEN, aad, plain, len,
-                buf + HEAD_LEN, buf + HEAD_LEN + len);
-    OPENSSL_cleanse(k, sizeof k);
-    if (!ok) {
-        return APR_EGENERAL;
-    }
-    b64 = apr_pencode_base64(p, (const char *)buf, HEAD_LEN + len + TAG_LEN,
-                             APR_ENCODE_BASE64URL, NULL);
-    if (!b64) {
-        return APR_EGENERAL;
-    }
-    *token = apr_pstrcat(p, CONSENT_UNSUB_PREFIX, b64, NULL);
-    return APR_SUCCESS;
+    return consent_seal(token, &kind, ring, plain, len, p);
 }
 
-/* Base64 leaves slack in the last character's low bits; re-encoding and
- * comparing makes every character significant (as render tokens do). */
-static unsigned char *decode_strict(const char *b64, apr_size_t *len,
-                                    apr_pool_t *p)
+static consent_unsub_status_t from_seal(consent_seal_status_t st)
 {
-    apr_size_t n = 0;
-    const char *again;
-    char *buf;
-
-    if (apr_decode_base64(NULL, b64, APR_ENCODE_STRING, APR_ENCODE_BASE64URL,
-                          &n) != APR_SUCCESS) {
-        return NULL;
+    switch (st) {
+    case CONSENT_SEAL_OK:
+        return CONSENT_UNSUB_OK;
+    case CONSENT_SEAL_MISSING:
+        return CONSENT_UNSUB_MISSING;
+    case CONSENT_SEAL_UNKNOWN_KEY:
+        return CONSENT_UNSUB_UNKNOWN_KEY;
+    case CONSENT_SEAL_FORGED:
+        return CONSENT_UNSUB_FORGED;
+    default:
+        return CONSENT_UNSUB_MALFORMED;
     }
-    buf = apr_palloc(p, n + 1);
-    if (apr_decode_base64(buf, b64, APR_ENCODE_STRING, APR_ENCODE_BASE64URL,
-                          len) != APR_SUCCESS) {
-        return NULL;
-    }
-    again = apr_pencode_base64(p, buf, *len, APR_ENCODE_BASE64URL, NULL);
-    return again && strcmp(again, b64) == 0 ? (unsigned char *)buf : NULL;
 }
 
 consent_unsub_status_t consent_unsub_decode(consent_unsub_t *u,
@@ -223,34 +158,20 @@ consent_unsub_status_t consent_unsub_decode(consent_unsub_t *u,
                                             const char *token,
                                             apr_pool_t *p)
 {
-    const apr_size_t pre = sizeof CONSENT_UNSUB_PREFIX - 1;
-    unsigned char k[CONSENT_SHA256_LEN], aad[AAD_LEN], *buf, *plain;
-    const consent_key_t *key;
-    apr_size_t len, clen;
-    int ok;
+    consent_seal_facts_t facts;
+    consent_seal_status_t st;
+    unsigned char *plain;
+    apr_size_t clen;
 
     memset(u, 0, sizeof *u);
-    if (!token || !*token) {
-        return CONSENT_UNSUB_MISSING;
-    }
-    if (strncmp(token, CONSENT_UNSUB_PREFIX, pre) != 0
-        || strlen(token) > MAX_CHARS
-        || !(buf = decode_strict(token + pre, &len, p))
-        || len < HEAD_LEN + 4 + TAG_LEN) {
+    /* Shorter than the shortest plaintext: malformed before any key is
+     * looked up, as links have always been answered. */
+    if (token && *token && strlen(token) < MIN_CHARS) {
         return CONSENT_UNSUB_MALFORMED;
     }
-    if (!(key = consent_keyring_find(ring, buf))) {
-        return CONSENT_UNSUB_UNKNOWN_KEY;
-    }
-    clen = len - HEAD_LEN - TAG_LEN;
-    plain = apr_palloc(p, clen + 16);
-    make_aad(aad, buf);
-    ok = derive(key, k) == APR_SUCCESS
-         && gcm(0, k, buf + CONSENT_KEY_ID_LEN, aad, buf + HEAD_LEN, clen,
-                plain, buf + HEAD_LEN + clen);
-    OPENSSL_cleanse(k, sizeof k);
-    if (!ok) {
-        return CONSENT_UNSUB_FORGED;
+    st = consent_unseal(&plain, &clen, &facts, &kind, ring, token, p);
+    if (st != CONSENT_SEAL_OK) {
+        return from_seal(st);
     }
     /* Authenticated, so ours: a payload we cannot read is a bug, but
      * it is still refused rather than trusted. */
@@ -258,6 +179,6 @@ consent_unsub_status_t consent_unsub_decode(consent_unsub_t *u,
         memset(u, 0, sizeof *u);
         return CONSENT_UNSUB_MALFORMED;
     }
-    memcpy(u->key_id, buf, CONSENT_KEY_ID_LEN);
+    memcpy(u->key_id, facts.key_id, CONSENT_KEY_ID_LEN);
     return CONSENT_UNSUB_OK;
 }
