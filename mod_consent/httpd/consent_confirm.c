@@ -153,20 +153,6 @@ int consent_confirm_check(consent_dir_conf *conf, server_rec *s,
 
 /* ---- shared helpers ----------------------------------------------------- */
 
-static consent_request_info_t request_info(request_rec *r,
-                                           const consent_dir_conf *conf)
-{
-    consent_request_info_t in;
-
-    memset(&in, 0, sizeof in);  /* page: none, a confirmation has no
-                                   render token */
-    in.ip = r->useragent_ip;
-    in.user_agent = apr_table_get(r->headers_in, "User-Agent");
-    in.now = r->request_time;
-    in.lifetime = conf->lifetime;
-    return in;
-}
-
 static int send_done(request_rec *r, const consent_dir_conf *conf,
                      const char *lang, int status, const char *key,
                      const char *receipt)
@@ -309,7 +295,9 @@ static int invalid_link(request_rec *r, const consent_dir_conf *conf,
 static int confirm(request_rec *r, const consent_dir_conf *conf,
                    const consent_confirm_link_t *l, const char *lang)
 {
-    consent_request_info_t in = request_info(r, conf);
+    /* page: none, a confirmation has no render token */
+    consent_request_info_t in = consent_request_info(r, conf,
+                                                     CONSENT_PAGE_NONE);
     consent_store_t *store = consent_dbd_store(r);
     consent_confirm_history_t *h = consent_confirm_history_make(l, r->pool);
     const char *err = NULL, *receipt;

@@ -176,13 +176,9 @@ static consent_verdict_t *judge(request_rec *r, const consent_dir_conf *conf,
 {
     consent_server_conf *sconf =
         ap_get_module_config(r->server->module_config, &consent_module);
-    consent_request_info_t in;
+    consent_request_info_t in = consent_request_info(r, conf,
+                                                     CONSENT_PAGE_GUARD);
 
-    in.ip = r->useragent_ip;
-    in.user_agent = apr_table_get(r->headers_in, "User-Agent");
-    in.now = r->request_time;
-    in.lifetime = conf->lifetime;
-    in.page = CONSENT_PAGE_GUARD;
     return consent_guard_check(conf->form, sconf->site_keys, fields, &in,
                                r->pool);
 }

@@ -70,6 +70,21 @@ const char *consent_request_lang(request_rec *r, const consent_dir_conf *conf)
                              r->pool);
 }
 
+consent_request_info_t consent_request_info(request_rec *r,
+                                            const consent_dir_conf *conf,
+                                            int page)
+{
+    consent_request_info_t in;
+
+    memset(&in, 0, sizeof in);
+    in.ip = r->useragent_ip;
+    in.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    in.now = r->request_time;
+    in.lifetime = conf->lifetime;
+    in.page = page;
+    return in;
+}
+
 int consent_send_message(request_rec *r, const consent_dir_conf *conf,
                          const char *lang, int status, const char *key)
 {

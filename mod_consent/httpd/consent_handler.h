@@ -18,6 +18,11 @@ void consent_page_headers(request_rec *r, const char *lang);
 
 const char *consent_request_lang(request_rec *r,
                                  const consent_dir_conf *conf);
+/* What the core's checks know of r: every field set, page one of
+ * consent_page_kind_t (CONSENT_PAGE_NONE where no render token counts). */
+consent_request_info_t consent_request_info(request_rec *r,
+                                            const consent_dir_conf *conf,
+                                            int page);
 apr_status_t consent_issue_form_token(request_rec *r,
                                       const consent_dir_conf *conf,
                                       const char *lang, const char **token);

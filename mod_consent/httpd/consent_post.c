@@ -174,11 +174,7 @@ static int judge(request_rec *r, const consent_dir_conf *conf,
     consent_verdict_t *v;
     const char *lang;
 
-    in.ip = r->useragent_ip;
-    in.user_agent = apr_table_get(r->headers_in, "User-Agent");
-    in.now = r->request_time;
-    in.lifetime = conf->lifetime;
-    in.page = CONSENT_PAGE_FORM;
+    in = consent_request_info(r, conf, CONSENT_PAGE_FORM);
     v = consent_submission_check(conf->form, sconf->site_keys, fields, &in,
                                  r->pool);
     lang = v->lang ? v->lang : consent_request_lang(r, conf);

@@ -27,19 +27,6 @@ static int method_not_allowed(request_rec *r, const consent_dir_conf *conf)
                                 HTTP_METHOD_NOT_ALLOWED, "error.method");
 }
 
-static consent_request_info_t request_info(request_rec *r,
-                                           const consent_dir_conf *conf)
-{
-    consent_request_info_t in;
-
-    in.ip = r->useragent_ip;
-    in.user_agent = apr_table_get(r->headers_in, "User-Agent");
-    in.now = r->request_time;
-    in.lifetime = conf->lifetime;
-    in.page = CONSENT_PAGE_WITHDRAW;
-    return in;
-}
-
 /* The page after a departure; receipt may be an earlier one. */
 static int send_done(request_rec *r, const consent_dir_conf *conf,
                      const char *lang, const char *key, const char *receipt)
@@ -75,7 +62,8 @@ static int judge_withdrawal(request_rec *r, const consent_dir_conf *conf,
 {
     consent_server_conf *sconf =
         ap_get_module_config(r->server->module_config, &consent_module);
-    consent_request_info_t in = request_info(r, conf);
+    consent_request_info_t in = consent_request_info(r, conf,
+                                                     CONSENT_PAGE_WITHDRAW);
     consent_verdict_t *v;
     const char *lang;
     int rc;
@@ -234,7 +222,8 @@ static const char *earlier_receipt(const consent_status_t *status,
 static int unsubscribe(request_rec *r, const consent_dir_conf *conf,
                        const char *lang, const consent_unsub_t *u)
 {
-    consent_request_info_t in = request_info(r, conf);
+    consent_request_info_t in = consent_request_info(r, conf,
+                                                     CONSENT_PAGE_WITHDRAW);
     consent_store_t *store = consent_dbd_store(r);
     consent_status_t *status = consent_status_make(r->pool);
     consent_proof_t *proof;
