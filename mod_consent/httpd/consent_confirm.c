@@ -153,25 +153,6 @@ int consent_confirm_check(consent_dir_conf *conf, server_rec *s,
 
 /* ---- shared helpers ----------------------------------------------------- */
 
-static int send_done(request_rec *r, const consent_dir_conf *conf,
-                     const char *lang, int status, const char *key,
-                     const char *receipt)
-{
-    consent_page_t *pg = consent_page_make(r);
-
-    if (receipt) {
-        apr_table_setn(r->headers_out, "Consent-Receipt", receipt);
-    }
-    r->status = status;
-    consent_page_headers(r, lang);
-    if (r->header_only) {
-        return OK;
-    }
-    return consent_page_send(pg, consent_render_done(
-        conf->ui, lang, apr_pstrcat(r->pool, key, ".title", NULL), key,
-        receipt ? receipt : "", pg->write, pg->bb));
-}
-
 /*
  * Links in a message are absolute. The host is the configured ServerName
  * (with its scheme, e.g. "ServerName https://example.org" behind a TLS
@@ -242,8 +223,9 @@ int consent_confirm_submit(request_rec *r, const consent_dir_conf *conf,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0061)
                       "confirmation message for receipt %s not sent: %s",
                       proof->receipt_id, why ? why : "?");
-        return send_done(r, conf, proof->lang, HTTP_BAD_GATEWAY,
-                         CONSENT_CONFIRM_KEY_FAILED, proof->receipt_id);
+        return consent_send_done(r, conf, proof->lang, HTTP_BAD_GATEWAY,
+                                 CONSENT_CONFIRM_KEY_FAILED,
+                                 proof->receipt_id);
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CONSENT_LOGNO(0062)
                   "confirmation message for receipt %s sent",
@@ -255,8 +237,8 @@ int consent_confirm_submit(request_rec *r, const consent_dir_conf *conf,
         apr_table_setn(r->headers_out, "Location", conf->success_url);
         return HTTP_SEE_OTHER;
     }
-    return send_done(r, conf, proof->lang, HTTP_OK,
-                     CONSENT_CONFIRM_KEY_SENT, proof->receipt_id);
+    return consent_send_done(r, conf, proof->lang, HTTP_OK,
+                             CONSENT_CONFIRM_KEY_SENT, proof->receipt_id);
 }
 
 /* ---- L/confirm?t= ------------------------------------------------------- */
@@ -318,12 +300,12 @@ static int confirm(request_rec *r, const consent_dir_conf *conf,
         if (!consent_record_proof(r, conf, store, proof, &rc)) {
             return rc;
         }
-        return send_done(r, conf, lang, HTTP_OK, CONSENT_CONFIRM_KEY_DONE,
-                         proof->receipt_id);
+        return consent_send_done(r, conf, lang, HTTP_OK,
+                                 CONSENT_CONFIRM_KEY_DONE, proof->receipt_id);
     case CONSENT_CONFIRM_ALREADY:
         /* a repeated click: nothing more to record */
-        return send_done(r, conf, lang, HTTP_OK, CONSENT_CONFIRM_KEY_DONE,
-                         receipt);
+        return consent_send_done(r, conf, lang, HTTP_OK,
+                                 CONSENT_CONFIRM_KEY_DONE, receipt);
     case CONSENT_CONFIRM_NOTHING:
         /* withdrawn or replaced since */
         return consent_send_message(r, conf, lang, HTTP_OK,

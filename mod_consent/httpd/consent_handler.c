@@ -195,6 +195,25 @@ static int allow(request_rec *r, const consent_dir_conf *conf,
                                 HTTP_METHOD_NOT_ALLOWED, "error.method");
 }
 
+int consent_send_done(request_rec *r, const consent_dir_conf *conf,
+                      const char *lang, int status, const char *key,
+                      const char *receipt)
+{
+    consent_page_t *pg = consent_page_make(r);
+
+    if (receipt) {
+        apr_table_setn(r->headers_out, "Consent-Receipt", receipt);
+    }
+    r->status = status;
+    consent_page_headers(r, lang);
+    if (r->header_only) {
+        return OK;
+    }
+    return consent_page_send(pg, consent_render_done(
+        conf->ui, lang, apr_pstrcat(r->pool, key, ".title", NULL), key,
+        receipt ? receipt : "", pg->write, pg->bb));
+}
+
 int consent_send_confirmation(request_rec *r, const consent_dir_conf *conf,
                               const consent_proof_t *proof)
 {

@@ -54,6 +54,13 @@ int consent_answer_refusal(request_rec *r, const consent_dir_conf *conf,
 int consent_send_message(request_rec *r, const consent_dir_conf *conf,
                          const char *lang, int status, const char *key);
 
+/* A page done (a withdrawal, an unsubscription, a confirmation): title
+ * from "<key>.title", body from key, and receipt (which may be an
+ * earlier one) in Consent-Receipt when not NULL. */
+int consent_send_done(request_rec *r, const consent_dir_conf *conf,
+                      const char *lang, int status, const char *key,
+                      const char *receipt);
+
 /* 200 after a stored submission. */
 int consent_send_confirmation(request_rec *r, const consent_dir_conf *conf,
                               const consent_proof_t *proof);

@@ -27,25 +27,6 @@ static int method_not_allowed(request_rec *r, const consent_dir_conf *conf)
                                 HTTP_METHOD_NOT_ALLOWED, "error.method");
 }
 
-/* The page after a departure; receipt may be an earlier one. */
-static int send_done(request_rec *r, const consent_dir_conf *conf,
-                     const char *lang, const char *key, const char *receipt)
-{
-    consent_page_t *pg = consent_page_make(r);
-
-    if (receipt) {
-        apr_table_setn(r->headers_out, "Consent-Receipt", receipt);
-    }
-    r->status = HTTP_OK;
-    consent_page_headers(r, lang);
-    if (r->header_only) {
-        return OK;
-    }
-    return consent_page_send(pg, consent_render_done(
-        conf->ui, lang, apr_pstrcat(r->pool, key, ".title", NULL), key,
-        receipt ? receipt : "", pg->write, pg->bb));
-}
-
 /* ---- L/withdraw ------------------------------------------------------ */
 
 static int send_withdraw_form(request_rec *r, const consent_dir_conf *conf,
@@ -83,7 +64,8 @@ static int judge_withdrawal(request_rec *r, const consent_dir_conf *conf,
     if (!consent_record_proof(r, conf, NULL, v->proof, &rc)) {
         return rc;
     }
-    return send_done(r, conf, lang, "withdraw.done", v->proof->receipt_id);
+    return consent_send_done(r, conf, lang, HTTP_OK, "withdraw.done",
+                             v->proof->receipt_id);
 }
 
 int consent_withdraw_page(request_rec *r, const consent_dir_conf *conf)
@@ -244,13 +226,14 @@ static int unsubscribe(request_rec *r, const consent_dir_conf *conf,
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CONSENT_LOGNO(0044)
                       "unsubscribe: nothing left to withdraw on form %s, "
                       "nothing recorded", conf->form->id);
-        return send_done(r, conf, lang, "unsubscribe.done",
-                         earlier_receipt(status, u, conf->form));
+        return consent_send_done(r, conf, lang, HTTP_OK, "unsubscribe.done",
+                                 earlier_receipt(status, u, conf->form));
     }
     if (!consent_record_proof(r, conf, store, proof, &rc)) {
         return rc;
     }
-    return send_done(r, conf, lang, "unsubscribe.done", proof->receipt_id);
+    return consent_send_done(r, conf, lang, HTTP_OK, "unsubscribe.done",
+                             proof->receipt_id);
 }
 
 static int send_confirm(request_rec *r, const consent_dir_conf *conf,
