@@ -8,23 +8,28 @@ only what is not mod_consent's, each entry with the reason.
 It runs twice: prefork with -X (one process, every pool destroyed at
 exit, so module cleanups run under memcheck), and event as a parent with
 its child (the way event serves), stopped by graceful-stop. Not event
-with -X: that exit path is unsound in httpd 2.4.71 itself (issue 10,
-item 2). Evidence: memcheck's "Invalid read of size 8" then SIGSEGV at
-apache2+0x714A0 (valgrind maps the PIE at 0x108000, so 0x1794A0) is
-fdqueue's queue_info_cleanup walking its list of recycled transaction
-pools; it is called from apr_pool_destroy x3 from apache2+0x868B9,
-ap_terminate, the atexit() handler that unixd.c registers only in
-one-process mode. mod_mpm_event.so allocates that queue in its own
-"mpm_runtime" pool, a child of pconf created after pchild, which
-clean_child_exit() never destroys; each transaction pool is also a
-child of pconf with its own (mmap'd) allocator, created later, so when
-ap_terminate destroys pconf the transaction pools go first and the
-cleanup then reads list nodes that lived inside them: address "not
-stack'd, malloc'd or (recently) free'd", SIGSEGV. A forked child never
-runs ap_terminate, and prefork has no such queue. Nothing of
-mod_consent's is on that path (no frame, no pool, no thread, no signal
-or atexit of its own); it crashed 1 run in 30 of event -X under valgrind
-with the module, at the first stop as well as after the 503 phase.
+with -X: that exit is unsound in httpd 2.4.71 itself (issue 10, item 2).
+Memcheck's "Invalid read of size 8" then SIGSEGV at apache2+0x714A0
+(valgrind maps the PIE at 0x108000, so 0x1794A0) is fdqueue's
+queue_info_cleanup popping its list of recycled transaction pools,
+called from apr_pool_destroy x3 from apache2+0x868B9, ap_terminate: the
+atexit() handler unixd.c registers only in one-process mode. Per the
+disassembly of mod_mpm_event.so, that queue lives in a pool tagged
+"mpm_runtime", a child of pconf created after pchild; clean_child_exit()
+destroys pchild but never it. Each transaction pool is also a child of
+pconf, with its own allocator (mmap'd blocks), created later, and the
+list's nodes live inside those pools; so when ap_terminate destroys
+pconf, the transaction pools go first and the cleanup then reads a node
+in an unmapped block ("not stack'd, malloc'd or (recently) free'd").
+A forked child never runs ap_terminate, and prefork has no such queue.
+Nothing of mod_consent's is on that path (no frame; it owns no pool,
+thread, signal handler or atexit there). Frequency under valgrind here:
+1 crash in 94 stops of event -X with the module (at a first stop,
+before any 503), 0 in 202 stops of the same server without it (static
+files, 413 by LimitRequestBody, `Redirect 503`, same stop): too rare to
+tell apart, and what leaves a pool on that list at exit was not found
+(the listener frees the list in close_listeners() and is the only
+thread that fills it).
 """
 import glob
 import os
