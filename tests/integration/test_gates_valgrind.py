@@ -1,13 +1,41 @@
-"""Memory gate: Debian's apache2 -X with the module runs under valgrind
+"""Memory gate: Debian's apache2 with the module runs under valgrind
 memcheck for several hundred requests of every kind the HTTP table lists,
 then stops cleanly (pools destroyed, as at every graceful restart). The
-gate fails on any memcheck error, and on any "definitely lost" block:
-valgrind.supp (next to this file) silences only what is not mod_consent's,
-each entry with the reason.
+gate fails on any memcheck error, on any "definitely lost" block and on a
+process killed by a signal: valgrind.supp (next to this file) silences
+only what is not mod_consent's, each entry with the reason.
+
+It runs twice: prefork with -X (one process, every pool destroyed at
+exit, so module cleanups run under memcheck), and event as a parent with
+its child (the way event serves), stopped by graceful-stop. Not event
+with -X: that exit is unsound in httpd 2.4.71 itself (issue 10, item 2).
+Memcheck's "Invalid read of size 8" then SIGSEGV at apache2+0x714A0
+(valgrind maps the PIE at 0x108000, so 0x1794A0) is fdqueue's
+queue_info_cleanup popping its list of recycled transaction pools,
+called from apr_pool_destroy x3 from apache2+0x868B9, ap_terminate: the
+atexit() handler unixd.c registers only in one-process mode. Per the
+disassembly of mod_mpm_event.so, that queue lives in a pool tagged
+"mpm_runtime", a child of pconf created after pchild; clean_child_exit()
+destroys pchild but never it. Each transaction pool is also a child of
+pconf, with its own allocator (mmap'd blocks), created later, and the
+list's nodes live inside those pools; so when ap_terminate destroys
+pconf, the transaction pools go first and the cleanup then reads a node
+in an unmapped block ("not stack'd, malloc'd or (recently) free'd").
+A forked child never runs ap_terminate, and prefork has no such queue.
+No frame of mod_consent's is on that path and it owns no pool, thread,
+signal handler or atexit there. Yet under valgrind here it crashed 2
+times in 244 stops of event -X with the module (both at a first stop,
+before any 503) and 0 times in 502 stops of the same server without it
+(static files, 413 by LimitRequestBody, `Redirect 503`, same stop): a
+difference that chance explains only about 2% of the time. What leaves
+a pool on that list at exit was not found (the listener empties it in
+close_listeners() and is the only thread that fills it), so whether the
+module's requests only change the timing is still open (issue 10).
 """
 import glob
 import os
 import re
+import signal
 
 import pytest
 import requests
@@ -46,6 +74,14 @@ def post(s, server, data, path="/newsletter", expect=200, **kw):
     return r
 
 
+def forged(token):
+    """The token with one character of its MAC changed: t[:-2] + "AA"
+    was the token itself whenever it already ended in AA (1 round in
+    ~256), and the gate then failed on a 409."""
+    i = len(token) - 10
+    return token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1:]
+
+
 def one_round(s, server, optional):
     """One request of every kind; returns how many were sent."""
     key = tokens.key_bytes(server.key)
@@ -67,7 +103,7 @@ def one_round(s, server, optional):
                      "consent_token": form(s, server)}, expect=400)
     post(s, server, {"email": "a@example.org"}, expect=403)
     post(s, server, {"email": "a@example.org",
-                     "consent_token": t[:-2] + "AA"}, expect=403)
+                     "consent_token": forged(t)}, expect=403)
     post(s, server, {"email": "a@example.org", "consent_token":
                      tokens.reissue(form(s, server), key, issued=1)},
          expect=403)
@@ -87,9 +123,11 @@ def one_round(s, server, optional):
     return 19 + len(optional)
 
 
-def check_logs(log_dir):
+def check_logs(log_dir, processes):
+    """`processes`: how many valgrind logs the runs must have left (one
+    per process), so a child that never ran under memcheck fails too."""
     logs = glob.glob(os.path.join(log_dir, "valgrind.*.log"))
-    assert logs, "valgrind wrote no log"
+    assert len(logs) >= processes, (processes, logs)
     for path in logs:
         with open(path, errors="replace") as f:
             text = f.read()
@@ -104,21 +142,54 @@ def check_logs(log_dir):
         assert not lost or lost.group(1) == "0", text[-20000:]
 
 
-@pytest.fixture
-def server(tmp_path):
-    s = harness.ApacheServer(forms=[
+# one child with every thread, so one valgrind does the child's work
+EVENT_ONE_CHILD = """\
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 25
+MaxRequestWorkers 25
+MinSpareThreads 1
+MaxSpareThreads 50
+"""
+# (MPM, -X, extra configuration): see the module docstring for why
+# event runs with its parent
+MODES = {"prefork-X": ("prefork", True, ""),
+         "event-child": ("event", False, EVENT_ONE_CHILD)}
+
+
+@pytest.fixture(params=sorted(MODES))
+def server(request, tmp_path):
+    mpm, single, extra = MODES[request.param]
+    s = harness.ApacheServer(mpm=mpm, extra=extra, forms=[
         ("/newsletter", harness.EXAMPLE, ""),
         ("/thanks-form", harness.EXAMPLE, "    ConsentSuccessURL /thanks"),
         ("/small", harness.EXAMPLE, "    ConsentMaxBody 2048"),
     ])
+    s.single = single
     yield s
     s.cleanup()
+
+
+def start(server, logs):
+    server.start(wrapper=valgrind(logs), single=server.single)
+
+
+def stop(server):
+    """-X: SIGTERM (apachectl stop). Parent and child: graceful-stop
+    (SIGWINCH), for which the parent waits as long as its child takes;
+    after `stop` it would SIGKILL a child still in valgrind's leak check
+    at 9 s and its report would be lost. Either way an exit by a signal
+    fails the test (harness.ApacheServer.stop)."""
+    if not server.single and server.proc and server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGWINCH)
+        server.proc.wait(300)
+    server.stop()
 
 
 def test_every_kind_of_request_under_valgrind(server, tmp_path):
     logs = str(tmp_path)
     os.chmod(logs, 0o777)
-    server.start(wrapper=valgrind(logs))
+    start(server, logs)
     sent = 0
     try:
         with requests.Session() as s:
@@ -132,10 +203,10 @@ def test_every_kind_of_request_under_valgrind(server, tmp_path):
                                     timeout=60).text)
                      for _ in range(ROUNDS)]
     finally:
-        server.stop()
+        stop(server)
     # the store going away: 503, nothing half-written
     os.chmod(server.params, 0)
-    server.start(wrapper=valgrind(logs))
+    start(server, logs)
     try:
         with requests.Session() as s:
             for token in spare:
@@ -146,7 +217,8 @@ def test_every_kind_of_request_under_valgrind(server, tmp_path):
                 assert r.status_code == 503, r.status_code
                 sent += 2
     finally:
-        server.stop()
+        stop(server)
         os.chmod(server.params, 0o644)
     assert sent >= 300 or ROUNDS < 15
-    check_logs(logs)
+    # two starts, each one process (-X) or a parent and its child
+    check_logs(logs, 2 if server.single else 4)
