@@ -5,9 +5,14 @@ apachectl -t and serves a form (on a free port, with a configuration of
 our own that includes the system's enabled modules: the system apache2
 service may be running on port 80), an upgrade keeps the store and the
 secret, and apt-get remove --purge leaves no file of the packages behind.
+The nginx package the same way on the system's nginx: apt-get installs
+it (the module enabled as Debian's nginx modules are), nginx -t passes
+on the system's configuration and on one of our own with a consent_form
+location, which serves a form on a free port, and the purge leaves
+nothing.
 
 Installs into the real system (CI is a throwaway root machine); slow
-(about 2 minutes), so one test in phases. Everything it adds outside the
+(about 2 minutes for the build, shared by both tests), so tests in phases. Everything it adds outside the
 packages is named PKGTEST and removed at the end."""
 import glob
 import hashlib
@@ -24,9 +29,14 @@ import pytest
 import requests
 
 import harness
+import nginx_harness
 from conftest import token_of
 
 PACKAGES = ("libapache2-mod-consent", "consentctl", "mod-consent-common")
+NGINX_PACKAGES = ("libnginx-mod-http-consent", "mod-consent-common")
+NGINX_MODULE = "/usr/lib/nginx/modules/ngx_http_consent_module.so"
+NGINX_LOAD = "/usr/share/nginx/modules-available/mod-http-consent.conf"
+NGINX_ENABLED = "/etc/nginx/modules-enabled/50-mod-http-consent.conf"
 SITE = "/etc/apache2/sites-available/consent-pkgtest.conf"
 DEFS = "/etc/apache2/consent-pkgtest"
 KEY = "/etc/apache2/consent-pkgtest.key"
@@ -78,7 +88,7 @@ def installed(pkg):
 
 
 def purge_all():
-    present = [p for p in PACKAGES
+    present = [p for p in set(PACKAGES + NGINX_PACKAGES)
                if run("dpkg-query", "-W", p, ok=False).returncode == 0]
     if present:
         run("apt-get", "remove", "--purge", "-y", *present)
@@ -176,25 +186,29 @@ def consentctl(*args):
     return run("/usr/bin/consentctl", "-d", "sqlite3", "-p", STORE, *args)
 
 
+@pytest.fixture(scope="module")
+def debs(tmp_path_factory):
+    """build: dpkg-buildpackage, then lintian --fail-on error (the unit
+    tests run elsewhere in the suite: nocheck); once for both tests."""
+    out = str(tmp_path_factory.mktemp("debs"))
+    p = run(os.path.join(harness.TOP, "build", "package"), out,
+            env={"DEB_BUILD_OPTIONS": "nocheck"})
+    found = {os.path.basename(d).split("_")[0]: d
+             for d in glob.glob(out + "/*.deb")}
+    assert set(found) == set(PACKAGES + NGINX_PACKAGES), found
+    assert "E:" not in p.stdout, p.stdout
+    return found
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="installs packages: root only")
-def test_build_install_serve_upgrade_purge(tmp_path):
+def test_build_install_serve_upgrade_purge(debs, tmp_path):
     dbd_was_enabled = os.path.exists("/etc/apache2/mods-enabled/dbd.load")
     work = str(tmp_path)
     os.chmod(work, 0o755)
     purge_all()
     try:
-        # 1. build: dpkg-buildpackage, then lintian --fail-on error (the
-        # unit tests run elsewhere in the suite: nocheck)
-        out = os.path.join(work, "debs")
-        p = run(os.path.join(harness.TOP, "build", "package"), out,
-                env={"DEB_BUILD_OPTIONS": "nocheck"})
-        debs = {os.path.basename(d).split("_")[0]: d
-                for d in glob.glob(out + "/*.deb")}
-        assert set(debs) == set(PACKAGES), debs
-        assert "E:" not in p.stdout, p.stdout
-
         # 2. install as the README says, with apt
-        run("apt-get", "install", "-y", *debs.values())
+        run("apt-get", "install", "-y", *[debs[p] for p in PACKAGES])
         files = [l for pkg in PACKAGES
                  for l in run("dpkg", "-L", pkg).stdout.splitlines()
                  if os.path.isfile(l)]
@@ -236,7 +250,7 @@ def test_build_install_serve_upgrade_purge(tmp_path):
         up = os.path.join(work, "up")
         os.mkdir(up)
         run("apt-get", "install", "-y",
-            *[bumped(d, "0.1.0+pkgtest1", up) for d in debs.values()])
+            *[bumped(debs[p], "0.1.0+pkgtest1", up) for p in PACKAGES])
         assert run("dpkg-query", "-W", "-f=${Version}",
                    "libapache2-mod-consent").stdout == "0.1.0+pkgtest1"
         assert (sha(STORE), sha(KEY)) == before
@@ -276,3 +290,70 @@ def test_build_install_serve_upgrade_purge(tmp_path):
         if not dbd_was_enabled and os.path.lexists(
                 "/etc/apache2/mods-enabled/dbd.load"):
             run("a2dismod", "-q", "dbd", ok=False)
+
+
+def nginx_t(*args):
+    p = run("/usr/sbin/nginx", "-t", *args, ok=False)
+    assert p.returncode == 0 and "test is successful" in p.stderr, p.stderr
+    return p.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="installs packages: root only")
+def test_nginx_install_serve_purge(debs, monkeypatch):
+    purge_all()
+    server = None
+    try:
+        # 1. install as the README says, with apt: the module enabled the
+        # way Debian's own libnginx-mod-* are
+        run("apt-get", "install", "-y", *[debs[p] for p in NGINX_PACKAGES])
+        dep = run("dpkg-query", "-W", "-f=${Depends}",
+                  "libnginx-mod-http-consent").stdout
+        assert "nginx-abi-" in dep and "mod-consent-common" in dep, dep
+        files = [l for pkg in NGINX_PACKAGES
+                 for l in run("dpkg", "-L", pkg).stdout.splitlines()
+                 if os.path.isfile(l)]
+        assert NGINX_MODULE in files and NGINX_LOAD in files
+        with open(NGINX_LOAD) as f:
+            assert f.read() == \
+                "load_module modules/ngx_http_consent_module.so;\n"
+        assert os.readlink(NGINX_ENABLED) == NGINX_LOAD
+
+        # 2. the system's nginx, now loading the module, still passes:
+        # a reload of a running nginx (the package's trigger) would work
+        nginx_t()
+
+        # 3. a configuration of our own (as nginx_harness writes them)
+        # with the packaged module and templates: nginx -t, then a form
+        monkeypatch.setattr(nginx_harness, "MODULE", NGINX_MODULE)
+        monkeypatch.setattr(harness, "TEMPLATES", "/usr/share/mod_consent")
+        server = nginx_harness.NginxServer()
+        server.write_config()
+        assert "load_module %s;" % NGINX_MODULE in server.config_text()
+        assert "consent_form " in server.config_text()
+        nginx_t("-p", server.dir, "-c", server.conf)
+        server.start()
+        r = requests.get(server.url("/newsletter"), timeout=10,
+                         headers={"Accept-Language": "fr"})
+        assert r.status_code == 200 and 'lang="fr"' in r.text, r.text
+        done = requests.post(server.url("/newsletter"), timeout=10, data={
+            "email": "pkg@example.org", "consent": "newsletter",
+            "consent_token": token_of(r.text)})
+        assert done.status_code == 200, done.text
+        assert len(harness.export(server)) == 1
+        server.stop()
+
+        # 4. remove --purge: no file of the packages, no link is left, and
+        # the system's nginx passes without the module
+        run("apt-get", "remove", "--purge", "-y", *NGINX_PACKAGES)
+        for pkg in NGINX_PACKAGES:
+            assert run("dpkg-query", "-W", pkg, ok=False).returncode != 0
+        left = [f for f in files if os.path.lexists(f)]
+        assert not left, left
+        for f in (NGINX_ENABLED, NGINX_ENABLED + ".removed",
+                  "/usr/share/mod_consent"):
+            assert not os.path.lexists(f), f
+        nginx_t()
+    finally:
+        if server:
+            server.cleanup()
+        purge_all()
