@@ -9,6 +9,7 @@
 #include "consent_flow.h"
 #include "consent_guard.h"
 #include "consent_lang.h"
+#include "consent_mail.h"
 #include "consent_multipart.h"
 #include "consent_notice.h"
 #include "consent_status.h"
@@ -20,6 +21,7 @@
 #define ONE_CLICK_FIELD "List-Unsubscribe"
 #define ONE_CLICK_VALUE "One-Click"
 #define ALLOWED "GET, HEAD, POST"
+#define CONFIRM_FIELD "confirm"
 
 /* ---- shared pieces --------------------------------------------------- */
 
@@ -208,17 +210,23 @@ static void signed_page(consent_flow_t *f, int status, const char *error_key,
 }
 
 /* The page after a departure; receipt may be an earlier one. */
-static void done(consent_flow_t *f, const char *key, const char *receipt)
+static void done_status(consent_flow_t *f, int status, const char *key,
+                        const char *receipt)
 {
     body_buf *b = buf_make(f);
 
-    answer(f, 200);
+    answer(f, status);
     if (receipt) {
         apr_table_setn(f->answer.headers, "Consent-Receipt", receipt);
     }
     rendered(f, b, consent_render_done(
         f->conf->ui, f->lang, apr_pstrcat(f->pool, key, ".title", NULL),
         key, receipt ? receipt : "", buf_write, b));
+}
+
+static void done(consent_flow_t *f, const char *key, const char *receipt)
+{
+    done_status(f, 200, key, receipt);
 }
 
 static void refusal(consent_flow_t *f, const consent_verdict_t *v)
@@ -339,6 +347,96 @@ static void unsubscribe_get(consent_flow_t *f)
                                               buf_write, b));
 }
 
+/* ---- L/confirm?t= (double opt-in, consent_confirm.h) ---------------- */
+
+static const char *query_t(const consent_flow_t *f)
+{
+    apr_array_header_t *args;
+    int i;
+
+    if (!f->req->args || consent_urlencoded_parse(
+            f->req->args, strlen(f->req->args), &args, NULL, f->pool)
+        != APR_SUCCESS) {
+        return NULL;
+    }
+    for (i = 0; i < args->nelts; ++i) {
+        const consent_field_value_t *a =
+            &APR_ARRAY_IDX(args, i, consent_field_value_t);
+        if (strcmp(a->name, "t") == 0) {
+            return a->value;
+        }
+    }
+    return NULL;
+}
+
+/* The link's facts, or NULL (f->note says why): 403, record nothing.
+ * Links mailed before double opt-in was turned off still open. */
+static consent_confirm_link_t *open_confirm_link(consent_flow_t *f)
+{
+    consent_confirm_link_t *l = apr_pcalloc(f->pool, sizeof *l);
+    const apr_array_header_t *langs = f->conf->form->languages;
+    consent_confirm_status_t st;
+    int i;
+
+    st = consent_confirm_open(l, f->conf->keys, query_t(f), f->conf->site,
+                              f->conf->form->id, f->req->now,
+                              f->conf->confirm_lifetime
+                              ? f->conf->confirm_lifetime
+                              : CONSENT_CONFIRM_DEFAULT_LIFETIME, f->pool);
+    if (st != CONSENT_CONFIRM_OK) {
+        f->note = apr_pstrcat(f->pool, "confirmation link refused: ",
+                              consent_confirm_status_str(st), NULL);
+        message(f, 403, CONSENT_CONFIRM_KEY_INVALID);
+        return NULL;
+    }
+    /* the link's language, when the form speaks it */
+    for (i = 0; i < langs->nelts; ++i) {
+        if (strcmp(APR_ARRAY_IDX(langs, i, const char *), l->lang) == 0) {
+            f->lang = l->lang;
+        }
+    }
+    return l;
+}
+
+/* GET shows the button and never records: mail scanners and link
+ * previews follow links. */
+static void confirm_get(consent_flow_t *f)
+{
+    body_buf *b;
+
+    if (!open_confirm_link(f)) {
+        return;
+    }
+    b = buf_make(f);
+    answer(f, 200);
+    rendered(f, b, consent_render_confirm_email(f->conf->ui, f->lang,
+                                                buf_write, b));
+}
+
+/* The button's body: confirm=1, once. */
+static void confirm_post(consent_flow_t *f, const char *body, apr_size_t len)
+{
+    apr_array_header_t *fields;
+    const consent_field_value_t *fv;
+    int dup;
+
+    if (consent_urlencoded_parse(body, len, &fields, NULL, f->pool)
+        != APR_SUCCESS) {
+        message(f, 400, "error.bad_input");
+        return;
+    }
+    if (!(f->link = open_confirm_link(f))) {
+        return;
+    }
+    fv = consent_field_single(fields, CONFIRM_FIELD, &dup);
+    if (!fv || dup || !consent_value_is_clean(fv, 8)
+        || strcmp(fv->value, "1") != 0) {
+        message(f, 400, "error.bad_input");
+        return;
+    }
+    store_step(f, CONSENT_FLOW_OP_CONFIRM);
+}
+
 consent_flow_t *consent_flow_start(const consent_flow_conf_t *conf,
                                    const consent_flow_request_t *req,
                                    apr_pool_t *p)
@@ -361,6 +459,9 @@ consent_flow_t *consent_flow_start(const consent_flow_conf_t *conf,
     else if (strcmp(path, "/unsubscribe") == 0) {
         f->page = CONSENT_PAGE_UNSUBSCRIBE;
     }
+    else if (strcmp(path, "/confirm") == 0) {
+        f->page = CONSENT_PAGE_NONE;
+    }
     else {
         /* the server's own 404 page: nothing of ours lives there */
         f->step = CONSENT_FLOW_ANSWER;
@@ -370,6 +471,9 @@ consent_flow_t *consent_flow_start(const consent_flow_conf_t *conf,
     if (is_get(f)) {
         if (f->page == CONSENT_PAGE_UNSUBSCRIBE) {
             unsubscribe_get(f);
+        }
+        else if (f->page == CONSENT_PAGE_NONE) {
+            confirm_get(f);
         }
         else {
             form_get(f);
@@ -449,6 +553,15 @@ static void judge(consent_flow_t *f, apr_array_header_t *fields)
         return;
     }
     f->proof = v->proof;
+    if (f->page == CONSENT_PAGE_FORM && f->conf->confirm_email
+        && consent_confirm_hold(f->proof) > 0) {
+        if (!f->proof->subject || !*f->proof->subject) {
+            /* nowhere to send the confirmation: nothing to confirm */
+            signed_page(f, 400, "error.missing_field", v->values);
+            return;
+        }
+        f->held = 1;
+    }
     store_step(f, CONSENT_FLOW_OP_RECORD);
 }
 
@@ -511,6 +624,10 @@ void consent_flow_body(consent_flow_t *f, const char *body, apr_size_t len,
     }
     if (f->page == CONSENT_PAGE_UNSUBSCRIBE) {
         unsubscribe_post(f, body, len);
+        return;
+    }
+    if (f->page == CONSENT_PAGE_NONE) {
+        confirm_post(f, body, len);
         return;
     }
     if (consent_urlencoded_parse(body, len, &fields, NULL, f->pool)
@@ -603,6 +720,64 @@ static void unsubscribe(consent_flow_t *f, consent_store_t *store,
     record(f, store, lane, cache);
 }
 
+/* A held submission, once stored: its message, sent with a bounded wait
+ * (durable first: a message never announces an unrecorded proof). */
+static void send_message(consent_flow_t *f)
+{
+    const consent_flow_conf_t *c = f->conf;
+    const char *msg, *why = NULL;
+    apr_status_t rv;
+
+    f->mail_failed = 1;
+    if (!c->mail_argv || !c->mail_from || !f->req->base_url) {
+        why = "no mail command, sender or server name";
+    }
+    else if ((rv = consent_confirm_message(
+                  &msg, c->keys, c->ui, c->form, f->proof, c->mail_from,
+                  f->req->base_url, c->site, c->confirm_lifetime
+                  ? c->confirm_lifetime : CONSENT_CONFIRM_DEFAULT_LIFETIME,
+                  f->pool)) != APR_SUCCESS) {
+        why = rv == APR_EINVAL ? "the message would have an invalid header"
+                               : "cannot seal the links";
+    }
+    else if (consent_mail_send(c->mail_argv, msg, CONSENT_MAIL_TIMEOUT, &why,
+                               f->pool) != APR_SUCCESS) {
+        why = apr_pstrcat(f->pool, c->mail_argv[0], ": ", why ? why : "?",
+                          NULL);
+    }
+    else {
+        f->mail_failed = 0;
+        return;
+    }
+    f->error = apr_pstrcat(f->pool, "confirmation message for receipt ",
+                           f->proof->receipt_id, " not sent: ", why, NULL);
+}
+
+/* POST L/confirm?t=: the subject's history decides (consent_confirm.h). */
+static void confirm(consent_flow_t *f, consent_store_t *store,
+                    const char *lane, consent_lane_cache_t *cache)
+{
+    consent_request_info_t in = request_info(f);
+    consent_confirm_history_t *h = consent_confirm_history_make(f->link,
+                                                                f->pool);
+    const char *err = NULL;
+
+    if (consent_store_each(store, 0, f->link->subject,
+                           consent_confirm_collect, h, f->pool, &err)
+        != APR_SUCCESS) {
+        f->stored = CONSENT_STORE_ERROR;
+        f->error = apr_pstrcat(f->pool, "store unavailable for a "
+                               "confirmation: ", err ? err : "?", NULL);
+        return;
+    }
+    f->action = consent_confirm_decide(f->conf->form, f->link, h, &in,
+                                       &f->proof, &f->receipt, f->pool);
+    f->stored = CONSENT_STORE_OK;
+    if (f->action == CONSENT_CONFIRM_RECORD) {
+        record(f, store, lane, cache);
+    }
+}
+
 void consent_flow_store(consent_flow_t *f, consent_store_t *store,
                         const char *lane, consent_lane_cache_t *cache)
 {
@@ -621,6 +796,12 @@ void consent_flow_store(consent_flow_t *f, consent_store_t *store,
         break;
     case CONSENT_FLOW_OP_RECORD:
         record(f, store, lane, cache);
+        if (f->held && f->stored == CONSENT_STORE_OK) {
+            send_message(f);
+        }
+        break;
+    case CONSENT_FLOW_OP_CONFIRM:
+        confirm(f, store, lane, cache);
         break;
     case CONSENT_FLOW_OP_UNSUBSCRIBE:
         unsubscribe(f, store, lane, cache);
@@ -633,12 +814,41 @@ int consent_flow_store_failed(const consent_flow_t *f)
     return f->stored == CONSENT_STORE_ERROR;
 }
 
+static void confirm_stored(consent_flow_t *f)
+{
+    switch (f->action) {
+    case CONSENT_CONFIRM_RECORD:
+    case CONSENT_CONFIRM_ALREADY:
+        /* a repeated click answers with the earlier confirmation */
+        done(f, CONSENT_CONFIRM_KEY_DONE, f->receipt);
+        break;
+    case CONSENT_CONFIRM_NOTHING:
+        /* withdrawn or replaced since */
+        message(f, 200, CONSENT_CONFIRM_KEY_NOTHING);
+        break;
+    default:
+        f->note = apr_pstrcat(f->pool, "confirmation link names receipt ",
+                              f->link->receipt_id, ", not a submission of "
+                              "this person at this form", NULL);
+        message(f, 403, CONSENT_CONFIRM_KEY_INVALID);
+    }
+}
+
 static void answer_stored(consent_flow_t *f)
 {
     body_buf *b;
 
     if (f->page == CONSENT_PAGE_GUARD) {
         f->step = CONSENT_FLOW_PASS;
+        return;
+    }
+    if (f->page == CONSENT_PAGE_NONE) {
+        confirm_stored(f);
+        return;
+    }
+    if (f->held && f->mail_failed) {
+        /* the pending proof is kept: its receipt is the person's */
+        done_status(f, 502, CONSENT_CONFIRM_KEY_FAILED, f->receipt);
         return;
     }
     if (f->page != CONSENT_PAGE_FORM) {
@@ -653,6 +863,10 @@ static void answer_stored(consent_flow_t *f)
         apr_table_setn(f->answer.headers, "Location", f->conf->success_url);
         apr_table_setn(f->answer.headers, "Consent-Receipt", f->receipt);
         apr_table_setn(f->answer.headers, "Cache-Control", "no-store");
+        return;
+    }
+    if (f->held) {
+        done(f, CONSENT_CONFIRM_KEY_SENT, f->receipt);
         return;
     }
     b = buf_make(f);

@@ -18,6 +18,7 @@
 #ifndef CONSENT_FLOW_H
 #define CONSENT_FLOW_H
 
+#include "consent_confirm.h"
 #include "consent_render.h"
 #include "consent_key.h"
 #include "consent_store.h"
@@ -42,6 +43,13 @@ typedef struct {
     apr_interval_time_t lifetime;
     apr_size_t max_body;
     const char *success_url;        /* NULL: a confirmation page */
+    /* double opt-in (consent_confirm.h): submissions are held "pending"
+     * and a message sent with mail_argv; 0: off (links mailed before
+     * still open at L/confirm) */
+    int confirm_email;
+    const char *const *mail_argv;
+    const char *mail_from;
+    apr_interval_time_t confirm_lifetime;
 } consent_flow_conf_t;
 
 typedef struct {
@@ -56,6 +64,10 @@ typedef struct {
     apr_time_t now;
     int store_suspect;              /* the store failed lately: probe it
                                        before serving a form page */
+    /* L as people reach it, absolute, from the configuration (never the
+     * Host header: whoever submits must not choose where a confirmation
+     * link points); needed with conf->confirm_email */
+    const char *base_url;
 } consent_flow_request_t;
 
 typedef struct {
@@ -80,11 +92,14 @@ typedef enum {
 typedef enum {
     CONSENT_FLOW_OP_PROBE,          /* is the store reachable again? */
     CONSENT_FLOW_OP_RECORD,         /* store f->proof */
-    CONSENT_FLOW_OP_UNSUBSCRIBE     /* read the subject's status, record
+    CONSENT_FLOW_OP_UNSUBSCRIBE,    /* read the subject's status, record
                                        what the link still changes */
+    CONSENT_FLOW_OP_CONFIRM         /* read the subject's history, record
+                                       the confirmation of f->link */
 } consent_flow_op_t;
 
-/* The page a request is for: the kinds a render token is bound to. */
+/* The page a request is for: the kinds a render token is bound to;
+ * CONSENT_PAGE_NONE is L/confirm (a confirmation has no render token). */
 typedef consent_page_kind_t consent_flow_page_t;
 
 typedef struct {
@@ -97,6 +112,11 @@ typedef struct {
     const char *lang;
     consent_proof_t *proof;         /* OP_RECORD: what to store */
     consent_unsub_t *unsub;         /* OP_UNSUBSCRIBE: the link */
+    consent_confirm_link_t *link;   /* OP_CONFIRM: the link */
+    consent_confirm_action_t action;    /* OP_CONFIRM: what was decided */
+    int held;                       /* OP_RECORD: a held submission, its
+                                       message sent after it is stored */
+    int mail_failed;                /* the message could not be sent */
     consent_store_status_t stored;  /* set by consent_flow_store */
     const char *receipt;            /* the receipt to answer with */
     const char *note;               /* for the log at info: why refused */
@@ -112,7 +132,8 @@ consent_flow_t *consent_flow_start(const consent_flow_conf_t *conf,
 void consent_flow_body(consent_flow_t *f, const char *body, apr_size_t len,
                        int too_large);
 
-/* The store call; store NULL when no connection could be had. Blocks:
+/* The store call; store NULL when no connection could be had. Blocks
+ * (a held submission's message is sent here too, with a bounded wait):
  * touches nothing but f, its pool and the store (restricted to
  * conf->site: store->only_site is set, the caller's connection serving
  * locations of several sites). lane and cache are the

@@ -33,6 +33,7 @@ typedef struct {
     apr_hash_t *site_keys;          /* "%pp site" (master) -> keyring */
     apr_hash_t *sited;              /* "%pp site" (form) -> its copy */
     ngx_thread_pool_t *thread_pool;
+    ngx_flag_t mails;               /* a location sends confirmations */
 } ngx_http_consent_main_conf_t;
 
 typedef struct {
@@ -51,6 +52,10 @@ typedef struct {
     const char *site;               /* consent_site, else the server's
                                        first server_name (when merged) */
     const char *location;           /* trimmed, for sub-pages */
+    ngx_int_t confirm;              /* consent_confirm email|off */
+    const char *mail_command;       /* consent_mail_command, checked */
+    const char *mail_from;          /* consent_mail_from, checked */
+    time_t confirm_lifetime;        /* consent_confirm_lifetime, s */
     consent_flow_conf_t flow;       /* resolved when merged */
 } ngx_http_consent_loc_conf_t;
 

@@ -237,6 +237,40 @@ static void body_read(ngx_http_request_t *r)
     }
 }
 
+/*
+ * L as people reach it, for the links of a confirmation message: the
+ * server's first server_name and the port the request came in on, never
+ * the Host header (whoever submits must not choose where the person's
+ * confirmation goes).
+ */
+static const char *base_url(ngx_http_request_t *r,
+                            ngx_http_consent_loc_conf_t *lcf, apr_pool_t *p)
+{
+    ngx_http_core_srv_conf_t *cscf =
+        ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+    const char *scheme = "http", *port = "";
+    ngx_uint_t dflt = 80, n;
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        scheme = "https";
+        dflt = 443;
+    }
+#endif
+    if (!cscf->server_name.len) {
+        return NULL;
+    }
+    if (ngx_connection_local_sockaddr(r->connection, NULL, 0) == NGX_OK) {
+        n = ngx_inet_get_port(r->connection->local_sockaddr);
+        if (n && n != dflt) {
+            port = apr_psprintf(p, ":%u", (unsigned)n);
+        }
+    }
+    return apr_pstrcat(p, scheme, "://", apr_pstrmemdup(
+        p, (char *)cscf->server_name.data, cscf->server_name.len), port,
+        lcf->location, NULL);
+}
+
 void ngx_http_consent_request(ngx_http_request_t *r,
                               ngx_http_consent_loc_conf_t *lcf,
                               apr_pool_t *p, consent_flow_request_t *req)
@@ -256,6 +290,7 @@ void ngx_http_consent_request(ngx_http_request_t *r,
     req->ip = cstr(p, &r->connection->addr_text);
     req->now = apr_time_now();
     req->store_suspect = lcf->store->failed != 0;
+    req->base_url = lcf->flow.confirm_email ? base_url(r, lcf, p) : NULL;
 }
 
 static consent_ctx_t *make_ctx(ngx_http_request_t *r,

@@ -10,8 +10,10 @@
 #include <apr_dbd.h>
 #include <apr_lib.h>
 #include <apr_uri.h>
+#include <signal.h>
 
 #include "consent_log.h"
+#include "consent_mail.h"
 #include "consent_notice.h"
 #include "consent_site.h"
 #include "consent_tenant.h"
@@ -35,6 +37,11 @@ static char *set_lifetime(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
 static char *set_max_body(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
 static char *set_success_url(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
 static char *set_site(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_confirm(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_confirm_lifetime(ngx_conf_t *cf, ngx_command_t *cmd,
+                                  void *c);
+static char *set_mail_command(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+static char *set_mail_from(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
 
 #define ANY_LEVEL (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
 
@@ -63,6 +70,16 @@ static ngx_command_t consent_commands[] = {
     { ngx_string("consent_site"),
       NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
       set_site, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_confirm"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_confirm, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_confirm_lifetime"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_confirm_lifetime, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_mail_command"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+      set_mail_command, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_mail_from"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+      set_mail_from, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
     ngx_null_command
 };
 
@@ -180,6 +197,8 @@ static void *consent_create_loc_conf(ngx_conf_t *cf)
     lcf->guard_fix = NGX_CONF_UNSET;
     lcf->lifetime = NGX_CONF_UNSET;
     lcf->max_body = NGX_CONF_UNSET_SIZE;
+    lcf->confirm = NGX_CONF_UNSET;
+    lcf->confirm_lifetime = NGX_CONF_UNSET;
     return lcf;
 }
 
@@ -444,6 +463,132 @@ static char *set_site(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     return NGX_CONF_OK;
 }
 
+/* ---- double opt-in (consent_confirm.h), as Apache's ConsentConfirm --- */
+
+static char *set_confirm(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_str_t *value = cf->args->elts;
+
+    if (lcf->confirm != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+    if (ngx_strcasecmp(value[1].data, (u_char *)"email") == 0) {
+        lcf->confirm = 1;
+    }
+    else if (ngx_strcasecmp(value[1].data, (u_char *)"off") == 0) {
+        lcf->confirm = 0;
+    }
+    else {
+        return "takes email or off";
+    }
+    return NGX_CONF_OK;
+}
+
+static char *set_confirm_lifetime(ngx_conf_t *cf, ngx_command_t *cmd,
+                                  void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_str_t *value = cf->args->elts;
+    time_t t = ngx_parse_time(&value[1], 1);
+
+    if (t == (time_t)NGX_ERROR || t < 60 || t > 90 * 86400) {
+        return "needs a duration between 60s and 90 days (e.g. 7d, 48h, "
+               "3600)";
+    }
+    lcf->confirm_lifetime = t;
+    return NGX_CONF_OK;
+}
+
+static char *set_mail_command(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_str_t *value = cf->args->elts;
+    apr_pool_t *p = main_conf(cf)->pool;
+    const char *arg = apr_pstrmemdup(p, (char *)value[1].data,
+                                     value[1].len), *why;
+
+    if (lcf->mail_command) {
+        return "is duplicate";
+    }
+    if (!consent_mail_argv(arg, &why, p)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_mail_command: %s",
+                           why);
+        return NGX_CONF_ERROR;
+    }
+    lcf->mail_command = arg;
+    return NGX_CONF_OK;
+}
+
+static char *set_mail_from(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    ngx_str_t *value = cf->args->elts;
+    apr_pool_t *p = main_conf(cf)->pool;
+    const char *arg = apr_pstrmemdup(p, (char *)value[1].data,
+                                     value[1].len), *why;
+
+    if (lcf->mail_from) {
+        return "is duplicate";
+    }
+    if (!consent_mail_from_ok(arg, &why, p)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_mail_from: %s: %s",
+                           arg, why);
+        return NGX_CONF_ERROR;
+    }
+    lcf->mail_from = arg;
+    return NGX_CONF_OK;
+}
+
+/* What stops a location's double opt-in, or NULL (as Apache's checks). */
+static const char *confirm_problem(ngx_http_consent_loc_conf_t *conf,
+                                   apr_pool_t *p)
+{
+    const char *cmd, *why;
+
+    if (conf->guard) {
+        return "works with consent_form, not with consent_guard";
+    }
+    if (conf->form->regime != CONSENT_REGIME_OPT_IN) {
+        return "confirms consents: the form's regime must be opt-in";
+    }
+    if (!conf->form->subject
+        || strcmp(conf->form->subject->type, "email") != 0) {
+        return "needs a form whose subject is an email field";
+    }
+    if (!conf->mail_from) {
+        return "needs consent_mail_from (the From of confirmation "
+               "messages) for this server";
+    }
+    cmd = conf->mail_command ? conf->mail_command
+                             : CONSENT_MAIL_DEFAULT_COMMAND;
+    if (!(conf->flow.mail_argv = consent_mail_argv(cmd, &why, p))) {
+        return apr_pstrcat(p, "consent_mail_command ", cmd, ": ", why,
+                           NULL);
+    }
+    return NULL;
+}
+
+static char *merge_confirm(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *conf)
+{
+    const char *problem;
+
+    conf->flow.confirm_lifetime = apr_time_from_sec(conf->confirm_lifetime);
+    if (!conf->confirm) {
+        return NGX_CONF_OK;
+    }
+    if ((problem = confirm_problem(conf, main_conf(cf)->pool))) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_confirm email at "
+                           "%s (form %s): %s", conf->location,
+                           conf->form_path, problem);
+        return NGX_CONF_ERROR;
+    }
+    conf->flow.confirm_email = 1;
+    conf->flow.mail_from = conf->mail_from;
+    main_conf(cf)->mails = 1;
+    return NGX_CONF_OK;
+}
+
 /* ---- merging and page compilation ------------------------------------- */
 
 /*
@@ -570,6 +715,11 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
     MERGE_PTR(default_lang);
     MERGE_PTR(success_url);
     MERGE_PTR(site);
+    MERGE_PTR(mail_command);
+    MERGE_PTR(mail_from);
+    ngx_conf_merge_value(conf->confirm, prev->confirm, 0);
+    ngx_conf_merge_sec_value(conf->confirm_lifetime, prev->confirm_lifetime,
+                             7 * 86400);
     ngx_conf_merge_value(conf->guard_fix, prev->guard_fix, 0);
     ngx_conf_merge_sec_value(conf->lifetime, prev->lifetime,
                              DEFAULT_LIFETIME);
@@ -609,7 +759,7 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
     conf->flow.lifetime = apr_time_from_sec(conf->lifetime);
     conf->flow.max_body = conf->max_body;
     conf->flow.success_url = conf->success_url;
-    return NGX_CONF_OK;
+    return merge_confirm(cf, conf);
 }
 
 /* ---- processes ------------------------------------------------------- */
@@ -639,11 +789,21 @@ static ngx_int_t consent_init_module(ngx_cycle_t *cycle)
 
 static ngx_int_t consent_init_process(ngx_cycle_t *cycle)
 {
+    ngx_http_consent_main_conf_t *mcf;
+
     if (apr_once(cycle->log) != NGX_OK
         || apr_pool_create(&worker_pool, NULL) != APR_SUCCESS) {
         return NGX_ERROR;
     }
     ngx_http_consent_threads_init(worker_pool);
+    mcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                              ngx_http_consent_module);
+    if (mcf && mcf->mails) {
+        /* the mail command is this worker's child, waited for by the
+         * thread that sent it: nginx's SIGCHLD handler would reap it
+         * first (waitpid(-1)) and lose its exit status */
+        signal(SIGCHLD, SIG_DFL);
+    }
     return NGX_OK;
 }
 

@@ -81,6 +81,8 @@ DIRECTIVES = {
     "consentsecretfile": "consent_secret_file",
     "consentguardfix": "consent_guard_fix",
     "consentsite": "consent_site",
+    "consentconfirm": "consent_confirm",
+    "consentconfirmlifetime": "consent_confirm_lifetime",
 }
 
 

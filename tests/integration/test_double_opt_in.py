@@ -21,7 +21,8 @@ import departures
 import harness
 import mta
 import tokens
-from conftest import get_form, parse, store_params, submit
+from conftest import SERVERS, get_form, parse, server_class, store_params, \
+    submit
 
 FROM = "Example SAS <noreply@example.org>"
 CONFIRM = "    ConsentConfirm email"
@@ -42,24 +43,35 @@ TEXTS = {
 LINK = re.compile(r"(http://\S+/newsletter/confirm\?t=c1\.[A-Za-z0-9_-]+)")
 
 
-def start(command=None, forms=None, workdir=None, store=("sqlite3", None)):
-    extra = 'ConsentMailFrom "%s"\n' % FROM
-    if command:
-        extra += "ConsentMailCommand \"%s\"\n" % command
-    return harness.ApacheServer(workdir=workdir, extra=extra, forms=forms or [
+def start(command=None, forms=None, workdir=None, store=("sqlite3", None),
+          kind="apache"):
+    if kind == "nginx":
+        # server-level lines are nginx's own (consent_mail_*: http/server)
+        extra = '        consent_mail_from "%s";\n' % FROM
+        if command:
+            extra += "        consent_mail_command \"%s\";\n" % command
+    else:
+        extra = 'ConsentMailFrom "%s"\n' % FROM
+        if command:
+            extra += "ConsentMailCommand \"%s\"\n" % command
+    return server_class(kind)(workdir=workdir, extra=extra, forms=forms or [
         ("/newsletter", harness.EXAMPLE, CONFIRM)], driver=store[0],
         params=store[1]).start()
 
 
-def outbox_server(forms=None, store=("sqlite3", None)):
+def outbox_server(forms=None, store=("sqlite3", None), kind="apache"):
     """A "mailer" that keeps each message in a file of its own: for the
     tests that need a link but no delivery."""
     d = harness.make_workdir()
     box = os.path.join(d, "outbox")
     os.mkdir(box)
-    harness.give_to_run_user(box)
+    if kind == "nginx":
+        import nginx_harness
+        nginx_harness.give_to_worker(box)
+    else:
+        harness.give_to_run_user(box)
     s = start("/bin/sh -c 'cat > $(mktemp %s/msg.XXXXXX)'" % box,
-              forms=forms, workdir=d, store=store)
+              forms=forms, workdir=d, store=store, kind=kind)
     s.outbox = box
     return s
 
@@ -95,10 +107,10 @@ def press(link, lang="en"):
                          allow_redirects=False)
 
 
-def end_to_end(lang, command):
+def end_to_end(lang, command, kind):
     mta.ensure()
     t = TEXTS[lang]
-    server = start(command)
+    server = start(command, kind=kind)
     try:
         assert departures.suppression(server) == []
         r = subscribe(server, mta.ADDRESS.upper(), lang)
@@ -166,17 +178,26 @@ def end_to_end(lang, command):
         server.cleanup()
 
 
-def test_end_to_end_en_with_the_default_sendmail():
-    end_to_end("en", None)
+@pytest.mark.parametrize("kind", SERVERS)
+def test_end_to_end_en_with_the_default_sendmail(kind):
+    end_to_end("en", None, kind)
 
 
-def test_end_to_end_fr_with_exim_delivering_at_once():
-    end_to_end("fr", "/usr/sbin/exim4 -odi -t -i")
+@pytest.mark.parametrize("kind", SERVERS)
+def test_end_to_end_fr_with_exim_delivering_at_once(kind):
+    end_to_end("fr", "/usr/sbin/exim4 -odi -t -i", kind)
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server_kind(request):
+    """The tests of the `server` fixture run against Apache and nginx."""
+    return request.param
 
 
 @pytest.fixture(scope="module", params=["sqlite3", "pgsql"])
-def server(request):
-    s = outbox_server(store=store_params(request, request.param), forms=[
+def server(request, server_kind):
+    s = outbox_server(kind=server_kind,
+                      store=store_params(request, request.param), forms=[
         ("/newsletter", harness.EXAMPLE, CONFIRM),
         ("/signup", os.path.join(harness.FIXTURES, "signup.xml"), CONFIRM),
         ("/thanks-form", harness.EXAMPLE,
@@ -336,8 +357,9 @@ def test_unsubscribe_from_the_message_cancels_the_pending_choice(server):
         "submission", "unsubscribe"]
 
 
-def test_a_failing_command_keeps_the_pending_proof():
-    server = start("/bin/false")
+@pytest.mark.parametrize("kind", SERVERS)
+def test_a_failing_command_keeps_the_pending_proof(kind):
+    server = start("/bin/false", kind=kind)
     try:
         r = subscribe(server, "fail@example.org", "fr")
         assert r.status_code == 502
@@ -370,6 +392,37 @@ def test_a_failing_command_keeps_the_pending_proof():
 ])
 def test_start_up_refuses(extra, forms, message):
     s = harness.ApacheServer(extra=extra, forms=forms)
+    try:
+        rc, out = s.check_config()
+        assert rc != 0
+        assert message in out, out
+    finally:
+        s.cleanup()
+
+
+NGINX_FROM = "        consent_mail_from n@example.org;\n"
+
+
+@pytest.mark.parametrize("extra, forms, message", [
+    ("", [("/newsletter", harness.EXAMPLE, CONFIRM)],
+     "needs consent_mail_from"),
+    ("        consent_mail_from noreply;\n",
+     [("/newsletter", harness.EXAMPLE, "")],
+     "consent_mail_from: noreply: not an address"),
+    (NGINX_FROM + '        consent_mail_command "sendmail -t";\n',
+     [("/newsletter", harness.EXAMPLE, "")],
+     "consent_mail_command: sendmail is not an absolute path"),
+    (NGINX_FROM, [("/customers", departures.SOFT, CONFIRM)],
+     "the form's regime must be opt-in"),
+    (NGINX_FROM, [("/newsletter", harness.EXAMPLE, "ConsentConfirm sms")],
+     "takes email or off"),
+    (NGINX_FROM, [("/newsletter", harness.EXAMPLE,
+                   CONFIRM + "\nConsentConfirmLifetime 30s")],
+     "needs a duration between 60s and 90 days"),
+])
+def test_nginx_t_refuses(extra, forms, message):
+    """`nginx -t` makes the checks `apachectl -t` makes."""
+    s = server_class("nginx")(extra=extra, forms=forms)
     try:
         rc, out = s.check_config()
         assert rc != 0
