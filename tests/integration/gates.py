@@ -73,8 +73,11 @@ def sanitizer_build():
 
 
 def asan_runtime():
-    """The ASan runtime Debian's (uninstrumented) apache2 must preload."""
-    return run(["gcc", "-print-file-name=libasan.so"]).stdout.strip()
+    """The sanitizer runtimes Debian's (uninstrumented) apache2 and nginx
+    must preload: ASan first, as it insists; UBSan too, as nginx's own
+    build links the module without it."""
+    return " ".join(run(["gcc", "-print-file-name=%s" % lib]).stdout.strip()
+                    for lib in ("libasan.so", "libubsan.so"))
 
 
 def sanitizer_env(log_dir, base=None):

@@ -164,7 +164,8 @@ class NginxServer:
         """`nginx -t`: (exit code, output)."""
         self.write_config()
         p = subprocess.run([NGINX, "-t", "-p", self.dir, "-c", self.conf],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60,
+                           env=harness.server_env())
         return p.returncode, p.stdout + p.stderr
 
     def command(self, *extra):
@@ -177,7 +178,8 @@ class NginxServer:
         self.write_config()
         self.proc = subprocess.Popen(
             list(wrapper) + self.command(),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=harness.server_env(env),   # ASan's runtime, in its gate
             start_new_session=True)
         deadline = time.time() + 30
         while time.time() < deadline:
