@@ -276,30 +276,44 @@ int consent_dbd_check(apr_pool_t *pconf, server_rec *main_s,
     return OK;
 }
 
-/* Once per start: every sqlite3 connection of this process and of its
- * children waits for locks from its first statement (mod_dbd prepares
- * before any DBDInitSQL could say so). */
-static void sqlite_defaults(apr_pool_t *pconf, apr_array_header_t *servers)
+/* Whether a host uses sqlite3: set at post_config, read by each child. */
+static int uses_sqlite;
+
+static void note_sqlite(apr_array_header_t *servers)
 {
-    const apr_dbd_driver_t *driver;
     int i;
 
+    uses_sqlite = 0;
     for (i = 0; i < servers->nelts; ++i) {
         server_rec *s = APR_ARRAY_IDX(servers, i, server_rec *);
         consent_server_conf *conf =
             ap_get_module_config(s->module_config, &consent_module);
 
         if (conf->dbd_driver && strcmp(conf->dbd_driver, "sqlite3") == 0) {
-            if (apr_dbd_get_driver(pconf, "sqlite3", &driver) != APR_SUCCESS
-                || consent_store_sqlite_defaults(pconf) != APR_SUCCESS) {
-                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                             CONSENT_LOGNO(0027) "sqlite3 connections "
-                             "opened by mod_dbd get no busy timeout before "
-                             "their first statement (sqlite older than "
-                             "3.16?): expect \"database is locked\"");
-            }
-            return;
+            uses_sqlite = 1;
         }
+    }
+}
+
+/* In each child, before mod_dbd opens its connections: every sqlite3
+ * connection waits for locks from its first statement (mod_dbd prepares
+ * before any DBDInitSQL could say so). Per child, on pchild, so that the
+ * parent never holds sqlite's list of extensions, which it could not
+ * free once the driver is unloaded (valgrind saw it at exit). */
+static void sqlite_defaults(apr_pool_t *pchild, server_rec *s)
+{
+    const apr_dbd_driver_t *driver;
+
+    if (!uses_sqlite) {
+        return;
+    }
+    if (apr_dbd_get_driver(pchild, "sqlite3", &driver) != APR_SUCCESS
+        || consent_store_sqlite_defaults(pchild) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     CONSENT_LOGNO(0027) "sqlite3 connections "
+                     "opened by mod_dbd get no busy timeout before "
+                     "their first statement (sqlite older than "
+                     "3.16?): expect \"database is locked\"");
     }
 }
 
@@ -311,7 +325,7 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
     apr_hash_t *done = apr_hash_make(pconf);
     server_rec *s;
 
-    sqlite_defaults(pconf, servers);
+    note_sqlite(servers);
     for (s = main_s; s; s = s->next) {
         consent_server_conf *conf =
             ap_get_module_config(s->module_config, &consent_module);
@@ -457,8 +471,13 @@ static void start_writers(apr_pool_t *pchild, server_rec *main_server)
 
 void consent_dbd_register(apr_pool_t *p)
 {
+    static const char *const before_dbd[] = { "mod_dbd.c", NULL };
+
     APR_OPTIONAL_HOOK(dbd, post_connect, dbd_connected, NULL, NULL,
                       APR_HOOK_FIRST);
+    /* before mod_dbd's child_init opens its pool's first connections */
+    ap_hook_child_init(sqlite_defaults, NULL, before_dbd,
+                       APR_HOOK_REALLY_FIRST);
     ap_hook_child_init(start_writers, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
