@@ -927,12 +927,10 @@ static const char *insert_notice(consent_store_t *s,
     return rv ? db_error(s->driver, s->handle, rv, S_NOTICE_PUT, p) : NULL;
 }
 
-static const char *insert_proof(consent_store_t *s,
-                                const consent_proof_t *pf, apr_pool_t *p)
+/* The 22 values of a proof row, in the order of both inserts. */
+static void proof_args(const char **args, const consent_proof_t *pf,
+                       apr_pool_t *p)
 {
-    const char *args[22];
-    int rv;
-
     args[0] = pf->receipt_id;
     args[1] = pf->event;
     args[2] = i64(p, pf->time);
@@ -955,6 +953,15 @@ static const char *insert_proof(consent_store_t *s,
     args[19] = pf->mac_key_id;
     args[20] = pf->mac;
     args[21] = pf->site ? pf->site : "";
+}
+
+static const char *insert_proof(consent_store_t *s,
+                                const consent_proof_t *pf, apr_pool_t *p)
+{
+    const char *args[22];
+    int rv;
+
+    proof_args(args, pf, p);
     rv = exec(s, S_PROOF_INSERT, NULL, p, 22, args);
     return rv ? db_error(s->driver, s->handle, rv, S_PROOF_INSERT, p) : NULL;
 }
@@ -1233,28 +1240,7 @@ static int insert_new_proof(consent_store_t *s, const consent_proof_t *pf,
 {
     const char *args[22];
 
-    args[0] = pf->receipt_id;
-    args[1] = pf->event;
-    args[2] = i64(p, pf->time);
-    args[3] = pf->ip;
-    args[4] = pf->user_agent;
-    args[5] = pf->subject;
-    args[6] = pf->form_id;
-    args[7] = i64(p, pf->form_version);
-    args[8] = pf->lang;
-    args[9] = pf->regime;
-    args[10] = pf->notice_sha256;
-    args[11] = consent_choices_encode(p, pf->choices);
-    args[12] = pf->token_nonce;
-    args[13] = i64(p, pf->token_issued);
-    args[14] = pf->token_key_id;
-    args[15] = pf->token_defaults;
-    args[16] = pf->lane;
-    args[17] = i64(p, pf->lane_seq);
-    args[18] = pf->prev_mac;
-    args[19] = pf->mac_key_id;
-    args[20] = pf->mac;
-    args[21] = pf->site ? pf->site : "";
+    proof_args(args, pf, p);
     return exec(s, S_PROOF_INSERT_NEW, inserted, p, 22, args);
 }
 
