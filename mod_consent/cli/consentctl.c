@@ -194,8 +194,14 @@ static const command_t *commands(void)
     static const command_t table[] = {
         { "lint", cmd_lint, "[--schema FILE] FILE...",
           "check form definitions as Apache's start-up would" },
-        { "export", consentctl_export, "[--since TIME] [--subject S]",
-          "every proof as JSON Lines (-d, -p)" },
+        { "export", consentctl_export, "[--since TIME] [--subject S] "
+          "[--format json|kantara|iso27560] [--jurisdiction J]",
+          "every proof as JSON Lines, or as Kantara receipts or ISO/IEC "
+          "TS 27560 records (-d, -p)" },
+        { "access", consentctl_access, "--subject S [--format json|html] "
+          "[--lang L]",
+          "everything held about a person: proofs, notices shown, "
+          "current state (-d, -p)" },
         { "verify", consentctl_verify, "[--checkpoint FILE...]",
           "check the tamper evidence of the store, and that nothing a "
           "checkpoint covers went missing or changed (-d, -p, -k)" },

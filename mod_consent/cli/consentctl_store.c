@@ -261,15 +261,40 @@ static apr_status_t print_json(void *baton, const consent_proof_t *proof,
     return APR_SUCCESS;
 }
 
+/* --format: NULL for the plain export lines, else kantara | iso27560;
+ * 0 when the name is not one of them. */
+static int export_format(const char *arg, const char **format)
+{
+    if (strcmp(arg, "json") == 0) {
+        *format = NULL;
+    }
+    else if (strcmp(arg, "kantara") == 0 || strcmp(arg, "iso27560") == 0) {
+        *format = arg;
+    }
+    else {
+        return 0;
+    }
+    return 1;
+}
+
+#define EXPORT_USAGE "usage: consentctl -d DRIVER -p PARAMS export " \
+    "[--since TIME] [--subject S]\n" \
+    "       [--format json|kantara|iso27560] [--jurisdiction J]\n"
+
 int consentctl_export(const consentctl_opts *o, int argc,
                       const char *const *argv)
 {
     static const apr_getopt_option_t opts[] = {
         { "since", 's', 1, "only proofs from this time on" },
         { "subject", 'S', 1, "only this person's proofs" },
+        { "format", 'f', 1, "json (default), kantara or iso27560" },
+        { "jurisdiction", 'j', 1, "the receipts' jurisdiction" },
         { NULL, 0, 0, NULL }
     };
-    const char *subject = NULL, *arg, *err = NULL;
+    const char *subject = NULL, *arg, *err = NULL, *format = NULL;
+    const char *jurisdiction = NULL;
+    consent_proof_fn *print = print_json;
+    void *baton = NULL;
     consent_store_t *store;
     apr_time_t since = 0;
     apr_getopt_t *os;
@@ -281,23 +306,35 @@ int consentctl_export(const consentctl_opts *o, int argc,
         if (opt == 'S') {
             subject = consentctl_subject(o->pool, arg);
         }
-        else if (!parse_since(arg, &since)) {
+        else if (opt == 'j') {
+            jurisdiction = arg;
+        }
+        else if (opt == 'f' && !export_format(arg, &format)) {
+            fprintf(stderr, "consentctl export: --format %s: expected "
+                    "json, kantara or iso27560\n", arg);
+            return EXIT_USAGE;
+        }
+        else if (opt == 's' && !parse_since(arg, &since)) {
             fprintf(stderr, "consentctl export: --since %s: expected RFC "
                     "3339 (2026-11-28T07:29:35Z) or epoch seconds\n", arg);
             return EXIT_USAGE;
         }
     }
-    if (rv != APR_EOF || os->ind < argc) {
-        fprintf(stderr, "usage: consentctl -d DRIVER -p PARAMS export "
-                "[--since TIME] [--subject S]\n");
+    if (rv != APR_EOF || os->ind < argc || (jurisdiction && !format)) {
+        fprintf(stderr, EXPORT_USAGE);
         return EXIT_USAGE;
     }
     if ((store = consentctl_open_store(o)) == NULL) {
         return EXIT_NO_STORE;
     }
     store->only_site_exact = 1;     /* a customer's export: theirs only */
-    if (consent_store_each(store, since, subject, print_json, NULL,
-                           o->pool, &err) != APR_SUCCESS
+    if (format) {
+        print = consentctl_print_receipt;
+        baton = consentctl_receipts_make(store, format, jurisdiction,
+                                         o->pool);
+    }
+    if (consent_store_each(store, since, subject, print, baton, o->pool,
+                           &err) != APR_SUCCESS
         || fflush(stdout) != 0) {
         fprintf(stderr, "consentctl export: %s\n",
                 err ? err : "cannot write the output");
@@ -444,26 +481,34 @@ static apr_status_t note_decisions(void *baton, const consent_proof_t *pf,
     return APR_SUCCESS;
 }
 
-static void print_status_json(const consent_status_t *st,
-                              const char *subject)
+const char *consentctl_states_json(apr_pool_t *p,
+                                   const consent_status_t *st)
 {
-    apr_pool_t *p = st->pool;
+    apr_array_header_t *out = apr_array_make(p, st->order->nelts + 1,
+                                             sizeof(char *));
     int i;
 
-    printf("{\"subject\":%s,\"purposes\":{", consent_json_str(p, subject));
     for (i = 0; i < st->order->nelts; ++i) {
         const consent_purpose_state_t *l =
             APR_ARRAY_IDX(st->order, i, consent_purpose_state_t *);
 
-        printf("%s%s:{\"state\":%s,\"event\":%s,\"form_id\":%s,"
-               "\"time\":%s,\"receipt_id\":%s}",
-               i ? "," : "", consent_json_str(p, l->purpose),
-               consent_json_str(p, l->state), consent_json_str(p, l->event),
-               consent_json_str(p, l->form_id),
-               consent_json_str(p, consent_time_rfc3339(p, l->time)),
-               consent_json_str(p, l->receipt_id));
+        APR_ARRAY_PUSH(out, const char *) = apr_psprintf(p,
+            "%s:{\"state\":%s,\"event\":%s,\"form_id\":%s,"
+            "\"time\":%s,\"receipt_id\":%s}",
+            consent_json_str(p, l->purpose), consent_json_str(p, l->state),
+            consent_json_str(p, l->event), consent_json_str(p, l->form_id),
+            consent_json_str(p, consent_time_rfc3339(p, l->time)),
+            consent_json_str(p, l->receipt_id));
     }
-    printf("}}\n");
+    return apr_pstrcat(p, "{", apr_array_pstrcat(p, out, ','), "}", NULL);
+}
+
+static void print_status_json(const consent_status_t *st,
+                              const char *subject)
+{
+    printf("{\"subject\":%s,\"purposes\":%s}\n",
+           consent_json_str(st->pool, subject),
+           consentctl_states_json(st->pool, st));
 }
 
 int consentctl_status(const consentctl_opts *o, int argc,

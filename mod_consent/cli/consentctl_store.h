@@ -5,6 +5,7 @@
 #include "consent.h"
 #include "consent_key.h"
 #include "consent_store.h"
+#include "consent_status.h"
 
 typedef struct {
     apr_pool_t *pool;
@@ -29,6 +30,30 @@ int consentctl_verify(const consentctl_opts *o, int argc,
                       const char *const *argv);
 int consentctl_status(const consentctl_opts *o, int argc,
                       const char *const *argv);
+
+/* consentctl_access.c: everything about one person (GDPR art. 15, 20). */
+int consentctl_access(const consentctl_opts *o, int argc,
+                      const char *const *argv);
+
+/* consentctl_receipt.c: export --format kantara | iso27560. format is
+ * one of the two; jurisdiction NULL: by regime. print_receipt is a
+ * consent_proof_fn whose baton is the receipts. */
+typedef struct consentctl_receipts_t consentctl_receipts_t;
+consentctl_receipts_t *consentctl_receipts_make(consent_store_t *store,
+                                                const char *format,
+                                                const char *jurisdiction,
+                                                apr_pool_t *p);
+apr_status_t consentctl_print_receipt(void *baton,
+                                      const consent_proof_t *pf,
+                                      apr_pool_t *scratch);
+/* What receipts say of a proof: "EU", "FR" (b2b) unless given; how the
+ * event was collected, in words. */
+const char *consentctl_jurisdiction(const char *given, const char *regime);
+const char *consentctl_collection_method(const char *event);
+
+/* status --json's "purposes" object, for status and access alike. */
+const char *consentctl_states_json(apr_pool_t *p,
+                                   const consent_status_t *st);
 
 /* consentctl_checkpoint.c: a signed summary of the store, and the
  * checkpoint files of verify --checkpoint (consent_checkpoint_t*, or
