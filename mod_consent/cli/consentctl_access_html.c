@@ -22,7 +22,7 @@
     "#ddd;vertical-align:top}" \
     ".meta{color:#555;font-size:.9em;overflow-wrap:anywhere}" \
     "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f5f5f5;" \
-    "padding:.6em}article{margin:1em 0}"
+    "padding:.6em}article{margin:1em 0}dt{font-weight:600}"
 
 static const char *esc(apr_pool_t *p, const char *s)
 {

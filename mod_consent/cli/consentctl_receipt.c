@@ -137,6 +137,14 @@ static const char *purpose_text(apr_pool_t *p,
            : pp->label;
 }
 
+/* The form as the service, named with its site when it has one. */
+static const char *service(apr_pool_t *p, const consent_proof_t *pf)
+{
+    return pf->site && *pf->site
+           ? apr_pstrcat(p, pf->site, "/", or_empty(pf->form_id), NULL)
+           : or_empty(pf->form_id);
+}
+
 static const char *json_list(apr_pool_t *p, apr_array_header_t *items)
 {
     return apr_pstrcat(p, "[", apr_array_pstrcat(p, items, ','), "]",
@@ -209,8 +217,7 @@ static const char *kantara(apr_pool_t *p, const consentctl_receipts_t *r,
         consent_json_str(p, or_empty(contact)),
         consent_json_str(p, email_of(contact)),
         consent_json_str(p, n ? or_empty(n->policy) : ""),
-        consent_json_str(p, or_empty(pf->form_id)),
-        kantara_purposes(p, pf, n));
+        consent_json_str(p, service(p, pf)), kantara_purposes(p, pf, n));
 }
 
 /* ---- ISO/IEC TS 27560 ---------------------------------------------- */
@@ -323,10 +330,7 @@ static const char *iso27560(apr_pool_t *p, const consentctl_receipts_t *r,
         consent_json_str(p, pf->lang), iso_purposes(p, pf, n),
         iso_pii(p, n), controllers,
         consent_json_str(p, consentctl_collection_method(pf->event)),
-        consent_json_str(p, pf->site && *pf->site
-                            ? apr_pstrcat(p, pf->site, "/", pf->form_id,
-                                          NULL)
-                            : pf->form_id),
+        consent_json_str(p, service(p, pf)),
         consent_json_str(p, consentctl_jurisdiction(r->jurisdiction,
                                                     pf->regime)),
         consent_json_str(p, WITHDRAWAL_METHOD), iso_party(p, n),
