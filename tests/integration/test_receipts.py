@@ -7,6 +7,7 @@ of store."""
 import copy
 import json
 import os
+import subprocess
 
 import jsonschema
 import pytest
@@ -211,3 +212,20 @@ def test_receipts_without_a_store(tmp_path):
     p = harness.consentctl("-p", str(tmp_path / "none.db"), "export",
                            "--format", "kantara")
     assert p.returncode == 4 and "no store at" in p.stderr
+
+
+def test_receipts_memory_does_not_grow_with_the_store(tmp_path):
+    from test_consentctl import build_generator, max_rss_kib
+    gen = build_generator(str(tmp_path))
+    key = harness.write_key(str(tmp_path / "k.key"))
+    rss = {}
+    for n in (4000, 40000):
+        db = str(tmp_path / ("%d.db" % n))
+        subprocess.run([gen, "sqlite3", db, key, str(n), "64"], check=True,
+                       capture_output=True, timeout=300)
+        for cmd in (["export", "--format", "kantara"],
+                    ["export", "--format", "iso27560"],
+                    ["access", "--subject", "person1@example.org"]):
+            rss[(n, cmd[-1])] = max_rss_kib("-d", "sqlite3", "-p", db, *cmd)
+    for cmd in ("kantara", "iso27560", "person1@example.org"):
+        assert rss[(40000, cmd)] / rss[(4000, cmd)] < 1.3, rss
