@@ -817,7 +817,7 @@ static void test_migrate_from_version_1(void **state)
 
     open_db(&later, "v1", pool);
     assert_string_equal(raw_value(&later, "SELECT MAX(version) FROM "
-                                  "consent_schema_version"), "2");
+                                  "consent_schema_version"), "3");
     pf = make_proof(pool, 3, nonce_of(3));
     pf->site = "e.test";
     assert_int_equal(consent_store_record(later.store, pf, lane, key_a,
