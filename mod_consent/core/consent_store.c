@@ -109,7 +109,7 @@
     " lane TEXT NOT NULL REFERENCES consent_lane (lane)," \
     " lane_seq BIGINT NOT NULL, prev_mac TEXT NOT NULL," \
     " mac_key_id TEXT NOT NULL, mac TEXT NOT NULL," \
-    " site TEXT NOT NULL DEFAULT ''," \
+    " site TEXT NOT NULL DEFAULT '', erasure TEXT," \
     " UNIQUE (lane, lane_seq))", \
     "CREATE INDEX IF NOT EXISTS consent_proof_subject" \
     " ON consent_proof (subject)", \

@@ -811,6 +811,7 @@ static void test_migrate_from_version_1(void **state)
     record(&db, lane, 2, key_a);
     /* what a store written by the previous version looks like */
     raw(&db, "ALTER TABLE consent_proof DROP COLUMN site");
+    raw(&db, "ALTER TABLE consent_proof DROP COLUMN erasure");
     raw(&db, "DELETE FROM consent_schema_version");
     raw(&db, "INSERT INTO consent_schema_version (version) VALUES (1)");
     apr_dbd_close(db.driver, db.handle);
