@@ -4,6 +4,8 @@
  * created nor migrated (a typo in -p must not answer "no proof, nobody
  * to suppress" from a fresh empty file), and one that is not there or
  * holds no mod_consent schema is an error (CONSENTCTL_NO_STORE).
+ * consentctl_open_store_rw is for purge (consentctl_purge.c), the one
+ * command that writes.
  */
 #include <stdio.h>
 #include <stdlib.h>
