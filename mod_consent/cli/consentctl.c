@@ -221,6 +221,10 @@ static const command_t *commands(void)
         { "suppression-list", consentctl_suppression_list,
           "[--hashed] [--purpose P] [--csv]",
           "everyone a mailer must not write to, one a line (-d, -p)" },
+        { "purge", consentctl_purge,
+          "--subject S | --inactive-before DATE [--dry-run]",
+          "erase personal data from proofs, keeping tombstones that verify "
+          "(-d, -p, -k)" },
         { NULL, NULL, NULL, NULL }
     };
     return table;

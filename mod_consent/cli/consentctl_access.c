@@ -122,7 +122,8 @@ static int json_begin(consentctl_access_t *a)
                   consent_json_str(a->pool, a->site),
                   consent_json_str(a->pool, consent_time_rfc3339(a->pool,
                                    apr_time_now())),
-                  consentctl_states_json(a->pool, a->status)) >= 0;
+                  consentctl_states_json(a->store, a->pool,
+                                         a->status)) >= 0;
 }
 
 static int json_proof(consentctl_access_t *a, const consent_proof_t *pf,

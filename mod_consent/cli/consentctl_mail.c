@@ -12,6 +12,7 @@
 
 #include "consentctl_store.h"
 #include "consent_status.h"
+#include "consent_purge.h"
 #include "consent_unsub.h"
 #include "consent_notice.h"
 #include "consent_utf8.h"
@@ -190,6 +191,8 @@ typedef struct {
     int csv;                    /* --csv */
     int risky;                  /* plain lines a spreadsheet would run */
     int failed;                 /* the output could not be written */
+    int tombs;                  /* the person's proofs are all tombstones */
+    int erased;                 /* purged objectors left out of plain */
 } people_t;
 
 /* Lower-case hex SHA-256 of the subject as the store spells it (an
@@ -246,10 +249,23 @@ static void print_line(people_t *pp, const char *line)
 /* Prints the person folded so far if suppressed, then forgets them. */
 static void person_done(people_t *pp)
 {
+    /* a purged objector is known by the hash of the address only
+     * (consent_purge.h): listed by --hashed, as everyone there */
+    int purged = pp->tombs && !strncmp(pp->subject ? pp->subject : "",
+                                       CONSENT_PURGE_HASH_PREFIX,
+                                       strlen(CONSENT_PURGE_HASH_PREFIX));
+
     if (pp->subject != NULL
         && consent_status_suppressed(pp->status, pp->purpose)) {
-        print_line(pp, pp->hash ? hashed(pp->pool, pp->subject)
-                                : pp->subject);
+        if (purged && !pp->hash) {
+            ++pp->erased;
+        }
+        else {
+            print_line(pp, purged ? pp->subject
+                                    + strlen(CONSENT_PURGE_HASH_PREFIX)
+                       : pp->hash ? hashed(pp->pool, pp->subject)
+                       : pp->subject);
+        }
     }
     apr_pool_clear(pp->pool);
     pp->subject = NULL;
@@ -268,7 +284,9 @@ static apr_status_t note_person(void *baton, const consent_proof_t *pf,
         person_done(pp);
         pp->subject = apr_pstrdup(pp->pool, pf->subject);
         pp->status = consent_status_make(pp->pool);
+        pp->tombs = 1;
     }
+    pp->tombs &= pf->erasure != NULL;
     consent_status_add(pp->status, pf);
     return pp->failed ? APR_EGENERAL : APR_SUCCESS;
 }
@@ -276,6 +294,11 @@ static apr_status_t note_person(void *baton, const consent_proof_t *pf,
 /* made before subjects like these were refused at input */
 static void warn_risky(const people_t *pp)
 {
+    if (pp->erased) {
+        fprintf(stderr, "consentctl suppression-list: %d objector%s purged "
+                "since, known by the hash of the address only: listed by "
+                "--hashed\n", pp->erased, pp->erased == 1 ? "" : "s");
+    }
     if (pp->risky) {
         fprintf(stderr, "consentctl suppression-list: %d subject%s "
                 "start%s with = + - or @: open the list as text, or use "

@@ -4,6 +4,8 @@
  * created nor migrated (a typo in -p must not answer "no proof, nobody
  * to suppress" from a fresh empty file), and one that is not there or
  * holds no mod_consent schema is an error (CONSENTCTL_NO_STORE).
+ * consentctl_open_store_rw is for purge (consentctl_purge.c), the one
+ * command that writes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +123,26 @@ static apr_status_t read_only(const connection_t *c, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-consent_store_t *consentctl_open_store(const consentctl_opts *o)
+/* The store's schema brought up to this consentctl's: only a command
+ * that writes (purge) does it, as Apache's start would. */
+static int migrate(const connection_t *c, int *version, const char *where,
+                   apr_pool_t *p)
+{
+    const char *err = NULL;
+
+    if (*version >= CONSENT_SCHEMA_VERSION) {
+        return 1;
+    }
+    if (consent_store_migrate(c->driver, c->handle, p, &err)
+        != APR_SUCCESS) {
+        fprintf(stderr, "consentctl: cannot migrate %s: %s\n", where, err);
+        return 0;
+    }
+    *version = CONSENT_SCHEMA_VERSION;
+    return 1;
+}
+
+static consent_store_t *open_store(const consentctl_opts *o, int writes)
 {
     connection_t *c = apr_pcalloc(o->pool, sizeof *c);
     const char *driver = o->driver ? o->driver : "sqlite3";
@@ -153,7 +174,8 @@ consent_store_t *consentctl_open_store(const consentctl_opts *o)
     }
     apr_pool_cleanup_register(o->pool, c, close_connection,
                               apr_pool_cleanup_null);
-    if ((version = store_schema(c, where, o->pool)) == 0) {
+    if ((version = store_schema(c, where, o->pool)) == 0
+        || (writes && !migrate(c, &version, where, o->pool))) {
         return NULL;
     }
     if (version != CONSENT_SCHEMA_VERSION) {
@@ -169,15 +191,25 @@ consent_store_t *consentctl_open_store(const consentctl_opts *o)
      * expires the statements prepared on its connection) */
     late = strcmp(driver, "mysql") == 0;
     if (consent_store_connection_init(c->driver, c->handle, o->pool, &err)
-        || (!late && read_only(c, o->pool, &err))
+        || (!late && !writes && read_only(c, o->pool, &err))
         || consent_store_open(&store, c->driver, c->handle, o->pool,
                               &err)
-        || (late && read_only(c, o->pool, &err))) {
+        || (late && !writes && read_only(c, o->pool, &err))) {
         fprintf(stderr, "consentctl: store: %s\n", err);
         return NULL;
     }
     store->only_site = o->site;
     return store;
+}
+
+consent_store_t *consentctl_open_store(const consentctl_opts *o)
+{
+    return open_store(o, 0);
+}
+
+consent_store_t *consentctl_open_store_rw(const consentctl_opts *o)
+{
+    return open_store(o, 1);
 }
 
 /* ---- export --------------------------------------------------------- */
@@ -196,7 +228,7 @@ static int digits(const char *s, int n)
 
 /* Seconds since the epoch, or RFC 3339 ("2026-11-28", "...T07:29:35Z",
  * "...T07:29:35.5+02:00"). */
-static int parse_since(const char *s, apr_time_t *t)
+int consentctl_parse_time(const char *s, apr_time_t *t)
 {
     apr_time_exp_t tm;
     apr_int64_t usec = 0, scale = 100000, off = 0;
@@ -314,7 +346,7 @@ int consentctl_export(const consentctl_opts *o, int argc,
                     "json, kantara or iso27560\n", arg);
             return EXIT_USAGE;
         }
-        else if (opt == 's' && !parse_since(arg, &since)) {
+        else if (opt == 's' && !consentctl_parse_time(arg, &since)) {
             fprintf(stderr, "consentctl export: --since %s: expected RFC "
                     "3339 (2026-11-28T07:29:35Z) or epoch seconds\n", arg);
             return EXIT_USAGE;
@@ -481,11 +513,43 @@ static apr_status_t note_decisions(void *baton, const consent_proof_t *pf,
     return APR_SUCCESS;
 }
 
-const char *consentctl_states_json(apr_pool_t *p,
+/*
+ * Stale (ISO/IEC 29184: ask again when the notice changes materially): a
+ * consent given on a form of which the store has since seen a newer
+ * version with another notice text (consent_notice holds one row per
+ * text, with the version that first showed it: a version that changed
+ * nothing in the text makes nothing stale). Only "given" can be: the
+ * other states are no consent to renew.
+ */
+static int is_stale(consent_store_t *store, apr_hash_t *newest,
+                    const consent_purpose_state_t *l, apr_pool_t *p)
+{
+    const char *v, *err = NULL, *form = l->form_id;
+    apr_array_header_t *rows;
+
+    if (l->state == NULL || strcmp(l->state, CONSENT_STATE_GIVEN) != 0
+        || l->form_id == NULL) {
+        return 0;
+    }
+    v = apr_hash_get(newest, l->form_id, APR_HASH_KEY_STRING);
+    if (v == NULL) {
+        v = consent_store_query(store, "SELECT MAX(form_version) FROM"
+                                " consent_notice WHERE form_id = %s", &rows,
+                                p, 1, &form, &err) == 0
+            && rows->nelts == 1
+            && APR_ARRAY_IDX(rows, 0, const char **)[0]
+            ? APR_ARRAY_IDX(rows, 0, const char **)[0] : "0";
+        apr_hash_set(newest, l->form_id, APR_HASH_KEY_STRING, v);
+    }
+    return apr_atoi64(v) > (apr_int64_t)l->form_version;
+}
+
+const char *consentctl_states_json(consent_store_t *store, apr_pool_t *p,
                                    const consent_status_t *st)
 {
     apr_array_header_t *out = apr_array_make(p, st->order->nelts + 1,
                                              sizeof(char *));
+    apr_hash_t *newest = apr_hash_make(p);     /* form id -> version */
     int i;
 
     for (i = 0; i < st->order->nelts; ++i) {
@@ -494,21 +558,23 @@ const char *consentctl_states_json(apr_pool_t *p,
 
         APR_ARRAY_PUSH(out, const char *) = apr_psprintf(p,
             "%s:{\"state\":%s,\"event\":%s,\"form_id\":%s,"
-            "\"time\":%s,\"receipt_id\":%s}",
+            "\"time\":%s,\"receipt_id\":%s,\"stale\":%s}",
             consent_json_str(p, l->purpose), consent_json_str(p, l->state),
             consent_json_str(p, l->event), consent_json_str(p, l->form_id),
             consent_json_str(p, consent_time_rfc3339(p, l->time)),
-            consent_json_str(p, l->receipt_id));
+            consent_json_str(p, l->receipt_id),
+            is_stale(store, newest, l, p) ? "true" : "false");
     }
     return apr_pstrcat(p, "{", apr_array_pstrcat(p, out, ','), "}", NULL);
 }
 
-static void print_status_json(const consent_status_t *st,
+static void print_status_json(consent_store_t *store,
+                              const consent_status_t *st,
                               const char *subject)
 {
     printf("{\"subject\":%s,\"purposes\":%s}\n",
            consent_json_str(st->pool, subject),
-           consentctl_states_json(st->pool, st));
+           consentctl_states_json(store, st->pool, st));
 }
 
 int consentctl_status(const consentctl_opts *o, int argc,
@@ -550,7 +616,7 @@ int consentctl_status(const consentctl_opts *o, int argc,
         return EXIT_NO_STORE;
     }
     if (json) {
-        print_status_json(st, subject);
+        print_status_json(store, st, subject);
         return 0;
     }
     for (i = 0; i < st->order->nelts; ++i) {

@@ -51,8 +51,9 @@ apr_status_t consentctl_print_receipt(void *baton,
 const char *consentctl_jurisdiction(const char *given, const char *regime);
 const char *consentctl_collection_method(const char *event);
 
-/* status --json's "purposes" object, for status and access alike. */
-const char *consentctl_states_json(apr_pool_t *p,
+/* status --json's "purposes" object, for status and access alike (the
+ * store answers whether a newer notice made a consent stale). */
+const char *consentctl_states_json(consent_store_t *store, apr_pool_t *p,
                                    const consent_status_t *st);
 
 /* consentctl_checkpoint.c: a signed summary of the store, and the
@@ -72,6 +73,17 @@ int consentctl_suppression_list(const consentctl_opts *o, int argc,
 
 /* Shared by the commands: NULL after saying why on stderr. */
 consent_store_t *consentctl_open_store(const consentctl_opts *o);
+/* For a command that writes (purge): not read-only, and the schema
+ * migrated to this consentctl's version first, as Apache's start does. */
+consent_store_t *consentctl_open_store_rw(const consentctl_opts *o);
+
+/* Epoch seconds or RFC 3339 ("2026-11-28", "...T07:29:35Z"); 0 when
+ * neither. */
+int consentctl_parse_time(const char *s, apr_time_t *t);
+
+/* consentctl_purge.c: erasure (art. 17) and retention (R11). */
+int consentctl_purge(const consentctl_opts *o, int argc,
+                     const char *const *argv);
 consent_keyring_t *consentctl_load_keyring(const consentctl_opts *o);
 
 /* A form definition compiled as Apache's start-up would (the schema of

@@ -43,6 +43,13 @@ struct consent_audit_t {
     apr_hash_t *notices;        /* sha256 -> notice_meta_t* */
     apr_hash_t *lanes;          /* lane -> lane_seen_t* */
     apr_pool_t *pool;
+    /* the purge event last looked up for a tombstone: a purge's
+     * tombstones come together in their lanes, and one event at a time
+     * keeps memory bounded however many were erased */
+    apr_pool_t *purge_pool;
+    apr_pool_t *tomb_pool;      /* one tombstone's, cleared for the next */
+    const char *purge_id;
+    apr_hash_t *purge_named;    /* receipt id -> "", NULL: not a purge */
 };
 
 #define TAMPER(a, ...) \
@@ -93,6 +100,8 @@ consent_audit_t *consent_audit_make(consent_store_t *store,
     a->notices = apr_hash_make(p);
     a->lanes = apr_hash_make(p);
     a->pool = p;
+    apr_pool_create(&a->purge_pool, p);
+    apr_pool_create(&a->tomb_pool, p);
     return a;
 }
 
@@ -218,6 +227,70 @@ static void meet_heads(consent_audit_t *a, const consent_proof_t *pf)
     }
 }
 
+/* The receipts the purge event id names, NULL when id is not a purge
+ * event of the store. Its own MAC is checked where verify meets it in its
+ * lane, like any record's: a forged one is tampering there. */
+static apr_hash_t *purge_named(consent_audit_t *a, const char *id)
+{
+    apr_array_header_t *rows, *choices;
+    const char *err = NULL, **c;
+    int i;
+
+    if (a->purge_id && strcmp(a->purge_id, id) == 0) {
+        return a->purge_named;
+    }
+    apr_pool_clear(a->purge_pool);
+    a->purge_id = apr_pstrdup(a->purge_pool, id);
+    a->purge_named = NULL;
+    if (consent_store_query(a->store, "SELECT event, choices, erasure"
+                            " FROM consent_proof WHERE receipt_id = %s",
+                            &rows, a->purge_pool, 1, &id, &err) != 0) {
+        UNREADABLE(a, "cannot read purge event %s: %s", id, err);
+        return NULL;
+    }
+    c = rows->nelts == 1 ? APR_ARRAY_IDX(rows, 0, const char **) : NULL;
+    if (c == NULL || !same(c[0], CONSENT_EVENT_PURGE) || c[2] != NULL) {
+        return NULL;
+    }
+    a->purge_named = apr_hash_make(a->purge_pool);
+    choices = consent_choices_decode(a->purge_pool, c[1]);
+    for (i = 0; i < choices->nelts; ++i) {
+        const consent_choice_t *ch = &APR_ARRAY_IDX(choices, i,
+                                                    consent_choice_t);
+
+        if (same(ch->state, CONSENT_STATE_ERASED)) {
+            apr_hash_set(a->purge_named, ch->purpose, APR_HASH_KEY_STRING,
+                         "");
+        }
+    }
+    return a->purge_named;
+}
+
+/* A tombstone must be named by a purge event: an erasure is authorised
+ * and on the record, never a row blanked quietly. */
+static void check_tombstone(consent_audit_t *a, const consent_proof_t *pf,
+                            apr_pool_t *p)
+{
+    const char *by = NULL, *tomb = NULL;
+    apr_hash_t *named;
+
+    if (!consent_proof_erasure_parse(p, pf->erasure, &by, &tomb)) {
+        TAMPER(a, "receipt %s: a tombstone mod_consent never writes "
+               "(erasure '%.80s')", pf->receipt_id, pf->erasure);
+        return;
+    }
+    named = purge_named(a, by);
+    if (named == NULL) {
+        TAMPER(a, "receipt %s: erased by %s, which is no purge event of "
+               "the store (an erasure not on the record)", pf->receipt_id,
+               by);
+    }
+    else if (!apr_hash_get(named, pf->receipt_id, APR_HASH_KEY_STRING)) {
+        TAMPER(a, "receipt %s: erased by purge %s, which does not name it "
+               "(an erasure not on the record)", pf->receipt_id, by);
+    }
+}
+
 void consent_audit_proof_row(consent_audit_t *a, const char **c,
                              const consent_proof_t *pf)
 {
@@ -231,6 +304,10 @@ void consent_audit_proof_row(consent_audit_t *a, const char **c,
     check_seq(a, pf, c[P_SEQ]);
     match_notice(a, c, pf);
     meet_heads(a, pf);
+    if (pf->erasure != NULL) {
+        apr_pool_clear(a->tomb_pool);
+        check_tombstone(a, pf, a->tomb_pool);
+    }
 }
 
 /* ---- the end: counts, strays, what was not met ----------------------- */

@@ -46,6 +46,38 @@ void consent_proof_add_choice(consent_proof_t *proof, const char *purpose,
     c->state = state;
 }
 
+static const char *dupstr(apr_pool_t *p, const char *s)
+{
+    return s ? apr_pstrdup(p, s) : NULL;
+}
+
+consent_proof_t *consent_proof_copy(apr_pool_t *p, const consent_proof_t *in)
+{
+    consent_proof_t *pf = apr_pmemdup(p, in, sizeof *pf);
+    const char **s[] = { &pf->receipt_id, &pf->event, &pf->site, &pf->ip,
+                         &pf->user_agent, &pf->subject, &pf->form_id,
+                         &pf->lang, &pf->regime, &pf->notice_sha256,
+                         &pf->notice_text, &pf->token_nonce,
+                         &pf->token_key_id, &pf->token_defaults, &pf->lane,
+                         &pf->prev_mac, &pf->mac_key_id, &pf->mac,
+                         &pf->erasure };
+    unsigned i;
+
+    for (i = 0; i < sizeof s / sizeof *s; ++i) {
+        *s[i] = dupstr(p, *s[i]);
+    }
+    pf->choices = apr_array_make(p, in->choices ? in->choices->nelts : 1,
+                                 sizeof(consent_choice_t));
+    for (i = 0; in->choices && i < (unsigned)in->choices->nelts; ++i) {
+        const consent_choice_t *c = &APR_ARRAY_IDX(in->choices, i,
+                                                   consent_choice_t);
+
+        consent_proof_add_choice(pf, dupstr(p, c->purpose),
+                                 dupstr(p, c->state));
+    }
+    return pf;
+}
+
 /* ---- choices: "id=state;id=state" ------------------------------------ */
 
 /* Purpose ids are plain names, but the encoding must invert whatever
@@ -245,20 +277,76 @@ const consent_key_t *consent_proof_key(const consent_keyring_t *ring,
     return consent_keyring_find(ring, id);
 }
 
+/*
+ * Tombstones. The record's MAC cannot be checked once its personal fields
+ * are gone (an HMAC is not made of parts), so the purge, which held the
+ * key and checked that MAC first, seals what remains with a second MAC
+ * that covers the first: the chain (next record's prev_mac, lane head,
+ * checkpoints) still runs through the first, untouched, and the first is
+ * a keyed commitment to what was erased, useless without the key.
+ */
+const char *consent_proof_tomb_mac(apr_pool_t *p, const consent_proof_t *tomb,
+                                   const char *erased_by,
+                                   const consent_key_t *key)
+{
+    apr_array_header_t *out = apr_array_make(p, 1024, 1);
+    unsigned char mac[CONSENT_SHA256_LEN];
+    const char *rest;
+    apr_size_t len;
+
+    put_field(out, "v", "consent-tombstone-1");
+    put_field(out, "erased_by", erased_by);
+    put_field(out, "mac", tomb->mac);
+    rest = consent_proof_canonical(p, tomb, &len);
+    put_bytes(out, rest, len);
+    if (consent_hmac(key, out->elts, out->nelts, mac) != APR_SUCCESS) {
+        return NULL;
+    }
+    return consent_hex(p, mac, sizeof mac);
+}
+
+int consent_proof_erasure_parse(apr_pool_t *p, const char *erasure,
+                                const char **erased_by,
+                                const char **tomb_mac)
+{
+    const char *sp = erasure ? strchr(erasure, ' ') : NULL;
+    const char *h;
+
+    if (sp == NULL || sp == erasure || strlen(sp + 1)
+        != 2 * CONSENT_SHA256_LEN) {
+        return 0;
+    }
+    for (h = sp + 1; *h; ++h) {
+        if (hexval(*h) < 0) {
+            return 0;
+        }
+    }
+    *erased_by = apr_pstrmemdup(p, erasure, (apr_size_t)(sp - erasure));
+    *tomb_mac = sp + 1;
+    return strchr(*erased_by, ' ') == NULL;
+}
+
+static int hex_same(const char *a, const char *b)
+{
+    return a && b && strlen(a) == strlen(b)
+           && consent_mac_equal((const unsigned char *)a,
+                                (const unsigned char *)b, strlen(a));
+}
+
 int consent_proof_check(const consent_proof_t *proof,
                         const consent_keyring_t *ring, apr_pool_t *p)
 {
     const consent_key_t *key = consent_proof_key(ring, proof->mac_key_id);
-    const char *expect;
+    const char *by, *tomb;
 
-    if (key == NULL || proof->mac == NULL
-        || (expect = mac_hex(p, proof, key)) == NULL
-        || strlen(proof->mac) != strlen(expect)) {
+    if (key == NULL || proof->mac == NULL) {
         return 0;
     }
-    return consent_mac_equal((const unsigned char *)expect,
-                             (const unsigned char *)proof->mac,
-                             strlen(expect));
+    if (proof->erasure != NULL) {
+        return consent_proof_erasure_parse(p, proof->erasure, &by, &tomb)
+               && hex_same(consent_proof_tomb_mac(p, proof, by, key), tomb);
+    }
+    return hex_same(mac_hex(p, proof, key), proof->mac);
 }
 
 /* ---- JSON ------------------------------------------------------------ */
@@ -424,6 +512,17 @@ const char *consent_proof_json(apr_pool_t *p, const consent_proof_t *proof)
     put_member(out, "prev_mac", proof->prev_mac);
     put_member(out, "mac_key_id", proof->mac_key_id);
     put_member(out, "mac", proof->mac);
+    if (proof->erasure) {
+        const char *by = NULL, *tomb = NULL;
+
+        /* a tombstone: who erased it (a malformed one shown as is) */
+        if (consent_proof_erasure_parse(p, proof->erasure, &by, &tomb)) {
+            put_member(out, "erased_by", by);
+        }
+        else {
+            put_member(out, "erasure", proof->erasure);
+        }
+    }
     out->elts[out->nelts - 1] = '}';    /* replaces the last comma */
     *(char *)apr_array_push(out) = '\0';
     return out->elts;

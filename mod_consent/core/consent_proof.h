@@ -14,6 +14,10 @@
 #define CONSENT_EVENT_UNSUBSCRIBE "unsubscribe"
 /* double opt-in: the person clicked the link mailed to them */
 #define CONSENT_EVENT_CONFIRMATION "confirmation"
+/* consentctl purge: the erasure of the receipts its choices name
+ * ("<receipt id>=erased"), made before their tombstones (consent_purge.h) */
+#define CONSENT_EVENT_PURGE "purge"
+#define CONSENT_STATE_ERASED "erased"
 
 #define CONSENT_STATE_GIVEN "given"
 #define CONSENT_STATE_REFUSED "refused"
@@ -55,10 +59,17 @@ typedef struct {
     const char *prev_mac;       /* hex MAC of the lane's previous record */
     const char *mac_key_id;     /* hex id of the key that made mac */
     const char *mac;            /* hex HMAC-SHA256(canonical) */
+    /* NULL, or on a tombstone (consent_purge.h): "<receipt id of the purge
+     * event> <hex tombstone MAC>"; mac is then the record's MAC as it was
+     * sealed, which its successor chains to */
+    const char *erasure;
 } consent_proof_t;
 
 /* A new proof with a fresh receipt id and the current time. */
 consent_proof_t *consent_proof_make(apr_pool_t *p, const char *event);
+
+/* A deep copy in p (a record kept beyond the store's page). */
+consent_proof_t *consent_proof_copy(apr_pool_t *p, const consent_proof_t *in);
 
 void consent_proof_add_choice(consent_proof_t *proof, const char *purpose,
                               const char *state);
@@ -83,7 +94,23 @@ const char *consent_proof_canonical(apr_pool_t *p,
 apr_status_t consent_proof_seal(consent_proof_t *proof,
                                 const consent_key_t *key, apr_pool_t *p);
 
-/* 1 when mac matches under the keyring's key of that id. */
+/*
+ * The MAC of a tombstone: HMAC of "v:consent-tombstone-1", erased_by (the
+ * purge event's receipt id), mac (the record's MAC as first sealed) and
+ * the canonical form of the record as it is now, its personal fields
+ * erased. Under the key of mac_key_id. NULL if HMAC fails.
+ */
+const char *consent_proof_tomb_mac(apr_pool_t *p, const consent_proof_t *tomb,
+                                   const char *erased_by,
+                                   const consent_key_t *key);
+
+/* A tombstone's erasure split: 1 when it is "<id> <64 hex>". */
+int consent_proof_erasure_parse(apr_pool_t *p, const char *erasure,
+                                const char **erased_by,
+                                const char **tomb_mac);
+
+/* 1 when mac matches under the keyring's key of that id; for a tombstone
+ * (erasure not NULL), when its tombstone MAC does. */
 int consent_proof_check(const consent_proof_t *proof,
                         const consent_keyring_t *ring, apr_pool_t *p);
 

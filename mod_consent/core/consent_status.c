@@ -70,6 +70,7 @@ void consent_status_add(consent_status_t *st, const consent_proof_t *pf)
         s->state = apr_pstrdup(p, c->state);
         s->event = apr_pstrdup(p, pf->event);
         s->form_id = apr_pstrdup(p, pf->form_id);
+        s->form_version = pf->form_version;
         s->regime = apr_pstrdup(p, pf->regime);
         s->time = pf->time;
         s->receipt_id = apr_pstrdup(p, pf->receipt_id);

@@ -27,6 +27,7 @@ typedef struct {
     const char *state;          /* CONSENT_STATE_* */
     const char *event;          /* the proof that set it */
     const char *form_id;
+    unsigned form_version;      /* of the form that recorded it */
     const char *regime;
     apr_time_t time;
     const char *receipt_id;

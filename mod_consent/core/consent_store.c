@@ -79,7 +79,7 @@
     "seq, receipt_id, event, time_us, ip, user_agent, subject, form_id, " \
     "form_version, lang, regime, notice_sha256, choices, token_nonce, " \
     "token_issued, token_key_id, token_defaults, lane, lane_seq, " \
-    "prev_mac, mac_key_id, mac, site"
+    "prev_mac, mac_key_id, mac, site, erasure"
 #define LANE_COLS \
     "lane, created_us, prev_lane, creation_key_id, creation_mac, " \
     "head_seq, head_mac, head_key_id, row_mac"
@@ -109,7 +109,7 @@
     " lane TEXT NOT NULL REFERENCES consent_lane (lane)," \
     " lane_seq BIGINT NOT NULL, prev_mac TEXT NOT NULL," \
     " mac_key_id TEXT NOT NULL, mac TEXT NOT NULL," \
-    " site TEXT NOT NULL DEFAULT ''," \
+    " site TEXT NOT NULL DEFAULT '', erasure TEXT," \
     " UNIQUE (lane, lane_seq))", \
     "CREATE INDEX IF NOT EXISTS consent_proof_subject" \
     " ON consent_proof (subject)", \
@@ -153,7 +153,8 @@ static const char *const mysql_schema[] = {
     " lane VARCHAR(64) NOT NULL, lane_seq BIGINT NOT NULL,"
     " prev_mac VARCHAR(128) NOT NULL, mac_key_id VARCHAR(64) NOT NULL,"
     " mac VARCHAR(128) NOT NULL,"
-    " site VARCHAR(253) NOT NULL DEFAULT '', UNIQUE (lane, lane_seq),"
+    " site VARCHAR(253) NOT NULL DEFAULT '', erasure TEXT,"
+    " UNIQUE (lane, lane_seq),"
     " FOREIGN KEY (lane) REFERENCES consent_lane (lane))" MYSQL_TABLE,
     "CREATE INDEX IF NOT EXISTS consent_proof_subject"
     " ON consent_proof (subject(255))",
@@ -761,6 +762,13 @@ static const char *migrate_once(const apr_dbd_driver_t *driver,
                                : "ALTER TABLE consent_proof ADD COLUMN site"
                                  " TEXT NOT NULL DEFAULT ''"))) {
         return db_error(driver, handle, rv, "adding the site column", p);
+    }
+    /* 2 -> 3 (purge): a tombstone's erasure (consent_purge.h); NULL for
+     * every record written before, whose MACs are unchanged */
+    if (version >= 1 && version < 3
+        && (rv = apr_dbd_query(driver, handle, &n, "ALTER TABLE"
+                               " consent_proof ADD COLUMN erasure TEXT"))) {
+        return db_error(driver, handle, rv, "adding the erasure column", p);
     }
     if (version > CONSENT_SCHEMA_VERSION) {
         return apr_psprintf(p, "the store's schema version %" APR_INT64_T_FMT
@@ -1399,6 +1407,7 @@ static consent_proof_t *proof_from_cols(const char **c, apr_pool_t *p)
     pf->mac_key_id = c[20];
     pf->mac = c[21];
     pf->site = c[22] ? c[22] : "";
+    pf->erasure = c[23];
     return pf;
 }
 

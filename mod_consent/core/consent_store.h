@@ -18,7 +18,7 @@
 
 #include "consent_proof.h"
 
-#define CONSENT_SCHEMA_VERSION 2
+#define CONSENT_SCHEMA_VERSION 3
 
 typedef struct {
     const char *label;          /* e.g. "consent_insert_proof" */

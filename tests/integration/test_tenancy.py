@@ -395,6 +395,8 @@ def test_a_mysql_store_of_version_1_gains_the_site_column(mariadb):
         one("old@example.org")
         server.stop()
         mariadb.sql("ALTER TABLE consent_proof DROP COLUMN site", db=db)
+        # schema 3 added erasure: version 1 had none
+        mariadb.sql("ALTER TABLE consent_proof DROP COLUMN erasure", db=db)
         mariadb.sql("DELETE FROM consent_schema_version", db=db)
         mariadb.sql("INSERT INTO consent_schema_version VALUES (1)", db=db)
         server.start()
@@ -404,7 +406,7 @@ def test_a_mysql_store_of_version_1_gains_the_site_column(mariadb):
         assert rows == ["old@example.org\t",
                         "new@example.org\t" + tokens.HARNESS_SITE]
         assert mariadb.sql("SELECT MAX(version) FROM consent_schema_version",
-                           db=db).stdout.strip() == "2"
+                           db=db).stdout.strip() == "3"
     finally:
         server.stop()
         server.cleanup()

@@ -811,13 +811,14 @@ static void test_migrate_from_version_1(void **state)
     record(&db, lane, 2, key_a);
     /* what a store written by the previous version looks like */
     raw(&db, "ALTER TABLE consent_proof DROP COLUMN site");
+    raw(&db, "ALTER TABLE consent_proof DROP COLUMN erasure");
     raw(&db, "DELETE FROM consent_schema_version");
     raw(&db, "INSERT INTO consent_schema_version (version) VALUES (1)");
     apr_dbd_close(db.driver, db.handle);
 
     open_db(&later, "v1", pool);
     assert_string_equal(raw_value(&later, "SELECT MAX(version) FROM "
-                                  "consent_schema_version"), "2");
+                                  "consent_schema_version"), "3");
     pf = make_proof(pool, 3, nonce_of(3));
     pf->site = "e.test";
     assert_int_equal(consent_store_record(later.store, pf, lane, key_a,
