@@ -251,6 +251,11 @@ static int parse_since(const char *s, apr_time_t *t)
     return 1;
 }
 
+int consentctl_parse_time(const char *s, apr_time_t *t)
+{
+    return parse_since(s, t);
+}
+
 static apr_status_t print_json(void *baton, const consent_proof_t *proof,
                                apr_pool_t *scratch)
 {

@@ -30,6 +30,13 @@ int consentctl_verify(const consentctl_opts *o, int argc,
 int consentctl_status(const consentctl_opts *o, int argc,
                       const char *const *argv);
 
+/* consentctl report (consentctl_report.c). */
+int consentctl_report(const consentctl_opts *o, int argc,
+                      const char *const *argv);
+/* A time as export --since takes it: RFC 3339 or epoch seconds; 0 when
+ * it is neither. */
+int consentctl_parse_time(const char *s, apr_time_t *t);
+
 /* consentctl_checkpoint.c: a signed summary of the store, and the
  * checkpoint files of verify --checkpoint (consent_checkpoint_t*, or
  * NULL after saying why one is unusable). */
