@@ -31,6 +31,7 @@
     "tr,figure{break-inside:avoid}" \
     "figure{margin:.2em 0 .8em}figure svg{width:100%;height:auto;" \
     "display:block}td svg{width:100%;height:12px;display:block}" \
+    "td.bar{width:18%;min-width:4em}table.small{width:auto}" \
     ".legend{list-style:none;padding:0;margin:.2em 0;display:flex;" \
     "flex-wrap:wrap;gap:.2em 1.2em;font-size:9pt}" \
     ".key{display:inline-block;width:.8em;height:.8em;margin-right:.35em;" \
@@ -293,7 +294,7 @@ static void rate_row(const page_t *pg, const consent_report_form_t *f,
     fprintf(pg->out, "<tr><td>%s</td><td class=\"n\">%u</td><td>%s</td>"
             "<td class=\"n\">%" APR_INT64_T_FMT "</td><td>%s</td>"
             "<td class=\"n\">%" APR_INT64_T_FMT "</td><td class=\"n\">%"
-            APR_INT64_T_FMT "</td><td class=\"n\">%s</td><td>",
+            APR_INT64_T_FMT "</td><td class=\"n\">%s</td><td class=\"bar\">",
             consentctl_html(pg->p, f->form_id), f->version,
             consentctl_html(pg->p, f->regime), f->submissions,
             consentctl_html(pg->p, purpose), n, given,
@@ -317,7 +318,7 @@ static void rates(const page_t *pg)
     fprintf(pg->out, "<table><thead><tr><th>%s</th><th class=\"n\">%s</th>"
             "<th>%s</th><th class=\"n\">%s</th><th>%s</th>"
             "<th class=\"n\">%s</th><th class=\"n\">%s</th>"
-            "<th class=\"n\">%s</th><th style=\"width:18%%\"></th>"
+            "<th class=\"n\">%s</th><th></th>"
             "</tr></thead><tbody>", t(pg, "report.form"),
             t(pg, "report.version"), t(pg, "report.regime"),
             t(pg, "report.submissions"), t(pg, "report.purpose"),
@@ -361,7 +362,7 @@ static void departures(const page_t *pg)
         n[1] += consent_count_get(d->events, CONSENT_EVENT_UNSUBSCRIBE);
     }
     fprintf(pg->out, "<section id=\"departures\"><h2>%s</h2>"
-            "<p class=\"help\">%s</p><table><tbody>"
+            "<p class=\"help\">%s</p><table class=\"small\"><tbody>"
             "<tr><th scope=\"row\">%s</th><td class=\"n\">%" APR_INT64_T_FMT
             "</td></tr><tr><th scope=\"row\">%s</th><td class=\"n\">%"
             APR_INT64_T_FMT "</td></tr></tbody></table>",
@@ -403,8 +404,8 @@ static void population_row(const page_t *pg, const char *purpose,
         colours[j] = consentctl_state_colour(s);
         fprintf(pg->out, "<td class=\"n\">%" APR_INT64_T_FMT "</td>", v[j]);
     }
-    fprintf(pg->out, "<td class=\"n\">%" APR_INT64_T_FMT "</td><td>",
-            consent_count_get(r->stale, purpose));
+    fprintf(pg->out, "<td class=\"n\">%" APR_INT64_T_FMT "</td>"
+            "<td class=\"bar\">", consent_count_get(r->stale, purpose));
     consentctl_svg_shares(pg->out, pg->p, &chart);
     fputs("</td></tr>", pg->out);
 }
@@ -418,7 +419,7 @@ static void population(const page_t *pg)
     int i, j;
 
     fprintf(pg->out, "<section id=\"population\"><h2>%s</h2>"
-            "<p class=\"help\">%s %s. %s: %" APR_INT64_T_FMT ".</p>"
+            "<p class=\"help\">%s %s. %s %" APR_INT64_T_FMT ".</p>"
             "<p class=\"help\">%s</p>",
             t(pg, "report.population"), t(pg, "report.as_of"),
             r->until ? when(pg->p, r->until) : when(pg->p, pg->o->generated),
@@ -435,7 +436,7 @@ static void population(const page_t *pg)
                 word(pg, "report.state.", APR_ARRAY_IDX(states, j,
                                                         const char *))));
     }
-    fprintf(pg->out, "<th class=\"n\">%s</th><th style=\"width:25%%\"></th>"
+    fprintf(pg->out, "<th class=\"n\">%s</th><th></th>"
             "</tr></thead><tbody>", t(pg, "report.stale"));
     for (i = 0; i < purposes->nelts; ++i) {
         population_row(pg, APR_ARRAY_IDX(purposes, i, const char *), states);

@@ -131,10 +131,13 @@ static void bar(FILE *out, apr_pool_t *p, const consentctl_chart_t *c,
     }
 }
 
-static void svg_open(FILE *out, apr_pool_t *p, const char *title, int h)
+/* stretch: a share bar fills its cell whatever the cell's shape */
+static void svg_open(FILE *out, apr_pool_t *p, const char *title, int h,
+                     int stretch)
 {
     fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
-            "%d %d\" role=\"img\" aria-label=\"%s\"><title>%s</title>", W, h,
+            "%d %d\"%s role=\"img\" aria-label=\"%s\"><title>%s</title>",
+            W, h, stretch ? " preserveAspectRatio=\"none\"" : "",
             consentctl_html(p, title), consentctl_html(p, title));
 }
 
@@ -144,7 +147,7 @@ void consentctl_svg_bars(FILE *out, apr_pool_t *p,
     apr_int64_t max = tallest(c);
     int i;
 
-    svg_open(out, p, c->title, H);
+    svg_open(out, p, c->title, H, 0);
     axis(out, max);
     for (i = 0; i < c->n; ++i) {
         bar(out, p, c, i, max);
@@ -165,7 +168,7 @@ void consentctl_svg_shares(FILE *out, apr_pool_t *p,
     for (j = 0; j < c->k; ++j) {
         sum += c->v[j];
     }
-    svg_open(out, p, c->title, 28);
+    svg_open(out, p, c->title, 28, 1);
     fprintf(out, "<rect x=\"0\" y=\"2\" width=\"%d\" height=\"24\" "
             "fill=\"#eee\"/>", W);
     for (j = 0; j < c->k && sum > 0; ++j) {
