@@ -27,11 +27,11 @@
     "th,td{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left;" \
     "vertical-align:top}th{background:#f3f5f4}" \
     ".n{text-align:right;font-variant-numeric:tabular-nums;" \
-    "white-space:nowrap}" \
+    "white-space:nowrap}th.n{white-space:normal}" \
     "tr,figure{break-inside:avoid}" \
     "figure{margin:.2em 0 .8em}figure svg{width:100%;height:auto;" \
     "display:block}td svg{width:100%;height:12px;display:block}" \
-    "td.bar{width:18%;min-width:4em}table.small{width:auto}" \
+    "td.bar{width:16%;min-width:3em}table.small{width:auto}" \
     ".legend{list-style:none;padding:0;margin:.2em 0;display:flex;" \
     "flex-wrap:wrap;gap:.2em 1.2em;font-size:9pt}" \
     ".key{display:inline-block;width:.8em;height:.8em;margin-right:.35em;" \
@@ -41,6 +41,7 @@
     ".none{color:#666;font-style:italic}" \
     "footer{margin-top:2em;color:#555;font-size:8.5pt}" \
     "@media print{body{margin:0;max-width:none;padding:0}" \
+    "table{font-size:8.5pt}" \
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}" \
     "h2{break-before:auto}section{break-inside:auto}}"
 
