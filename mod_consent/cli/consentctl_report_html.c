@@ -480,7 +480,7 @@ static void notices(const page_t *pg)
                 n->proofs);
     }
     fputs("</tbody></table>", pg->out);
-    fprintf(pg->out, "<p class=\"help\">%s: %d</p></section>",
+    fprintf(pg->out, "<p class=\"help\">%s %d</p></section>",
             t(pg, "report.superseded"), all->nelts - shown);
 }
 

@@ -17,6 +17,7 @@
 #define TOP 12
 #define PLOT_W (W - LEFT - 8)
 #define PLOT_H 120
+#define BAR_MAX 48      /* a few periods: bars, not walls */
 
 const char *consentctl_state_colour(const char *state)
 {
@@ -89,10 +90,17 @@ static void axis(FILE *out, apr_int64_t max)
 }
 
 /* The first, middle and last bars' labels under the plot. */
+static double bar_width(const consentctl_chart_t *c)
+{
+    double bw = (double)PLOT_W / c->n;
+
+    return bw > BAR_MAX ? BAR_MAX : bw;
+}
+
 static void x_labels(FILE *out, apr_pool_t *p, const consentctl_chart_t *c)
 {
     int at[3] = { 0, c->n / 2, c->n - 1 }, i;
-    double bw = (double)PLOT_W / c->n;
+    double bw = bar_width(c);
 
     for (i = 0; i < 3; ++i) {
         if (i > 0 && at[i] <= at[i - 1]) {
@@ -110,7 +118,7 @@ static void x_labels(FILE *out, apr_pool_t *p, const consentctl_chart_t *c)
 static void bar(FILE *out, apr_pool_t *p, const consentctl_chart_t *c,
                 int i, apr_int64_t max)
 {
-    double bw = (double)PLOT_W / c->n, y = TOP + PLOT_H;
+    double bw = bar_width(c), y = TOP + PLOT_H;
     double gap = bw > 4 ? bw * 0.15 : 0;
     int j;
 
