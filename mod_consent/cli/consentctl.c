@@ -218,6 +218,10 @@ static const command_t *commands(void)
         { "site-key", consentctl_site_key, "--site S",
           "site S's key, derived from the master, as a secret file (-k "
           "MASTER)" },
+        { "report", consentctl_report, "[--since T] [--until T] "
+          "[--format json|html|csv] [--by day|week] [--lang L] [-o FILE]",
+          "decisions, consent rates, withdrawals, who stands where now and "
+          "the notices in force, for a DPO (-d, -p)" },
         { "suppression-list", consentctl_suppression_list,
           "[--hashed] [--purpose P] [--csv]",
           "everyone a mailer must not write to, one a line (-d, -p)" },

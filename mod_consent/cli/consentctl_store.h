@@ -55,6 +55,9 @@ const char *consentctl_collection_method(const char *event);
  * store answers whether a newer notice made a consent stale). */
 const char *consentctl_states_json(consent_store_t *store, apr_pool_t *p,
                                    const consent_status_t *st);
+/* consentctl report (consentctl_report.c). */
+int consentctl_report(const consentctl_opts *o, int argc,
+                      const char *const *argv);
 
 /* consentctl_checkpoint.c: a signed summary of the store, and the
  * checkpoint files of verify --checkpoint (consent_checkpoint_t*, or
