@@ -116,10 +116,10 @@
     "CREATE INDEX IF NOT EXISTS consent_proof_time" \
     " ON consent_proof (time_us, seq)"
 
-static const char *const sqlite_schema[] = {
+static const char *const store_sqlite_schema[] = {
     SCHEMA("INTEGER PRIMARY KEY AUTOINCREMENT"), NULL
 };
-static const char *const pgsql_schema[] = {
+static const char *const store_pgsql_schema[] = {
     SCHEMA("BIGSERIAL PRIMARY KEY"), NULL
 };
 
@@ -128,7 +128,7 @@ static const char *const pgsql_schema[] = {
  * at table level (InnoDB ignores them on a column). */
 #define MYSQL_TABLE \
     " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-static const char *const mysql_schema[] = {
+static const char *const store_mysql_schema[] = {
     "CREATE TABLE IF NOT EXISTS consent_schema_version ("
     " version INTEGER NOT NULL PRIMARY KEY)" MYSQL_TABLE,
     "CREATE TABLE IF NOT EXISTS consent_notice ("
@@ -292,50 +292,50 @@ static const char *const mysql_connection_sql[] = {
     NULL
 };
 
-static int is_sqlite(const char *driver)
+static int store_is_sqlite(const char *driver)
 {
     return driver && strcmp(driver, "sqlite3") == 0;
 }
 
-static int is_pgsql(const char *driver)
+static int store_is_pgsql(const char *driver)
 {
     return driver && strcmp(driver, "pgsql") == 0;
 }
 
-static int is_mysql(const char *driver)
+static int store_is_mysql(const char *driver)
 {
     return driver && strcmp(driver, "mysql") == 0;
 }
 
 const consent_stmt_def_t *consent_store_statements(const char *driver)
 {
-    return is_sqlite(driver) ? sqlite_statements
-           : is_pgsql(driver) ? pgsql_statements
-           : is_mysql(driver) ? mysql_statements : NULL;
+    return store_is_sqlite(driver) ? sqlite_statements
+           : store_is_pgsql(driver) ? pgsql_statements
+           : store_is_mysql(driver) ? mysql_statements : NULL;
 }
 
 const char *const *consent_store_connection_sql(const char *driver)
 {
-    return is_sqlite(driver) ? sqlite_connection_sql
-           : is_pgsql(driver) ? pgsql_connection_sql
-           : is_mysql(driver) ? mysql_connection_sql : NULL;
+    return store_is_sqlite(driver) ? sqlite_connection_sql
+           : store_is_pgsql(driver) ? pgsql_connection_sql
+           : store_is_mysql(driver) ? mysql_connection_sql : NULL;
 }
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static const char *i64(apr_pool_t *p, apr_int64_t v)
+static const char *store_i64(apr_pool_t *p, apr_int64_t v)
 {
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
 }
 
-static apr_int64_t num(const char *s)
+static apr_int64_t store_num(const char *s)
 {
     return s ? apr_atoi64(s) : 0;
 }
 
-static const char *db_error(const apr_dbd_driver_t *driver,
-                            apr_dbd_t *handle, int rv, const char *what,
-                            apr_pool_t *p)
+static const char *store_db_error(const apr_dbd_driver_t *driver,
+                                  apr_dbd_t *handle, int rv, const char *what,
+                                  apr_pool_t *p)
 {
     const char *msg = apr_dbd_error(driver, handle, rv);
 
@@ -370,7 +370,7 @@ static const char *entry(const apr_dbd_driver_t *driver, apr_dbd_row_t *row,
  * sequential one. */
 static int random_access(const apr_dbd_driver_t *driver)
 {
-    return !is_mysql(apr_dbd_name(driver));
+    return !store_is_mysql(apr_dbd_name(driver));
 }
 
 /* Every row, each a const char*[ncols] copied into p (NULL kept), so the
@@ -394,9 +394,9 @@ static int rows_of(const apr_dbd_driver_t *driver, apr_dbd_results_t *res,
     return 0;
 }
 
-static int select_rows(const consent_store_t *s, const char *label,
-                       apr_array_header_t **rows, apr_pool_t *p,
-                       int nargs, const char **args)
+static int store_select_rows(const consent_store_t *s, const char *label,
+                             apr_array_header_t **rows, apr_pool_t *p,
+                             int nargs, const char **args)
 {
     apr_dbd_results_t *res = NULL;
     int rv;
@@ -411,20 +411,20 @@ static int select_rows(const consent_store_t *s, const char *label,
 }
 
 /* The first row's columns, or NULL in *cols when there is none. */
-static int select_one(const consent_store_t *s, const char *label,
-                      const char ***cols, apr_pool_t *p,
-                      int nargs, const char **args)
+static int store_select_one(const consent_store_t *s, const char *label,
+                            const char ***cols, apr_pool_t *p,
+                            int nargs, const char **args)
 {
     apr_array_header_t *rows;
-    int rv = select_rows(s, label, &rows, p, nargs, args);
+    int rv = store_select_rows(s, label, &rows, p, nargs, args);
 
     *cols = (rv == 0 && rows->nelts > 0)
             ? APR_ARRAY_IDX(rows, 0, const char **) : NULL;
     return rv;
 }
 
-static int exec(const consent_store_t *s, const char *label, int *nrows,
-                apr_pool_t *p, int nargs, const char **args)
+static int store_exec(const consent_store_t *s, const char *label, int *nrows,
+                      apr_pool_t *p, int nargs, const char **args)
 {
     int n = 0;
     int rv = apr_dbd_pquery(s->driver, p, s->handle, &n, stmt(s, label),
@@ -491,7 +491,7 @@ static int hex_equal(const char *a, const char *b)
                                 (const unsigned char *)b, strlen(a));
 }
 
-static const char *sha256_hex(const char *text, apr_pool_t *p)
+static const char *store_sha256_hex(const char *text, apr_pool_t *p)
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
@@ -551,11 +551,11 @@ typedef struct {
 
 /* sqlite3: BEGIN IMMEDIATE takes the write lock first, so the busy
  * timeout applies there rather than at a later statement. */
-static int tx_begin(tx_t *tx, const apr_dbd_driver_t *driver,
-                    apr_dbd_t *handle, apr_pool_t *p)
+static int store_tx_begin(tx_t *tx, const apr_dbd_driver_t *driver,
+                          apr_dbd_t *handle, apr_pool_t *p)
 {
     int rv, n = 0;
-    int sqlite = is_sqlite(apr_dbd_name(driver));
+    int sqlite = store_is_sqlite(apr_dbd_name(driver));
 
     (void)p;
     tx->driver = driver;
@@ -578,7 +578,7 @@ static int tx_begin(tx_t *tx, const apr_dbd_driver_t *driver,
 
 /* Commits, or rolls back everything when ok is 0. A COMMIT that fails
  * leaves sqlite3 inside the transaction: roll it back then. */
-static int tx_end(tx_t *tx, int ok, apr_pool_t *p)
+static int store_tx_end(tx_t *tx, int ok, apr_pool_t *p)
 {
     int rv, n = 0;
 
@@ -610,27 +610,29 @@ typedef struct {
     const char *row_mac;
 } lane_t;
 
-static void lane_from_cols(lane_t *ln, const char **c)
+static void store_lane_from_cols(lane_t *ln, const char **c)
 {
     ln->lane = c[0];
-    ln->created_us = num(c[1]);
+    ln->created_us = store_num(c[1]);
     ln->prev_lane = c[2];
     ln->creation_key_id = c[3];
     ln->creation_mac = c[4];
-    ln->head_seq = num(c[5]);
+    ln->head_seq = store_num(c[5]);
     ln->head_mac = c[6];
     ln->head_key_id = c[7];
     ln->row_mac = c[8];
 }
 
 /* What creation_mac covers: the lane and the one it extends. */
-static const char *lane_creation_mac(const lane_t *ln, const char *prev_mac,
-                                     const consent_key_t *key, apr_pool_t *p)
+static const char *store_lane_creation_mac(const lane_t *ln,
+                                           const char *prev_mac,
+                                           const consent_key_t *key,
+                                           apr_pool_t *p)
 {
     apr_size_t len;
     const char *data = canon(p, &len, "v", "consent-lane-1",
                              "lane", ln->lane,
-                             "created_us", i64(p, ln->created_us),
+                             "created_us", store_i64(p, ln->created_us),
                              "prev_lane", ln->prev_lane,
                              "prev_creation_mac", prev_mac,
                              "creation_key_id", ln->creation_key_id, NULL);
@@ -639,17 +641,18 @@ static const char *lane_creation_mac(const lane_t *ln, const char *prev_mac,
 }
 
 /* What row_mac covers: the whole lane row but row_mac. */
-static const char *lane_row_mac(const lane_t *ln, const consent_key_t *key,
-                                apr_pool_t *p)
+static const char *store_lane_row_mac(const lane_t *ln,
+                                      const consent_key_t *key,
+                                      apr_pool_t *p)
 {
     apr_size_t len;
     const char *data = canon(p, &len, "v", "consent-lane-row-1",
                              "lane", ln->lane,
-                             "created_us", i64(p, ln->created_us),
+                             "created_us", store_i64(p, ln->created_us),
                              "prev_lane", ln->prev_lane,
                              "creation_key_id", ln->creation_key_id,
                              "creation_mac", ln->creation_mac,
-                             "head_seq", i64(p, ln->head_seq),
+                             "head_seq", store_i64(p, ln->head_seq),
                              "head_mac", ln->head_mac,
                              "head_key_id", ln->head_key_id, NULL);
 
@@ -665,27 +668,27 @@ static const char *lane_create(consent_store_t *s, lane_t *ln,
     const char *kid = consent_hex(p, key->id, CONSENT_KEY_ID_LEN);
     int rv;
 
-    if ((rv = select_one(s, S_LANE_LOCK, &newest, p, 0, NULL)) != 0) {
-        return db_error(s->driver, s->handle, rv, S_LANE_LOCK, p);
+    if ((rv = store_select_one(s, S_LANE_LOCK, &newest, p, 0, NULL)) != 0) {
+        return store_db_error(s->driver, s->handle, rv, S_LANE_LOCK, p);
     }
-    if ((rv = select_one(s, S_LANE_NEWEST, &newest, p, 0, NULL)) != 0) {
-        return db_error(s->driver, s->handle, rv, S_LANE_NEWEST, p);
+    if ((rv = store_select_one(s, S_LANE_NEWEST, &newest, p, 0, NULL)) != 0) {
+        return store_db_error(s->driver, s->handle, rv, S_LANE_NEWEST, p);
     }
     ln->lane = lane;
     ln->created_us = apr_time_now();
     ln->prev_lane = newest ? newest[0] : GENESIS;
     ln->creation_key_id = kid;
-    ln->creation_mac = lane_creation_mac(ln, newest ? newest[1] : "", key,
-                                         p);
+    ln->creation_mac = store_lane_creation_mac(ln, newest ? newest[1] : "",
+                                               key, p);
     ln->head_seq = 0;
     ln->head_mac = ln->creation_mac;
     ln->head_key_id = kid;
-    ln->row_mac = lane_row_mac(ln, key, p);
+    ln->row_mac = store_lane_row_mac(ln, key, p);
     if (!ln->creation_mac || !ln->row_mac) {
         return "HMAC failed";
     }
     args[0] = ln->lane;
-    args[1] = i64(p, ln->created_us);
+    args[1] = store_i64(p, ln->created_us);
     args[2] = ln->prev_lane;
     args[3] = ln->creation_key_id;
     args[4] = ln->creation_mac;
@@ -693,8 +696,8 @@ static const char *lane_create(consent_store_t *s, lane_t *ln,
     args[6] = ln->head_mac;
     args[7] = ln->head_key_id;
     args[8] = ln->row_mac;
-    if ((rv = exec(s, S_LANE_INSERT, NULL, p, 9, args)) != 0) {
-        return db_error(s->driver, s->handle, rv, S_LANE_INSERT, p);
+    if ((rv = store_exec(s, S_LANE_INSERT, NULL, p, 9, args)) != 0) {
+        return store_db_error(s->driver, s->handle, rv, S_LANE_INSERT, p);
     }
     return NULL;
 }
@@ -723,7 +726,7 @@ static int schema_version(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
                      &rows, p);
 
     *version = (rv == 0 && rows->nelts > 0)
-               ? num(APR_ARRAY_IDX(rows, 0, const char **)[0]) : 0;
+               ? store_num(APR_ARRAY_IDX(rows, 0, const char **)[0]) : 0;
     return rv;
 }
 
@@ -731,19 +734,20 @@ static const char *migrate_once(const apr_dbd_driver_t *driver,
                                 apr_dbd_t *handle, apr_pool_t *p)
 {
     const char *name = apr_dbd_name(driver);
-    const char *const *ddl = is_sqlite(name) ? sqlite_schema
-                             : is_mysql(name) ? mysql_schema : pgsql_schema;
+    const char *const *ddl = store_is_sqlite(name) ? store_sqlite_schema
+                             : store_is_mysql(name) ? store_mysql_schema
+                             : store_pgsql_schema;
     apr_int64_t version = 0;
     int rv = 0, n;
 
     /* pgsql: CREATE TABLE IF NOT EXISTS races in the catalogue, so
      * concurrent migrations queue on a lock (sqlite: the write lock). */
-    if (is_pgsql(name)) {
+    if (store_is_pgsql(name)) {
         rv = run_sql(driver, handle,
                      "SELECT pg_advisory_xact_lock(1668247142)", NULL, p);
     }
     /* MySQL: DDL commits by itself; a named lock queues migrations */
-    else if (is_mysql(name)) {
+    else if (store_is_mysql(name)) {
         rv = run_sql(driver, handle,
                      "SELECT GET_LOCK('consent_migrate', 60)", NULL, p);
     }
@@ -751,16 +755,16 @@ static const char *migrate_once(const apr_dbd_driver_t *driver,
         rv = apr_dbd_query(driver, handle, &n, *ddl);
     }
     if (rv != 0 || (rv = schema_version(driver, handle, &version, p))) {
-        return db_error(driver, handle, rv, "creating the schema", p);
+        return store_db_error(driver, handle, rv, "creating the schema", p);
     }
     /* 1 -> 2 (tenancy): proofs gain their site; older ones get '' */
     if (version == 1
-        && (rv = apr_dbd_query(driver, handle, &n, is_mysql(name)
+        && (rv = apr_dbd_query(driver, handle, &n, store_is_mysql(name)
                                ? "ALTER TABLE consent_proof ADD COLUMN site"
                                  " VARCHAR(253) NOT NULL DEFAULT ''"
                                : "ALTER TABLE consent_proof ADD COLUMN site"
                                  " TEXT NOT NULL DEFAULT ''"))) {
-        return db_error(driver, handle, rv, "adding the site column", p);
+        return store_db_error(driver, handle, rv, "adding the site column", p);
     }
     if (version > CONSENT_SCHEMA_VERSION) {
         return apr_psprintf(p, "the store's schema version %" APR_INT64_T_FMT
@@ -772,7 +776,7 @@ static const char *migrate_once(const apr_dbd_driver_t *driver,
                                "INSERT INTO consent_schema_version"
                                " (version) VALUES ("
                                APR_STRINGIFY(CONSENT_SCHEMA_VERSION) ")"))) {
-        return db_error(driver, handle, rv, "recording the version", p);
+        return store_db_error(driver, handle, rv, "recording the version", p);
     }
     return NULL;
 }
@@ -796,7 +800,7 @@ static const char *sqlite_wal(const apr_dbd_driver_t *driver,
     if (rv == 0) {
         rv = run_sql(driver, handle, "PRAGMA journal_mode=WAL", NULL, p);
     }
-    return rv ? db_error(driver, handle, rv, "PRAGMA journal_mode", p)
+    return rv ? store_db_error(driver, handle, rv, "PRAGMA journal_mode", p)
               : NULL;
 }
 
@@ -815,7 +819,7 @@ apr_status_t consent_store_migrate(const apr_dbd_driver_t *driver,
                             "pgsql or mysql)", name);
         return APR_ENOTIMPL;
     }
-    if (is_sqlite(name) && (*err = sqlite_wal(driver, handle, p))) {
+    if (store_is_sqlite(name) && (*err = sqlite_wal(driver, handle, p))) {
         return APR_EGENERAL;
     }
     /* Up to date (every graceful restart): no write lock is taken. The
@@ -825,18 +829,18 @@ apr_status_t consent_store_migrate(const apr_dbd_driver_t *driver,
         return APR_SUCCESS;
     }
     for (attempt = 0; attempt < MIGRATE_RETRIES; ++attempt) {
-        if ((rv = tx_begin(&tx, driver, handle, p))) {
-            *err = db_error(driver, handle, rv, "BEGIN", p);
+        if ((rv = store_tx_begin(&tx, driver, handle, p))) {
+            *err = store_db_error(driver, handle, rv, "BEGIN", p);
             continue;
         }
         *err = migrate_once(driver, handle, p);
-        rv = tx_end(&tx, *err == NULL, p);
-        if (is_mysql(name)) {       /* a session lock: not with the tx */
+        rv = store_tx_end(&tx, *err == NULL, p);
+        if (store_is_mysql(name)) {       /* a session lock: not with the tx */
             run_sql(driver, handle, "SELECT RELEASE_LOCK('consent_migrate')",
                     NULL, p);
         }
         if (*err == NULL && rv != 0) {
-            *err = db_error(driver, handle, rv, "COMMIT", p);
+            *err = store_db_error(driver, handle, rv, "COMMIT", p);
         }
         /* Another process may have won a race: what matters is that the
          * schema is there now. */
@@ -864,11 +868,11 @@ apr_status_t consent_store_connection_init(const apr_dbd_driver_t *driver,
 
         /* sqlite: PRAGMAs answer rows; mysql: SET has no result set,
          * which apr_dbd_select cannot take */
-        rv = is_sqlite(apr_dbd_name(driver))
+        rv = store_is_sqlite(apr_dbd_name(driver))
              ? run_sql(driver, handle, *sql, NULL, p)
              : apr_dbd_query(driver, handle, &n, *sql);
         if (rv != 0) {
-            *err = db_error(driver, handle, rv, *sql, p);
+            *err = store_db_error(driver, handle, rv, *sql, p);
             return APR_EGENERAL;
         }
     }
@@ -900,7 +904,7 @@ apr_status_t consent_store_open(consent_store_t **store,
 
         rv = apr_dbd_prepare(driver, p, handle, def->sql, def->label, &st);
         if (rv != 0) {
-            *err = db_error(driver, handle, rv, def->label, p);
+            *err = store_db_error(driver, handle, rv, def->label, p);
             return APR_EGENERAL;
         }
         apr_hash_set(s->prepared, def->label, APR_HASH_KEY_STRING, st);
@@ -920,11 +924,12 @@ static const char *insert_notice(consent_store_t *s,
     args[0] = proof->notice_sha256;
     args[1] = proof->notice_text;
     args[2] = proof->form_id;
-    args[3] = i64(p, proof->form_version);
+    args[3] = store_i64(p, proof->form_version);
     args[4] = proof->lang;
-    args[5] = i64(p, proof->time);
-    rv = exec(s, S_NOTICE_PUT, NULL, p, 6, args);
-    return rv ? db_error(s->driver, s->handle, rv, S_NOTICE_PUT, p) : NULL;
+    args[5] = store_i64(p, proof->time);
+    rv = store_exec(s, S_NOTICE_PUT, NULL, p, 6, args);
+    return rv ? store_db_error(s->driver, s->handle, rv, S_NOTICE_PUT, p)
+              : NULL;
 }
 
 /* The 22 values of a proof row, in the order of both inserts. */
@@ -933,22 +938,22 @@ static void proof_args(const char **args, const consent_proof_t *pf,
 {
     args[0] = pf->receipt_id;
     args[1] = pf->event;
-    args[2] = i64(p, pf->time);
+    args[2] = store_i64(p, pf->time);
     args[3] = pf->ip;
     args[4] = pf->user_agent;
     args[5] = pf->subject;
     args[6] = pf->form_id;
-    args[7] = i64(p, pf->form_version);
+    args[7] = store_i64(p, pf->form_version);
     args[8] = pf->lang;
     args[9] = pf->regime;
     args[10] = pf->notice_sha256;
     args[11] = consent_choices_encode(p, pf->choices);
     args[12] = pf->token_nonce;
-    args[13] = i64(p, pf->token_issued);
+    args[13] = store_i64(p, pf->token_issued);
     args[14] = pf->token_key_id;
     args[15] = pf->token_defaults;
     args[16] = pf->lane;
-    args[17] = i64(p, pf->lane_seq);
+    args[17] = store_i64(p, pf->lane_seq);
     args[18] = pf->prev_mac;
     args[19] = pf->mac_key_id;
     args[20] = pf->mac;
@@ -962,15 +967,16 @@ static const char *insert_proof(consent_store_t *s,
     int rv;
 
     proof_args(args, pf, p);
-    rv = exec(s, S_PROOF_INSERT, NULL, p, 22, args);
-    return rv ? db_error(s->driver, s->handle, rv, S_PROOF_INSERT, p) : NULL;
+    rv = store_exec(s, S_PROOF_INSERT, NULL, p, 22, args);
+    return rv ? store_db_error(s->driver, s->handle, rv, S_PROOF_INSERT, p)
+              : NULL;
 }
 
 /* Moves the lane's head to the proof just inserted. The head_seq guard
  * turns two writers on one lane into an error rather than a fork. */
-static const char *advance_lane(consent_store_t *s, lane_t *ln,
-                                const consent_proof_t *pf,
-                                const consent_key_t *key, apr_pool_t *p)
+static const char *store_lane_advance(consent_store_t *s, lane_t *ln,
+                                      const consent_proof_t *pf,
+                                      const consent_key_t *key, apr_pool_t *p)
 {
     const char *args[7];
     apr_int64_t was = ln->head_seq;
@@ -980,18 +986,18 @@ static const char *advance_lane(consent_store_t *s, lane_t *ln,
     ln->head_seq = pf->lane_seq;
     ln->head_mac = pf->mac;
     ln->head_key_id = pf->mac_key_id;
-    if ((ln->row_mac = lane_row_mac(ln, key, p)) == NULL) {
+    if ((ln->row_mac = store_lane_row_mac(ln, key, p)) == NULL) {
         return "HMAC failed";
     }
-    args[0] = i64(p, ln->head_seq);
+    args[0] = store_i64(p, ln->head_seq);
     args[1] = ln->head_mac;
     args[2] = ln->head_key_id;
     args[3] = ln->row_mac;
     args[4] = ln->lane;
-    args[5] = i64(p, was);
+    args[5] = store_i64(p, was);
     args[6] = was_mac;      /* the head this record chained to, exactly */
-    if ((rv = exec(s, S_LANE_ADVANCE, &n, p, 7, args)) != 0) {
-        return db_error(s->driver, s->handle, rv, S_LANE_ADVANCE, p);
+    if ((rv = store_exec(s, S_LANE_ADVANCE, &n, p, 7, args)) != 0) {
+        return store_db_error(s->driver, s->handle, rv, S_LANE_ADVANCE, p);
     }
     return n == 1 ? NULL : apr_psprintf(p, "lane %s changed under its "
                                         "writer (two writers on one "
@@ -1007,19 +1013,19 @@ static int nonce_used(consent_store_t *s, const char *nonce, apr_pool_t *p,
     if (nonce == NULL) {
         return 0;
     }
-    if ((rv = select_one(s, S_PROOF_NONCE, &row, p, 1, &nonce)) != 0) {
-        *err = db_error(s->driver, s->handle, rv, S_PROOF_NONCE, p);
+    if ((rv = store_select_one(s, S_PROOF_NONCE, &row, p, 1, &nonce)) != 0) {
+        *err = store_db_error(s->driver, s->handle, rv, S_PROOF_NONCE, p);
         return 0;
     }
     return row != NULL;
 }
 
 /* The lane's head, from the writer's memory when it has it. */
-static const char *read_lane(consent_store_t *s, lane_t *ln,
-                             const char *lane,
-                             const consent_lane_cache_t *cache,
-                             const consent_key_t *key, apr_pool_t *p,
-                             int *lane_race)
+static const char *store_lane_read(consent_store_t *s, lane_t *ln,
+                                   const char *lane,
+                                   const consent_lane_cache_t *cache,
+                                   const consent_key_t *key, apr_pool_t *p,
+                                   int *lane_race)
 {
     const char **row;
     const char *err;
@@ -1036,11 +1042,11 @@ static const char *read_lane(consent_store_t *s, lane_t *ln,
         ln->head_key_id = cache->head_key_id;
         return NULL;
     }
-    if ((rv = select_one(s, S_LANE_GET, &row, p, 1, &lane)) != 0) {
-        return db_error(s->driver, s->handle, rv, S_LANE_GET, p);
+    if ((rv = store_select_one(s, S_LANE_GET, &row, p, 1, &lane)) != 0) {
+        return store_db_error(s->driver, s->handle, rv, S_LANE_GET, p);
     }
     if (row) {
-        lane_from_cols(ln, row);
+        store_lane_from_cols(ln, row);
         return NULL;
     }
     if ((err = lane_create(s, ln, lane, key, p)) != NULL) {
@@ -1050,8 +1056,8 @@ static const char *read_lane(consent_store_t *s, lane_t *ln,
 }
 
 /* Remembers what a committed record left; forgets what does not fit. */
-static void remember(consent_lane_cache_t *c, const lane_t *ln,
-                     const consent_proof_t *pf)
+static void store_lane_remember(consent_lane_cache_t *c, const lane_t *ln,
+                                const consent_proof_t *pf)
 {
     c->valid = strlen(ln->lane) < sizeof c->lane
                && strlen(ln->prev_lane) < sizeof c->prev_lane
@@ -1097,7 +1103,7 @@ static consent_store_status_t write_proof(consent_store_t *s,
                  && (*err = insert_notice(s, pf, p)))) {
         return CONSENT_STORE_ERROR;
     }
-    if ((*err = read_lane(s, ln, lane, cache, key, p, lane_race))) {
+    if ((*err = store_lane_read(s, ln, lane, cache, key, p, lane_race))) {
         return CONSENT_STORE_ERROR;
     }
     pf->lane = ln->lane;
@@ -1108,7 +1114,7 @@ static consent_store_status_t write_proof(consent_store_t *s,
         return CONSENT_STORE_ERROR;
     }
     if ((*err = insert_proof(s, pf, p))
-        || (*err = advance_lane(s, ln, pf, key, p))) {
+        || (*err = store_lane_advance(s, ln, pf, key, p))) {
         /* a memory that went stale: read the lane again and retry */
         *lane_race = *lane_race || warm;
         return CONSENT_STORE_ERROR;
@@ -1124,7 +1130,7 @@ static const char *check_notice(const consent_proof_t *pf, apr_pool_t *p)
     if (pf->notice_text == NULL) {
         return NULL;
     }
-    digest = sha256_hex(pf->notice_text, p);
+    digest = store_sha256_hex(pf->notice_text, p);
     if (pf->notice_sha256 == NULL || digest == NULL
         || strcmp(digest, pf->notice_sha256) != 0) {
         return apr_psprintf(p, "receipt %s: the notice text does not match "
@@ -1148,18 +1154,18 @@ static consent_store_status_t record_once(consent_store_t *s,
     int rv;
 
     memset(&ln, 0, sizeof ln);
-    if ((rv = tx_begin(&tx, s->driver, s->handle, p))) {
-        *err = db_error(s->driver, s->handle, rv, "BEGIN", p);
+    if ((rv = store_tx_begin(&tx, s->driver, s->handle, p))) {
+        *err = store_db_error(s->driver, s->handle, rv, "BEGIN", p);
         return CONSENT_STORE_ERROR;
     }
     st = write_proof(s, pf, lane, cache, key, p, err, lane_race, &ln);
-    rv = tx_end(&tx, st == CONSENT_STORE_OK, p);
+    rv = store_tx_end(&tx, st == CONSENT_STORE_OK, p);
     if (st == CONSENT_STORE_OK && rv != 0) {
-        *err = db_error(s->driver, s->handle, rv, "COMMIT", p);
+        *err = store_db_error(s->driver, s->handle, rv, "COMMIT", p);
         st = CONSENT_STORE_ERROR;
     }
     if (cache && st == CONSENT_STORE_OK) {
-        remember(cache, &ln, pf);
+        store_lane_remember(cache, &ln, pf);
     }
     else if (cache) {
         cache->valid = 0;           /* the lane is read again next time */
@@ -1241,7 +1247,7 @@ static int insert_new_proof(consent_store_t *s, const consent_proof_t *pf,
     const char *args[22];
 
     proof_args(args, pf, p);
-    return exec(s, S_PROOF_INSERT_NEW, inserted, p, 22, args);
+    return store_exec(s, S_PROOF_INSERT_NEW, inserted, p, 22, args);
 }
 
 /* One proof chained after *head; DUPLICATE when its nonce was used. */
@@ -1273,7 +1279,7 @@ static consent_store_status_t batch_one(consent_store_t *s,
         return CONSENT_STORE_ERROR;
     }
     if ((rv = insert_new_proof(s, pf, &inserted, p)) != 0) {
-        *err = db_error(s->driver, s->handle, rv, S_PROOF_INSERT_NEW, p);
+        *err = store_db_error(s->driver, s->handle, rv, S_PROOF_INSERT_NEW, p);
         return CONSENT_STORE_ERROR;
     }
     if (inserted != 1) {
@@ -1298,7 +1304,7 @@ static void batch_statements(consent_store_t *s, consent_store_item_t *items,
     int i, race = 0;
 
     memset(&was, 0, sizeof was);
-    if ((*err = read_lane(s, &was, lane, mem, items[0].key, p, &race))) {
+    if ((*err = store_lane_read(s, &was, lane, mem, items[0].key, p, &race))) {
         return;
     }
     head = was;
@@ -1311,11 +1317,11 @@ static void batch_statements(consent_store_t *s, consent_store_item_t *items,
     }
     /* the head moves once, guarded on the head the batch chained to */
     if (*err == NULL && last
-        && (*err = advance_lane(s, &was, last, last_key, p)) != NULL) {
+        && (*err = store_lane_advance(s, &was, last, last_key, p)) != NULL) {
         *stale = mem->valid;
     }
     if (*err == NULL && last) {
-        remember(mem, &was, last);
+        store_lane_remember(mem, &was, last);
     }
 }
 
@@ -1335,14 +1341,16 @@ apr_status_t consent_store_record_batch(consent_store_t *store,
             items[i].status = CONSENT_STORE_ERROR;
             items[i].err = NULL;
         }
-        if ((rv = tx_begin(&tx, store->driver, store->handle, p))) {
-            *err = db_error(store->driver, store->handle, rv, "BEGIN", p);
+        if ((rv = store_tx_begin(&tx, store->driver, store->handle, p))) {
+            *err = store_db_error(store->driver, store->handle, rv, "BEGIN",
+                                  p);
             break;
         }
         batch_statements(store, items, n, lane, cache, p, err, &stale);
-        rv = tx_end(&tx, *err == NULL, p);
+        rv = store_tx_end(&tx, *err == NULL, p);
         if (*err == NULL && rv != 0) {
-            *err = db_error(store->driver, store->handle, rv, "COMMIT", p);
+            *err = store_db_error(store->driver, store->handle, rv,
+                                  "COMMIT", p);
         }
         if (*err == NULL) {
             break;
@@ -1373,28 +1381,28 @@ apr_status_t consent_store_record_batch(consent_store_t *store,
 
 /* ---- reading ---------------------------------------------------------- */
 
-static consent_proof_t *proof_from_cols(const char **c, apr_pool_t *p)
+static consent_proof_t *store_proof_from_cols(const char **c, apr_pool_t *p)
 {
     consent_proof_t *pf = apr_pcalloc(p, sizeof *pf);
 
     pf->receipt_id = c[1];
     pf->event = c[2];
-    pf->time = num(c[3]);
+    pf->time = store_num(c[3]);
     pf->ip = c[4];
     pf->user_agent = c[5];
     pf->subject = c[6];
     pf->form_id = c[7];
-    pf->form_version = (unsigned)num(c[8]);
+    pf->form_version = (unsigned)store_num(c[8]);
     pf->lang = c[9];
     pf->regime = c[10];
     pf->notice_sha256 = c[11];
     pf->choices = consent_choices_decode(p, c[12]);
     pf->token_nonce = c[13];
-    pf->token_issued = num(c[14]);
+    pf->token_issued = store_num(c[14]);
     pf->token_key_id = c[15];
     pf->token_defaults = c[16];
     pf->lane = c[17];
-    pf->lane_seq = num(c[18]);
+    pf->lane_seq = store_num(c[18]);
     pf->prev_mac = c[19];
     pf->mac_key_id = c[20];
     pf->mac = c[21];
@@ -1435,8 +1443,9 @@ static apr_status_t each_page(consent_store_t *store, const char *label,
         args[n++] = a;
         args[n++] = a;
         args[n++] = b;
-        if ((rv = select_rows(store, label, &rows, page, n, args)) != 0) {
-            *err = db_error(store->driver, store->handle, rv, label, p);
+        rv = store_select_rows(store, label, &rows, page, n, args);
+        if (rv != 0) {
+            *err = store_db_error(store->driver, store->handle, rv, label, p);
             status = APR_EGENERAL;
             break;
         }
@@ -1447,7 +1456,7 @@ static apr_status_t each_page(consent_store_t *store, const char *label,
 
             if (!store->only_site || strcmp(store->only_site, site) == 0
                 || (!*site && !store->only_site_exact)) {
-                status = fn(baton, proof_from_cols(c, page), page);
+                status = fn(baton, store_proof_from_cols(c, page), page);
             }
         }
         if (rows->nelts > 0) {
@@ -1467,7 +1476,8 @@ apr_status_t consent_store_each(consent_store_t *store, apr_time_t since,
                                 void *baton, apr_pool_t *p, const char **err)
 {
     return each_page(store, subject ? S_PROOF_BY_SUBJECT : S_PROOF_BY_TIME,
-                     subject, i64(p, since), "-1", 3, 0, fn, baton, p, err);
+                     subject, store_i64(p, since), "-1", 3, 0, fn, baton, p,
+                     err);
 }
 
 apr_status_t consent_store_each_by_subject(consent_store_t *store,
@@ -1484,7 +1494,7 @@ const char *consent_store_notice(consent_store_t *store, const char *sha256,
 {
     const char **row;
 
-    if (select_one(store, S_NOTICE_GET, &row, p, 1, &sha256) != 0
+    if (store_select_one(store, S_NOTICE_GET, &row, p, 1, &sha256) != 0
         || row == NULL) {
         return NULL;
     }
@@ -1500,13 +1510,13 @@ apr_status_t consent_store_count(consent_store_t *store,
     int rv;
 
     *err = NULL;
-    rv = select_one(store, S_PROOF_COUNT, &row, p, 0, NULL);
+    rv = store_select_one(store, S_PROOF_COUNT, &row, p, 0, NULL);
     if (rv == 0) {
-        *proofs = num(row ? row[0] : NULL);
-        rv = select_rows(store, S_LANE_ALL, &rows, p, 0, NULL);
+        *proofs = store_num(row ? row[0] : NULL);
+        rv = store_select_rows(store, S_LANE_ALL, &rows, p, 0, NULL);
     }
     if (rv != 0) {
-        *err = db_error(store->driver, store->handle, rv, "count", p);
+        *err = store_db_error(store->driver, store->handle, rv, "count", p);
         return APR_EGENERAL;
     }
     *lanes = rows->nelts;
@@ -1590,7 +1600,7 @@ static void check_lane_macs(verify_t *v, lane_state_t *ls, apr_pool_t *p)
     const char *mac;
 
     key = consent_proof_key(v->ring, ln->head_key_id);
-    mac = key ? lane_row_mac(ln, key, p) : NULL;
+    mac = key ? store_lane_row_mac(ln, key, p) : NULL;
     if (key == NULL) {
         key_missing(v, ln->head_key_id, 1);
     }
@@ -1607,8 +1617,8 @@ static void check_lane_macs(verify_t *v, lane_state_t *ls, apr_pool_t *p)
         }
     }
     key = consent_proof_key(v->ring, ln->creation_key_id);
-    mac = key ? lane_creation_mac(ln, prev ? prev->row.creation_mac : "",
-                                  key, p) : NULL;
+    mac = key ? store_lane_creation_mac(ln, prev ? prev->row.creation_mac : "",
+                                        key, p) : NULL;
     if (key == NULL) {
         key_missing(v, ln->creation_key_id, 1);
     }
@@ -1660,17 +1670,17 @@ static int load_lanes(verify_t *v, apr_pool_t *p)
     apr_hash_index_t *hi;
     int rv, i;
 
-    rv = select_rows(v->store, S_LANE_ALL, &rows, v->pool, 0, NULL);
+    rv = store_select_rows(v->store, S_LANE_ALL, &rows, v->pool, 0, NULL);
     if (rv != 0) {
         UNREADABLE(v, "cannot read lanes: %s",
-                   db_error(v->store->driver, v->store->handle, rv,
-                            S_LANE_ALL, p));
+                   store_db_error(v->store->driver, v->store->handle, rv,
+                                  S_LANE_ALL, p));
         return rv;
     }
     for (i = 0; i < rows->nelts; ++i) {
         lane_state_t *ls = apr_pcalloc(v->pool, sizeof *ls);
 
-        lane_from_cols(&ls->row, APR_ARRAY_IDX(rows, i, const char **));
+        store_lane_from_cols(&ls->row, APR_ARRAY_IDX(rows, i, const char **));
         apr_hash_set(v->lanes, ls->row.lane, APR_HASH_KEY_STRING, ls);
         consent_audit_lane_row(v->audit,
                                APR_ARRAY_IDX(rows, i, const char **));
@@ -1690,16 +1700,17 @@ static int load_notices(verify_t *v, apr_pool_t *page)
 
     do {
         apr_pool_clear(page);
-        rv = select_rows(v->store, S_NOTICE_PAGE, &rows, page, 1, &after);
+        rv = store_select_rows(v->store, S_NOTICE_PAGE, &rows, page, 1,
+                               &after);
         if (rv != 0) {
             UNREADABLE(v, "cannot read notices: %s",
-                       db_error(v->store->driver, v->store->handle, rv,
-                                S_NOTICE_PAGE, page));
+                       store_db_error(v->store->driver, v->store->handle, rv,
+                                      S_NOTICE_PAGE, page));
             return rv;
         }
         for (i = 0; i < rows->nelts; ++i) {
             const char **c = APR_ARRAY_IDX(rows, i, const char **);
-            const char *digest = sha256_hex(c[1] ? c[1] : "", page);
+            const char *digest = store_sha256_hex(c[1] ? c[1] : "", page);
 
             if (digest == NULL || strcmp(digest, c[0]) != 0) {
                 TAMPER(v, "notice %s: its text does not match its digest",
@@ -1772,17 +1783,18 @@ static int check_proofs(verify_t *v, apr_pool_t *page)
         args[0] = lane;
         args[1] = lane;
         args[2] = seq;
-        rv = select_rows(v->store, S_PROOF_BY_LANE, &rows, page, 3, args);
+        rv = store_select_rows(v->store, S_PROOF_BY_LANE, &rows, page, 3,
+                               args);
         if (rv != 0) {
             UNREADABLE(v, "cannot read proofs: %s",
-                       db_error(v->store->driver, v->store->handle, rv,
-                                S_PROOF_BY_LANE, page));
+                       store_db_error(v->store->driver, v->store->handle, rv,
+                                      S_PROOF_BY_LANE, page));
             apr_pool_destroy(pages[1]);
             return rv;
         }
         for (i = 0; i < rows->nelts; ++i) {
             const char **c = APR_ARRAY_IDX(rows, i, const char **);
-            const consent_proof_t *pf = proof_from_cols(c, page);
+            const consent_proof_t *pf = store_proof_from_cols(c, page);
 
             check_proof(v, pf, page);
             consent_audit_proof_row(v->audit, c, pf);
@@ -1876,7 +1888,7 @@ int consent_store_query(consent_store_t *store, const char *sql,
                              random_access(store->driver), nargs, args);
     }
     if (rv != 0) {
-        *err = db_error(store->driver, store->handle, rv, "audit", p);
+        *err = store_db_error(store->driver, store->handle, rv, "audit", p);
         return rv;
     }
     return rows_of(store->driver, res, rows, p);
