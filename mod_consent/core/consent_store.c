@@ -174,9 +174,7 @@ static const char *migrate_once(const apr_dbd_driver_t *driver,
                                 apr_dbd_t *handle, apr_pool_t *p)
 {
     const char *name = apr_dbd_name(driver);
-    const char *const *ddl = store_is_sqlite(name) ? store_sqlite_schema
-                             : store_is_mysql(name) ? store_mysql_schema
-                             : store_pgsql_schema;
+    const char *const *ddl = store_schema(name);
     apr_int64_t version = 0;
     int rv = 0, n;
 
@@ -197,13 +195,9 @@ static const char *migrate_once(const apr_dbd_driver_t *driver,
     if (rv != 0 || (rv = schema_version(driver, handle, &version, p))) {
         return store_db_error(driver, handle, rv, "creating the schema", p);
     }
-    /* 1 -> 2 (tenancy): proofs gain their site; older ones get '' */
     if (version == 1
-        && (rv = apr_dbd_query(driver, handle, &n, store_is_mysql(name)
-                               ? "ALTER TABLE consent_proof ADD COLUMN site"
-                                 " VARCHAR(253) NOT NULL DEFAULT ''"
-                               : "ALTER TABLE consent_proof ADD COLUMN site"
-                                 " TEXT NOT NULL DEFAULT ''"))) {
+        && (rv = apr_dbd_query(driver, handle, &n,
+                               store_schema_add_site(name)))) {
         return store_db_error(driver, handle, rv, "adding the site column", p);
     }
     if (version > CONSENT_SCHEMA_VERSION) {

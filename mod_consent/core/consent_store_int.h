@@ -40,9 +40,9 @@
 #define S_LANE_ALL "consent_lane_all"
 
 /* consent_store_sql.c */
-extern const char *const store_sqlite_schema[];
-extern const char *const store_pgsql_schema[];
-extern const char *const store_mysql_schema[];
+/* The tables and indexes, NULL-ended, for a supported driver. */
+const char *const *store_schema(const char *driver);
+const char *store_schema_add_site(const char *driver);
 int store_is_sqlite(const char *driver);
 int store_is_pgsql(const char *driver);
 int store_is_mysql(const char *driver);

@@ -47,10 +47,10 @@
     "CREATE INDEX IF NOT EXISTS consent_proof_time" \
     " ON consent_proof (time_us, seq)"
 
-const char *const store_sqlite_schema[] = {
+static const char *const sqlite_schema[] = {
     SCHEMA("INTEGER PRIMARY KEY AUTOINCREMENT"), NULL
 };
-const char *const store_pgsql_schema[] = {
+static const char *const pgsql_schema[] = {
     SCHEMA("BIGSERIAL PRIMARY KEY"), NULL
 };
 
@@ -59,7 +59,7 @@ const char *const store_pgsql_schema[] = {
  * at table level (InnoDB ignores them on a column). */
 #define MYSQL_TABLE \
     " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-const char *const store_mysql_schema[] = {
+static const char *const mysql_schema[] = {
     "CREATE TABLE IF NOT EXISTS consent_schema_version ("
     " version INTEGER NOT NULL PRIMARY KEY)" MYSQL_TABLE,
     "CREATE TABLE IF NOT EXISTS consent_notice ("
@@ -93,6 +93,16 @@ const char *const store_mysql_schema[] = {
     NULL
 };
 
+/* The 22 values of a proof row (proof_args in consent_store_write.c
+ * fills them in this order); N as in STATEMENTS. */
+#define PROOF_INSERT(N) \
+    "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
+    " user_agent, subject, form_id, form_version, lang, regime," \
+    " notice_sha256, choices, token_nonce, token_issued, token_key_id," \
+    " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac, site)" \
+    " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
+    " %s, " N ", %s, %s, %s, " N ", %s, %s, %s, %s)"
+
 /*
  * N is how the dialect takes an integer parameter: apr_dbd's pgsql driver
  * declares %s as varchar, which PostgreSQL will not compare with or store
@@ -103,23 +113,8 @@ const char *const store_mysql_schema[] = {
  * full index scan, so each page of an export restarted from the first row
  * (1M proofs: 0.09x the rate of a 20k store, bench/RESULTS.md). */
 #define STATEMENTS(N, NOTICE_PUT, FOR_UPDATE, LANE_LOCK, NONCE_USED) { \
-    { S_PROOF_INSERT, \
-      "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
-      " user_agent, subject, form_id, form_version, lang, regime," \
-      " notice_sha256, choices, token_nonce, token_issued, token_key_id," \
-      " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac," \
-      " site)" \
-      " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
-      " %s, " N ", %s, %s, %s, " N ", %s, %s, %s, %s)" }, \
-    { S_PROOF_INSERT_NEW, \
-      "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
-      " user_agent, subject, form_id, form_version, lang, regime," \
-      " notice_sha256, choices, token_nonce, token_issued, token_key_id," \
-      " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac," \
-      " site)" \
-      " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
-      " %s, " N ", %s, %s, %s, " N ", %s, %s, %s, %s)" \
-      NONCE_USED }, \
+    { S_PROOF_INSERT, PROOF_INSERT(N) }, \
+    { S_PROOF_INSERT_NEW, PROOF_INSERT(N) NONCE_USED }, \
     { S_PROOF_NONCE, \
       "SELECT receipt_id FROM consent_proof WHERE token_nonce = %s" }, \
     { S_PROOF_BY_TIME, \
@@ -236,6 +231,22 @@ int store_is_pgsql(const char *driver)
 int store_is_mysql(const char *driver)
 {
     return driver && strcmp(driver, "mysql") == 0;
+}
+
+const char *const *store_schema(const char *driver)
+{
+    return store_is_sqlite(driver) ? sqlite_schema
+           : store_is_mysql(driver) ? mysql_schema : pgsql_schema;
+}
+
+/* Schema 1 -> 2 (tenancy): proofs gain their site; older ones get ''. */
+const char *store_schema_add_site(const char *driver)
+{
+    return store_is_mysql(driver)
+           ? "ALTER TABLE consent_proof ADD COLUMN site"
+             " VARCHAR(253) NOT NULL DEFAULT ''"
+           : "ALTER TABLE consent_proof ADD COLUMN site"
+             " TEXT NOT NULL DEFAULT ''";
 }
 
 const consent_stmt_def_t *consent_store_statements(const char *driver)
