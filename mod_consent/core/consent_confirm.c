@@ -4,6 +4,7 @@
  */
 #include "consent_confirm.h"
 #include "consent_notice.h"
+#include "consent_hex.h"
 
 #define LABEL "mod_consent confirm v1"
 #define MAX_SUBJECT 1024

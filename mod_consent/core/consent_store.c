@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 
 #include "consent_store_int.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
 
 #define MIGRATE_RETRIES 3
 

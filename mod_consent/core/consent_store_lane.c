@@ -19,7 +19,7 @@
 #include <apr_uuid.h>
 
 #include "consent_store_int.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
 
 /* "name:length:value\n" pairs, as consent_proof_canonical does. */
 static const char *canon(apr_pool_t *p, apr_size_t *len, ...)
@@ -38,17 +38,6 @@ static const char *canon(apr_pool_t *p, apr_size_t *len, ...)
     va_end(ap);
     *len = strlen(out);
     return out;
-}
-
-static const char *hmac_hex(const consent_key_t *key, const char *data,
-                            apr_size_t len, apr_pool_t *p)
-{
-    unsigned char mac[CONSENT_SHA256_LEN];
-
-    if (consent_hmac(key, data, len, mac) != APR_SUCCESS) {
-        return NULL;
-    }
-    return consent_hex(p, mac, sizeof mac);
 }
 
 void store_lane_from_cols(lane_t *ln, const char **c)
@@ -78,7 +67,7 @@ const char *store_lane_creation_mac(const lane_t *ln,
                              "prev_creation_mac", prev_mac,
                              "creation_key_id", ln->creation_key_id, NULL);
 
-    return hmac_hex(key, data, len, p);
+    return consent_hmac_hex(key, data, len, p);
 }
 
 /* What row_mac covers: the whole lane row but row_mac. */
@@ -97,7 +86,7 @@ const char *store_lane_row_mac(const lane_t *ln,
                              "head_mac", ln->head_mac,
                              "head_key_id", ln->head_key_id, NULL);
 
-    return hmac_hex(key, data, len, p);
+    return consent_hmac_hex(key, data, len, p);
 }
 
 /* Creates lane as the successor of the newest lane (or as the first). */

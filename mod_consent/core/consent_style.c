@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 
 #include "consent_style.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
 
 #define PROP_PREFIX "--consent-"
 #define PROP_PREFIX_LEN (sizeof(PROP_PREFIX) - 1)

@@ -3,6 +3,7 @@
 #include "consent_submit.h"
 #include "consent_utf8.h"
 #include "consent_notice.h"
+#include "consent_hex.h"
 #include "consent_status.h"
 
 #define MAX_TEXT 1000

@@ -5,6 +5,7 @@
  */
 #include "consent_withdraw.h"
 #include "consent_notice.h"
+#include "consent_hex.h"
 
 static consent_verdict_t *refuse(consent_verdict_t *v, const char *key,
                                  const char *detail)
