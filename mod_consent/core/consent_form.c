@@ -24,6 +24,7 @@
 #include "consent_form.h"
 #include "consent_lint.h"
 #include "consent_notice.h"
+#include "consent_file.h"
 
 /* Definitions are a few kilobytes; refuse anything absurd before parsing. */
 #define FORM_MAX_SIZE (1024 * 1024)
@@ -241,41 +242,6 @@ static xmlDocPtr parse_xml(const char *name, const char *buf,
     return doc;
 }
 
-static apr_status_t read_file(const char **buf, apr_size_t *len,
-                              const char *path, const char *rule,
-                              apr_array_header_t *problems, apr_pool_t *p)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_status_t rv;
-    char *data, err[120];
-
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY,
-                       APR_OS_DEFAULT, p);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-        if (rv == APR_SUCCESS && fi.size > FORM_MAX_SIZE) {
-            apr_file_close(f);
-            consent_problem_add(problems, path, 0, rule,
-                                "file is larger than %d bytes",
-                                FORM_MAX_SIZE);
-            return APR_EGENERAL;
-        }
-        if (rv == APR_SUCCESS) {
-            data = apr_palloc(p, (apr_size_t)fi.size + 1);
-            rv = apr_file_read_full(f, data, (apr_size_t)fi.size, len);
-            data[*len] = '\0';
-            *buf = data;
-        }
-        apr_file_close(f);
-    }
-    if (rv != APR_SUCCESS) {
-        consent_problem_add(problems, path, 0, rule, "cannot read: %s",
-                            apr_strerror(rv, err, sizeof err));
-    }
-    return rv;
-}
-
 /* ---- the schema ----------------------------------------------------- */
 
 static xmlRelaxNGPtr compile_schema(xmlDocPtr doc, const char *path,
@@ -311,7 +277,8 @@ apr_status_t consent_schema_load(consent_schema_t **schema, const char *path,
     *schema = NULL;
     xmlInitParser();
     apr_pool_create(&scratch, p);
-    if (read_file(&buf, &len, path, "schema", problems, scratch)
+    if (consent_file_read(path, FORM_MAX_SIZE, "schema", &buf, &len,
+                          problems, scratch)
         == APR_SUCCESS) {
         doc = parse_xml(path, buf, len, problems, scratch);
         rng = doc ? compile_schema(doc, path, problems) : NULL;
@@ -666,7 +633,8 @@ apr_status_t consent_form_load(consent_form_t **form,
 
     *form = NULL;
     apr_pool_create(&scratch, p);
-    rv = read_file(&buf, &len, path, "xml", problems, scratch);
+    rv = consent_file_read(path, FORM_MAX_SIZE, "xml", &buf, &len,
+                           problems, scratch);
     if (rv == APR_SUCCESS) {
         rv = consent_form_load_memory(form, schema, path, buf, len,
                                       problems, p);
