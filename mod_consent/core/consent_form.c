@@ -25,6 +25,7 @@
 #include "consent_lint.h"
 #include "consent_notice.h"
 #include "consent_file.h"
+#include "consent_utf8.h"
 
 /* Definitions are a few kilobytes; refuse anything absurd before parsing. */
 #define FORM_MAX_SIZE (1024 * 1024)
@@ -319,33 +320,6 @@ static apr_status_t validate(const consent_schema_t *schema, xmlDocPtr doc,
 
 /* ---- from tree to model --------------------------------------------- */
 
-/*
- * Texts as a person sees them in HTML: trimmed, runs of XML whitespace
- * collapsed to one space. This also guarantees that no model string holds
- * a newline, which the line-based notice format relies on.
- */
-static const char *normalise(apr_pool_t *p, const xmlChar *in)
-{
-    const char *s = (const char *)in;
-    char *out, *o;
-    int space = 0;
-
-    o = out = apr_palloc(p, strlen(s) + 1);
-    for (; *s; s++) {
-        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
-            space = (o != out);
-            continue;
-        }
-        if (space) {
-            *o++ = ' ';
-            space = 0;
-        }
-        *o++ = *s;
-    }
-    *o = '\0';
-    return out;
-}
-
 static const char *get_attr(apr_pool_t *p, xmlNodePtr node, const char *name)
 {
     xmlChar *v = xmlGetNoNsProp(node, (const xmlChar *)name);
@@ -354,7 +328,7 @@ static const char *get_attr(apr_pool_t *p, xmlNodePtr node, const char *name)
     if (v == NULL) {
         return NULL;
     }
-    s = normalise(p, v);
+    s = consent_text_collapse(p, (const char *)v);
     xmlFree(v);
     return s;
 }
@@ -362,7 +336,7 @@ static const char *get_attr(apr_pool_t *p, xmlNodePtr node, const char *name)
 static const char *get_text(apr_pool_t *p, xmlNodePtr node)
 {
     xmlChar *v = xmlNodeGetContent(node);
-    const char *s = normalise(p, v ? v : (const xmlChar *)"");
+    const char *s = consent_text_collapse(p, v ? (const char *)v : "");
 
     xmlFree(v);
     return s;
@@ -378,7 +352,7 @@ static const char *get_lang(apr_pool_t *p, xmlNodePtr node)
     if (v == NULL) {
         return NULL;
     }
-    s = (char *)normalise(p, v);
+    s = (char *)consent_text_collapse(p, (const char *)v);
     xmlFree(v);
     for (c = s; *c; c++) {
         *c = apr_tolower(*c);
