@@ -119,6 +119,22 @@ void store_lane_remember(consent_lane_cache_t *c, const lane_t *ln,
                          const consent_proof_t *pf);
 
 /* consent_store_read.c */
+
+/* Columns of a proof row (PROOF_COLS) that cursors and filters read. */
+enum {
+    COL_SEQ = 0, COL_TIME = 3, COL_SUBJECT = 6, COL_LANE = 17,
+    COL_LANE_SEQ = 18, COL_SITE = 22
+};
+
 consent_proof_t *store_proof_from_cols(const char **c, apr_pool_t *p);
+
+/* One row of a page (its columns, NULL for SQL NULL), in the page's
+ * pool; anything but APR_SUCCESS stops the reading. */
+typedef apr_status_t store_row_fn(void *baton, const char **cols,
+                                  apr_pool_t *page);
+apr_status_t store_each_row(consent_store_t *store, const char *label,
+                            const char *arg, const char *a, const char *b,
+                            int ca, int cb, store_row_fn *fn, void *baton,
+                            apr_pool_t *p, const char **err);
 
 #endif

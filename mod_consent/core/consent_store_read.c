@@ -33,7 +33,7 @@ consent_proof_t *store_proof_from_cols(const char **c, apr_pool_t *p)
     pf->prev_mac = c[19];
     pf->mac_key_id = c[20];
     pf->mac = c[21];
-    pf->site = c[22] ? c[22] : "";
+    pf->site = c[COL_SITE] ? c[COL_SITE] : "";
     return pf;
 }
 
@@ -44,11 +44,10 @@ consent_proof_t *store_proof_from_cols(const char **c, apr_pool_t *p)
  * previous page while the next is read: two pages at most, whatever the
  * length of a subject.
  */
-static apr_status_t each_page(consent_store_t *store, const char *label,
-                              const char *arg, const char *a,
-                              const char *b, int ca, int cb,
-                              consent_proof_fn *fn, void *baton,
-                              apr_pool_t *p, const char **err)
+apr_status_t store_each_row(consent_store_t *store, const char *label,
+                            const char *arg, const char *a, const char *b,
+                            int ca, int cb, store_row_fn *fn, void *baton,
+                            apr_pool_t *p, const char **err)
 {
     const char *args[4];
     apr_array_header_t *rows;
@@ -77,14 +76,7 @@ static apr_status_t each_page(consent_store_t *store, const char *label,
             break;
         }
         for (i = 0; i < rows->nelts && status == APR_SUCCESS; ++i) {
-            const char **c = APR_ARRAY_IDX(rows, i, const char **);
-
-            const char *site = c[22] ? c[22] : "";
-
-            if (!store->only_site || strcmp(store->only_site, site) == 0
-                || (!*site && !store->only_site_exact)) {
-                status = fn(baton, store_proof_from_cols(c, page), page);
-            }
+            status = fn(baton, APR_ARRAY_IDX(rows, i, const char **), page);
         }
         if (rows->nelts > 0) {
             const char **last = APR_ARRAY_IDX(rows, rows->nelts - 1,
@@ -98,12 +90,43 @@ static apr_status_t each_page(consent_store_t *store, const char *label,
     return status;
 }
 
+typedef struct {
+    const consent_store_t *store;
+    consent_proof_fn *fn;
+    void *baton;
+} each_t;
+
+/* The store's site filter (consent_store_t.only_site), then fn. */
+static apr_status_t each_proof(void *baton, const char **c,
+                               apr_pool_t *page)
+{
+    const each_t *e = baton;
+    const char *site = c[COL_SITE] ? c[COL_SITE] : "";
+
+    if (!e->store->only_site || strcmp(e->store->only_site, site) == 0
+        || (!*site && !e->store->only_site_exact)) {
+        return e->fn(e->baton, store_proof_from_cols(c, page), page);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t each_page(consent_store_t *store, const char *label,
+                              const char *arg, const char *a, int ca,
+                              consent_proof_fn *fn, void *baton,
+                              apr_pool_t *p, const char **err)
+{
+    each_t e = { store, fn, baton };
+
+    return store_each_row(store, label, arg, a, "-1", ca, COL_SEQ,
+                          each_proof, &e, p, err);
+}
+
 apr_status_t consent_store_each(consent_store_t *store, apr_time_t since,
                                 const char *subject, consent_proof_fn *fn,
                                 void *baton, apr_pool_t *p, const char **err)
 {
     return each_page(store, subject ? S_PROOF_BY_SUBJECT : S_PROOF_BY_TIME,
-                     subject, store_i64(p, since), "-1", 3, 0, fn, baton, p,
+                     subject, store_i64(p, since), COL_TIME, fn, baton, p,
                      err);
 }
 
@@ -112,7 +135,7 @@ apr_status_t consent_store_each_by_subject(consent_store_t *store,
                                            void *baton, apr_pool_t *p,
                                            const char **err)
 {
-    return each_page(store, S_PROOF_BY_PERSON, NULL, "", "-1", 6, 0, fn,
+    return each_page(store, S_PROOF_BY_PERSON, NULL, "", COL_SUBJECT, fn,
                      baton, p, err);
 }
 

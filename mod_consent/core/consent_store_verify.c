@@ -4,8 +4,6 @@
  * says what they cover); the audit's checks (consent_audit.c) ride along
  * on the same pass.
  */
-#include <stdlib.h>
-
 #include "consent_store_int.h"
 #include "consent_audit.h"
 
@@ -259,49 +257,29 @@ static void check_proof(verify_t *v, const consent_proof_t *pf,
     apr_cpystrn(ls->last_mac, pf->mac ? pf->mac : "", sizeof ls->last_mac);
 }
 
-/* Two page pools take turns, so that the cursor (lane, seq) can point
- * into the page before: no copy that grows with the pages. */
-static int check_proofs(verify_t *v, apr_pool_t *page)
+static apr_status_t check_row(void *baton, const char **c,
+                               apr_pool_t *page)
 {
-    const char *lane = "", *seq = "-1", *args[3];
-    apr_array_header_t *rows;
-    apr_pool_t *pages[2];
-    int rv, i, turn = 0;
+    verify_t *v = baton;
+    const consent_proof_t *pf = store_proof_from_cols(c, page);
 
-    pages[0] = page;
-    apr_pool_create(&pages[1], v->pool);
-    do {
-        page = pages[turn];
-        turn = !turn;
-        apr_pool_clear(page);
-        args[0] = lane;
-        args[1] = lane;
-        args[2] = seq;
-        rv = store_select_rows(v->store, S_PROOF_BY_LANE, &rows, page, 3,
-                               args);
-        if (rv != 0) {
-            UNREADABLE(v, "cannot read proofs: %s",
-                       store_db_error(v->store->driver, v->store->handle, rv,
-                                      S_PROOF_BY_LANE, page));
-            apr_pool_destroy(pages[1]);
-            return rv;
-        }
-        for (i = 0; i < rows->nelts; ++i) {
-            const char **c = APR_ARRAY_IDX(rows, i, const char **);
-            const consent_proof_t *pf = store_proof_from_cols(c, page);
+    check_proof(v, pf, page);
+    consent_audit_proof_row(v->audit, c, pf);
+    ++v->proofs_read;
+    return APR_SUCCESS;
+}
 
-            check_proof(v, pf, page);
-            consent_audit_proof_row(v->audit, c, pf);
-            ++v->proofs_read;
-        }
-        if (rows->nelts > 0) {
-            const char **last = APR_ARRAY_IDX(rows, rows->nelts - 1,
-                                              const char **);
-            lane = last[17] ? last[17] : "";
-            seq = last[18] ? last[18] : "-1";
-        }
-    } while (rows->nelts == atoi(PAGE));
-    apr_pool_destroy(pages[1]);
+/* In lane order, so that each record is checked against the one before
+ * it with only the lanes' states kept. */
+static int check_proofs(verify_t *v)
+{
+    const char *err;
+
+    if (store_each_row(v->store, S_PROOF_BY_LANE, NULL, "", "-1", COL_LANE,
+                       COL_LANE_SEQ, check_row, v, v->pool, &err)) {
+        UNREADABLE(v, "cannot read proofs: %s", err);
+        return 1;
+    }
     return 0;
 }
 
@@ -358,7 +336,7 @@ int consent_store_verify_checkpoints(consent_store_t *store,
     v.audit = consent_audit_make(store, checkpoints, problems, p);
     apr_pool_create(&page, p);
     if (consent_audit_begin(v.audit, page) == 0 && load_lanes(&v, p) == 0
-        && load_notices(&v, page) == 0 && check_proofs(&v, page) == 0) {
+        && load_notices(&v, page) == 0 && check_proofs(&v) == 0) {
         check_heads(&v, p);
         consent_audit_end(v.audit, v.proofs_read,
                           apr_hash_count(v.lanes), v.notices_read, page);
