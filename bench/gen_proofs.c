@@ -20,6 +20,7 @@
 
 #include "consent_store.h"
 #include "consent_notice.h"
+#include "consent_hex.h"
 
 #define NOTICE "notice-format: 1\nform: bench 1 opt-in\n" \
                "purpose: newsletter\nSend me the monthly newsletter\n"

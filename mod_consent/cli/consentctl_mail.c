@@ -15,6 +15,7 @@
 #include "consent_purge.h"
 #include "consent_unsub.h"
 #include "consent_notice.h"
+#include "consent_hex.h"
 #include "consent_utf8.h"
 
 #define EXIT_PROBLEM CONSENTCTL_PROBLEM

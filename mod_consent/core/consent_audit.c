@@ -6,7 +6,7 @@
 #include <apr_lib.h>
 
 #include "consent_audit.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
 
 #define CHECKPOINT_V "consent-checkpoint-1"
 #define NAMED_MAX 20            /* stray rows named, then counted */
@@ -463,17 +463,6 @@ static int plain_id(const char *s)
     return 1;
 }
 
-static const char *mac_of(const consent_key_t *key, const char *text,
-                          apr_size_t len, apr_pool_t *p)
-{
-    unsigned char mac[CONSENT_SHA256_LEN];
-
-    if (consent_hmac(key, text, len, mac) != APR_SUCCESS) {
-        return NULL;
-    }
-    return consent_hex(p, mac, sizeof mac);
-}
-
 static const char *lane_lines(consent_audit_t *a, apr_pool_t *p,
                               const char **err)
 {
@@ -537,7 +526,7 @@ apr_status_t consent_checkpoint_make(consent_store_t *store,
                          consent_time_rfc3339(p, now), (apr_int64_t)now,
                          consent_hex(p, key->id, CONSENT_KEY_ID_LEN),
                          n[0], n[1], n[2], lanes);
-    if ((mac = mac_of(key, *text, strlen(*text), p)) == NULL) {
+    if ((mac = consent_hmac_hex(key, *text, strlen(*text), p)) == NULL) {
         *text = NULL;
         *err = "HMAC failed";
         return APR_EGENERAL;
@@ -644,7 +633,7 @@ apr_status_t consent_checkpoint_parse(consent_checkpoint_t **pcp,
         }
     }
     key = consent_proof_key(ring, cp->key_id);
-    expect = key ? mac_of(key, text, len, p) : NULL;
+    expect = key ? consent_hmac_hex(key, text, len, p) : NULL;
     if (key == NULL) {
         *err = apr_psprintf(p, "signed with key %s, not given (-k)",
                             cp->key_id ? cp->key_id : "(none)");

@@ -3,7 +3,7 @@
  * hold of a submission and the confirmation proof.
  */
 #include "consent_confirm.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
 
 #define LABEL "mod_consent confirm v1"
 #define MAX_SUBJECT 1024
@@ -188,8 +188,9 @@ consent_proof_t *consent_confirmation_proof(const consent_form_t *form,
                                             const consent_request_info_t *in,
                                             apr_pool_t *p)
 {
-    consent_proof_t *pr = consent_proof_make(p, CONSENT_EVENT_CONFIRMATION);
-    const consent_notice_t *notice = consent_notice_get(form, pending->lang);
+    consent_proof_t *pr = consent_request_proof(form,
+                                                CONSENT_EVENT_CONFIRMATION,
+                                                pending->lang, in, p);
     int i;
 
     for (i = 0; pending->choices && i < pending->choices->nelts; ++i) {
@@ -204,20 +205,14 @@ consent_proof_t *consent_confirmation_proof(const consent_form_t *form,
     if (pr->choices->nelts == 0) {
         return NULL;
     }
-    pr->time = in->now;
-    pr->ip = in->ip;
-    pr->user_agent = in->user_agent ? in->user_agent : "";
     pr->subject = pending->subject;
-    pr->form_id = form->id;
-    pr->form_version = form->version;
-    pr->lang = pending->lang;
-    pr->regime = form->regime_name;
-    /* the notice the person agreed to is the one of the submission */
+    /* the notice the person agreed to is the one of the submission: its
+     * text only when the form still shows that one */
+    if (pr->notice_sha256 == NULL || pending->notice_sha256 == NULL
+        || strcmp(pr->notice_sha256, pending->notice_sha256) != 0) {
+        pr->notice_text = NULL;
+    }
     pr->notice_sha256 = pending->notice_sha256;
-    pr->notice_text = notice && pending->notice_sha256
-                      && strcmp(notice->sha256_hex,
-                                pending->notice_sha256) == 0
-                      ? notice->text : NULL;
     pr->token_nonce = consent_hex(p, l->facts.nonce, CONSENT_SEAL_NONCE_LEN);
     pr->token_issued = l->issued;
     pr->token_key_id = consent_hex(p, l->facts.key_id, CONSENT_KEY_ID_LEN);

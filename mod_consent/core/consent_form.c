@@ -24,6 +24,8 @@
 #include "consent_form.h"
 #include "consent_lint.h"
 #include "consent_notice.h"
+#include "consent_file.h"
+#include "consent_utf8.h"
 
 /* Definitions are a few kilobytes; refuse anything absurd before parsing. */
 #define FORM_MAX_SIZE (1024 * 1024)
@@ -241,41 +243,6 @@ static xmlDocPtr parse_xml(const char *name, const char *buf,
     return doc;
 }
 
-static apr_status_t read_file(const char **buf, apr_size_t *len,
-                              const char *path, const char *rule,
-                              apr_array_header_t *problems, apr_pool_t *p)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_status_t rv;
-    char *data, err[120];
-
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY,
-                       APR_OS_DEFAULT, p);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-        if (rv == APR_SUCCESS && fi.size > FORM_MAX_SIZE) {
-            apr_file_close(f);
-            consent_problem_add(problems, path, 0, rule,
-                                "file is larger than %d bytes",
-                                FORM_MAX_SIZE);
-            return APR_EGENERAL;
-        }
-        if (rv == APR_SUCCESS) {
-            data = apr_palloc(p, (apr_size_t)fi.size + 1);
-            rv = apr_file_read_full(f, data, (apr_size_t)fi.size, len);
-            data[*len] = '\0';
-            *buf = data;
-        }
-        apr_file_close(f);
-    }
-    if (rv != APR_SUCCESS) {
-        consent_problem_add(problems, path, 0, rule, "cannot read: %s",
-                            apr_strerror(rv, err, sizeof err));
-    }
-    return rv;
-}
-
 /* ---- the schema ----------------------------------------------------- */
 
 static xmlRelaxNGPtr compile_schema(xmlDocPtr doc, const char *path,
@@ -311,7 +278,8 @@ apr_status_t consent_schema_load(consent_schema_t **schema, const char *path,
     *schema = NULL;
     xmlInitParser();
     apr_pool_create(&scratch, p);
-    if (read_file(&buf, &len, path, "schema", problems, scratch)
+    if (consent_file_read(path, FORM_MAX_SIZE, "schema", &buf, &len,
+                          problems, scratch)
         == APR_SUCCESS) {
         doc = parse_xml(path, buf, len, problems, scratch);
         rng = doc ? compile_schema(doc, path, problems) : NULL;
@@ -352,33 +320,6 @@ static apr_status_t validate(const consent_schema_t *schema, xmlDocPtr doc,
 
 /* ---- from tree to model --------------------------------------------- */
 
-/*
- * Texts as a person sees them in HTML: trimmed, runs of XML whitespace
- * collapsed to one space. This also guarantees that no model string holds
- * a newline, which the line-based notice format relies on.
- */
-static const char *normalise(apr_pool_t *p, const xmlChar *in)
-{
-    const char *s = (const char *)in;
-    char *out, *o;
-    int space = 0;
-
-    o = out = apr_palloc(p, strlen(s) + 1);
-    for (; *s; s++) {
-        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
-            space = (o != out);
-            continue;
-        }
-        if (space) {
-            *o++ = ' ';
-            space = 0;
-        }
-        *o++ = *s;
-    }
-    *o = '\0';
-    return out;
-}
-
 static const char *get_attr(apr_pool_t *p, xmlNodePtr node, const char *name)
 {
     xmlChar *v = xmlGetNoNsProp(node, (const xmlChar *)name);
@@ -387,7 +328,7 @@ static const char *get_attr(apr_pool_t *p, xmlNodePtr node, const char *name)
     if (v == NULL) {
         return NULL;
     }
-    s = normalise(p, v);
+    s = consent_text_collapse(p, (const char *)v);
     xmlFree(v);
     return s;
 }
@@ -395,7 +336,7 @@ static const char *get_attr(apr_pool_t *p, xmlNodePtr node, const char *name)
 static const char *get_text(apr_pool_t *p, xmlNodePtr node)
 {
     xmlChar *v = xmlNodeGetContent(node);
-    const char *s = normalise(p, v ? v : (const xmlChar *)"");
+    const char *s = consent_text_collapse(p, v ? (const char *)v : "");
 
     xmlFree(v);
     return s;
@@ -411,7 +352,7 @@ static const char *get_lang(apr_pool_t *p, xmlNodePtr node)
     if (v == NULL) {
         return NULL;
     }
-    s = (char *)normalise(p, v);
+    s = (char *)consent_text_collapse(p, (const char *)v);
     xmlFree(v);
     for (c = s; *c; c++) {
         *c = apr_tolower(*c);
@@ -666,7 +607,8 @@ apr_status_t consent_form_load(consent_form_t **form,
 
     *form = NULL;
     apr_pool_create(&scratch, p);
-    rv = read_file(&buf, &len, path, "xml", problems, scratch);
+    rv = consent_file_read(path, FORM_MAX_SIZE, "xml", &buf, &len,
+                           problems, scratch);
     if (rv == APR_SUCCESS) {
         rv = consent_form_load_memory(form, schema, path, buf, len,
                                       problems, p);

@@ -11,6 +11,7 @@
 
 #include "consent_i18n.h"
 #include "consent_log.h"
+#include "consent_utf8.h"
 
 struct consent_i18n_t {
     apr_pool_t *pool;
@@ -47,31 +48,6 @@ static int valid_key(const char *s)
     return 1;
 }
 
-/*
- * Messages may be wrapped over several lines in the file: runs of white
- * space become one space and the ends are trimmed, so the page shows the
- * sentence as written, not the file's layout.
- */
-static const char *normalise_space(apr_pool_t *p, const char *s)
-{
-    char *out = apr_palloc(p, strlen(s) + 1), *d = out;
-    int space = 0;
-
-    for (; *s; s++) {
-        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
-            space = d != out;
-            continue;
-        }
-        if (space) {
-            *d++ = ' ';
-            space = 0;
-        }
-        *d++ = *s;
-    }
-    *d = '\0';
-    return out;
-}
-
 static void add_msg(apr_hash_t *msgs, xmlNodePtr node, const char *path,
                     apr_array_header_t *problems, apr_pool_t *p)
 {
@@ -90,7 +66,8 @@ static void add_msg(apr_hash_t *msgs, xmlNodePtr node, const char *path,
                             "duplicate message key '%s'", (char *)key);
     }
     else {
-        text = normalise_space(p, content ? (const char *)content : "");
+        text = consent_text_collapse(p, content ? (const char *)content
+                                                : "");
         if (*text == '\0') {
             consent_problem_add(problems, path, line, "i18n",
                                 "message '%s' is empty", (char *)key);
@@ -155,7 +132,8 @@ static apr_status_t load_file(consent_i18n_t *i18n, const char *path,
         err = xmlCtxtGetLastError(ctxt);
         consent_problem_add(problems, path, err ? err->line : 0, "xml",
                             "%s", err && err->message
-                            ? normalise_space(i18n->pool, err->message)
+                            ? consent_text_collapse(i18n->pool,
+                                                    err->message)
                             : "cannot parse");
         xmlFreeParserCtxt(ctxt);
         return APR_EGENERAL;

@@ -8,6 +8,7 @@
 #include <openssl/core_names.h>
 
 #include "consent_key.h"
+#include "consent_hex.h"
 
 static apr_status_t wipe_key(void *data)
 {
@@ -215,6 +216,17 @@ apr_status_t consent_hmac(const consent_key_t *key, const void *data,
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
+}
+
+const char *consent_hmac_hex(const consent_key_t *key, const void *data,
+                             apr_size_t len, apr_pool_t *p)
+{
+    unsigned char mac[CONSENT_SHA256_LEN];
+
+    if (consent_hmac(key, data, len, mac) != APR_SUCCESS) {
+        return NULL;
+    }
+    return consent_hex(p, mac, sizeof mac);
 }
 
 int consent_mac_equal(const unsigned char *a, const unsigned char *b,

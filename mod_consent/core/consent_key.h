@@ -48,6 +48,10 @@ const consent_key_t *consent_keyring_find(const consent_keyring_t *ring,
 apr_status_t consent_hmac(const consent_key_t *key, const void *data,
                           apr_size_t len, unsigned char *mac);
 
+/* The same as lower-case hex (how MACs are stored); NULL on failure. */
+const char *consent_hmac_hex(const consent_key_t *key, const void *data,
+                             apr_size_t len, apr_pool_t *p);
+
 /* Constant-time comparison (CRYPTO_memcmp): 1 when equal. */
 int consent_mac_equal(const unsigned char *a, const unsigned char *b,
                       apr_size_t len);

@@ -202,7 +202,7 @@ static void lint_texts(lint_t *l, int line, const char *owner,
     }
 }
 
-static int is_web_url(apr_pool_t *p, const char *s)
+int consent_lint_policy_url(apr_pool_t *p, const char *s)
 {
     apr_uri_t uri;
 
@@ -231,7 +231,7 @@ static void lint_controller(lint_t *l)
         report(l, c->line, "R5", "the controller has no policy: the form "
                "must link the privacy policy");
     }
-    else if (!is_web_url(l->p, c->policy)) {
+    else if (!consent_lint_policy_url(l->p, c->policy)) {
         report(l, c->line, "R5",
                apr_psprintf(l->p, "the policy \"%s\" is not an absolute "
                             "http(s) URL", c->policy));

@@ -10,7 +10,7 @@
 
 #include "consent_mail.h"
 #include "consent_confirm.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
 #include "consent_unsub.h"
 
 #define QP_WIDTH 75

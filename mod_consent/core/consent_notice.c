@@ -35,6 +35,7 @@
 #include <openssl/evp.h>
 
 #include "consent_notice.h"
+#include "consent_hex.h"
 
 #define NOTICE_FORMAT "1"
 #define NOTICE_FORMAT_SITE "2"
@@ -160,19 +161,4 @@ const consent_notice_t *consent_notice_get(const consent_form_t *form,
         return NULL;
     }
     return apr_hash_get(form->notices, lang, APR_HASH_KEY_STRING);
-}
-
-const char *consent_hex(apr_pool_t *p, const unsigned char *b,
-                        apr_size_t len)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *out = apr_palloc(p, 2 * len + 1);
-    apr_size_t i;
-
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 0x0f];
-    }
-    out[2 * len] = '\0';
-    return out;
 }

@@ -24,7 +24,4 @@ apr_status_t consent_notice_build(consent_form_t *form, apr_pool_t *p);
 const consent_notice_t *consent_notice_get(const consent_form_t *form,
                                            const char *lang);
 
-/* Lower-case hex of len bytes. */
-const char *consent_hex(apr_pool_t *p, const unsigned char *b, apr_size_t len);
-
 #endif

@@ -10,7 +10,7 @@
 #include <apr_uuid.h>
 
 #include "consent_proof.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
 
 static void put_bytes(apr_array_header_t *out, const void *data,
                       apr_size_t n)
@@ -117,28 +117,16 @@ const char *consent_choices_encode(apr_pool_t *p,
     return out->elts;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Decodes in place (the result is never longer). */
 static char *unescape(char *s)
 {
     char *in = s, *out = s;
 
     while (*in) {
-        if (in[0] == '%' && hexval(in[1]) >= 0 && hexval(in[2]) >= 0) {
-            *out++ = (char)(hexval(in[1]) * 16 + hexval(in[2]));
+        if (in[0] == '%' && consent_hex_digit(in[1]) >= 0
+            && consent_hex_digit(in[2]) >= 0) {
+            *out++ = (char)(consent_hex_digit(in[1]) * 16
+                            + consent_hex_digit(in[2]));
             in += 3;
         }
         else {
@@ -261,18 +249,11 @@ const consent_key_t *consent_proof_key(const consent_keyring_t *ring,
                                        const char *id_hex)
 {
     unsigned char id[CONSENT_KEY_ID_LEN];
-    int i;
 
-    if (id_hex == NULL || strlen(id_hex) != 2 * CONSENT_KEY_ID_LEN) {
+    if (id_hex == NULL
+        || strlen(id_hex) != 2 * CONSENT_KEY_ID_LEN
+        || !consent_hex_decode(id, id_hex, CONSENT_KEY_ID_LEN)) {
         return NULL;
-    }
-    for (i = 0; i < CONSENT_KEY_ID_LEN; ++i) {
-        int hi = hexval(id_hex[2 * i]), lo = hexval(id_hex[2 * i + 1]);
-
-        if (hi < 0 || lo < 0) {
-            return NULL;
-        }
-        id[i] = (unsigned char)(hi * 16 + lo);
     }
     return consent_keyring_find(ring, id);
 }
@@ -317,7 +298,7 @@ int consent_proof_erasure_parse(apr_pool_t *p, const char *erasure,
         return 0;
     }
     for (h = sp + 1; *h; ++h) {
-        if (hexval(*h) < 0) {
+        if (consent_hex_digit(*h) < 0) {
             return 0;
         }
     }

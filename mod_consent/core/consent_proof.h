@@ -26,6 +26,9 @@
 /* double opt-in: ticked, not yet confirmed from the mailbox; not a
  * consent */
 #define CONSENT_STATE_PENDING "pending"
+/* Soft opt-in and b2b: the person did not tick the objection box. Not a
+ * consent (nobody gave one), so never "given". */
+#define CONSENT_STATE_NOT_OBJECTED "not-objected"
 
 typedef struct {
     const char *purpose;        /* purpose id */

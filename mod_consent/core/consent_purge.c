@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 
 #include "consent_purge.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
 #include "consent_utf8.h"
 
 /* Guarded on the MAC and on not being a tombstone yet: a record that

@@ -18,6 +18,7 @@
 #include "consent_render.h"
 #include "consent_template.h"
 #include "consent_i18n.h"
+#include "consent_lint.h"
 
 /*
  * When the adapter does not say where L/withdraw is. Relative to a form
@@ -532,14 +533,6 @@ static consent_tpl_t *flatten_fields(flatten_t *f)
     return consent_tpl_concat("fields", frags, n, f->p);
 }
 
-/* A policy link must lead to a page, never run a script. */
-static int safe_url(const char *url)
-{
-    return strncasecmp(url, "https://", 8) == 0
-           || strncasecmp(url, "http://", 7) == 0
-           || (url[0] == '/' && url[1] != '/');
-}
-
 /* The form's own notice (soft opt-in, b2b), as core markup, or "". */
 static const char *notice_markup(flatten_t *f)
 {
@@ -660,7 +653,10 @@ static render_page_t *flatten_page(flatten_t *f)
     render_page_t *page = apr_pcalloc(f->p, sizeof(*page));
     bind_ctx_t c;
 
-    if (ctl == NULL || ctl->policy == NULL || !safe_url(ctl->policy)) {
+    /* lint refused such a form already; a page is never the first to
+     * show a link lint would refuse */
+    if (ctl == NULL || ctl->policy == NULL
+        || !consent_lint_policy_url(f->p, ctl->policy)) {
         consent_problem_add(f->problems, f->form->file,
                             ctl ? ctl->line : f->form->line, "R5",
                             "the form needs a controller with an http(s) "
@@ -811,7 +807,7 @@ static const char *state_key(const char *state)
         { CONSENT_STATE_WITHDRAWN, "state.withdrawn" },
         { CONSENT_STATE_OBJECTED, "state.objected" },
         { CONSENT_STATE_PENDING, "state.pending" },
-        { "not-objected", "state.not-objected" }
+        { CONSENT_STATE_NOT_OBJECTED, "state.not-objected" }
     };
     apr_size_t i;
 

@@ -18,10 +18,6 @@
 
 #include "consent_proof.h"
 
-/* Soft opt-in and b2b: the person did not tick the objection box. Not a
- * consent (nobody gave one), so never "given". */
-#define CONSENT_STATE_NOT_OBJECTED "not-objected"
-
 typedef struct {
     const char *purpose;
     const char *state;          /* CONSENT_STATE_* */

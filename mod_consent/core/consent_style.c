@@ -7,46 +7,11 @@
 #include <openssl/evp.h>
 
 #include "consent_style.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
+#include "consent_file.h"
 
 #define PROP_PREFIX "--consent-"
 #define PROP_PREFIX_LEN (sizeof(PROP_PREFIX) - 1)
-
-static apr_status_t read_file(const char *path, apr_size_t max,
-                              const char **buf, apr_size_t *len,
-                              apr_array_header_t *problems, apr_pool_t *p)
-{
-    apr_finfo_t fi;
-    apr_file_t *f;
-    char *b;
-    apr_status_t rv;
-
-    rv = apr_stat(&fi, path, APR_FINFO_TYPE | APR_FINFO_SIZE, p);
-    if (rv != APR_SUCCESS || fi.filetype != APR_REG) {
-        consent_problem_add(problems, path, 0, "style", "not a readable "
-                            "file");
-        return rv != APR_SUCCESS ? rv : APR_EGENERAL;
-    }
-    if (fi.size > (apr_off_t)max) {
-        consent_problem_add(problems, path, 0, "style", "larger than %lu "
-                            "bytes", (unsigned long)max);
-        return APR_EGENERAL;
-    }
-    b = apr_palloc(p, (apr_size_t)fi.size + 1);
-    *len = (apr_size_t)fi.size;
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
-    if (rv == APR_SUCCESS) {
-        rv = *len ? apr_file_read_full(f, b, *len, len) : APR_SUCCESS;
-        apr_file_close(f);
-    }
-    if (rv != APR_SUCCESS) {
-        consent_problem_add(problems, path, 0, "style", "cannot be read");
-        return rv;
-    }
-    b[*len] = '\0';
-    *buf = b;
-    return APR_SUCCESS;
-}
 
 /* Length of the UTF-8 sequence at s (at most n bytes), 0 if invalid. */
 static apr_size_t utf8_len(const unsigned char *s, apr_size_t n)
@@ -237,13 +202,14 @@ apr_status_t consent_style_load(consent_style_t **style, const char *base,
     const char *hex;
 
     *style = NULL;
-    if (read_file(base, CONSENT_STYLE_MAX, &b, &blen, problems, p)
+    if (consent_file_read(base, CONSENT_STYLE_MAX, "style", &b, &blen,
+                          problems, p)
         != APR_SUCCESS
         || !scan_css(base, b, blen, NULL, declared, problems, p)) {
         return APR_EGENERAL;
     }
-    if (site && (read_file(site, CONSENT_STYLE_SITE_MAX, &s, &slen,
-                           problems, p) != APR_SUCCESS
+    if (site && (consent_file_read(site, CONSENT_STYLE_SITE_MAX, "style", &s,
+                                   &slen, problems, p) != APR_SUCCESS
                  || !scan_css(site, s, slen, declared, apr_hash_make(p),
                               problems, p))) {
         return APR_EGENERAL;

@@ -3,6 +3,7 @@
 #include "consent_submit.h"
 #include "consent_utf8.h"
 #include "consent_notice.h"
+#include "consent_hex.h"
 #include "consent_status.h"
 
 #define MAX_TEXT 1000
@@ -245,27 +246,39 @@ static const char *choice_state(const consent_form_t *form, int ticked)
     return ticked ? CONSENT_STATE_OBJECTED : CONSENT_STATE_NOT_OBJECTED;
 }
 
+consent_proof_t *consent_request_proof(const consent_form_t *form,
+                                       const char *event, const char *lang,
+                                       const consent_request_info_t *in,
+                                       apr_pool_t *p)
+{
+    consent_proof_t *pr = consent_proof_make(p, event);
+    const consent_notice_t *notice = consent_notice_get(form, lang);
+
+    pr->time = in->now;
+    pr->ip = in->ip;
+    pr->user_agent = in->user_agent ? in->user_agent : "";
+    pr->form_id = form->id;
+    pr->form_version = form->version;
+    pr->lang = lang;
+    pr->regime = form->regime_name;
+    pr->notice_sha256 = notice ? notice->sha256_hex : NULL;
+    pr->notice_text = notice ? notice->text : NULL;
+    return pr;
+}
+
 static consent_proof_t *build_proof(const consent_form_t *form,
                                     const consent_verdict_t *v,
                                     const char *ticked,
                                     const consent_request_info_t *in,
                                     apr_pool_t *p)
 {
-    consent_proof_t *pr = consent_proof_make(p, CONSENT_EVENT_SUBMISSION);
-    const consent_notice_t *notice = consent_notice_get(form, v->lang);
+    consent_proof_t *pr = consent_request_proof(form,
+                                                CONSENT_EVENT_SUBMISSION,
+                                                v->lang, in, p);
     int i;
 
-    pr->time = in->now;
-    pr->ip = in->ip;
-    pr->user_agent = in->user_agent ? in->user_agent : "";
     pr->subject = form->subject ? consent_subject_canonical(
         form, apr_table_get(v->values, form->subject->name), p) : NULL;
-    pr->form_id = form->id;
-    pr->form_version = form->version;
-    pr->lang = v->lang;
-    pr->regime = form->regime_name;
-    pr->notice_sha256 = notice->sha256_hex;
-    pr->notice_text = notice->text;
     for (i = 0; i < form->purposes->nelts; ++i) {
         const consent_purpose_t *pu =
             APR_ARRAY_IDX(form->purposes, i, const consent_purpose_t *);

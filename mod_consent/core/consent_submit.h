@@ -35,6 +35,18 @@ typedef struct {
                    own) */
 } consent_request_info_t;
 
+/*
+ * A proof of event made by this request, for form in lang: when, from
+ * where (ip, user agent), the form and its version, its regime and the
+ * notice shown in lang (digest and text; none when the form has none in
+ * lang). Every event's proof starts so; the caller adds the subject, the
+ * choices and the token.
+ */
+consent_proof_t *consent_request_proof(const consent_form_t *form,
+                                       const char *event, const char *lang,
+                                       const consent_request_info_t *in,
+                                       apr_pool_t *p);
+
 typedef enum {
     CONSENT_VERDICT_OK = 0,     /* store verdict->proof */
     CONSENT_VERDICT_BAD_INPUT,  /* 400: show the form again with error */

@@ -11,6 +11,7 @@
 #include <apr_want.h>
 
 #include "consent_template.h"
+#include "consent_file.h"
 
 /* Templates are small pages; anything bigger is a mistake, not a page. */
 #define TPL_MAX_SIZE (1024 * 1024)
@@ -264,49 +265,20 @@ apr_status_t consent_tpl_compile(consent_tpl_t **tpl, const char *name,
     return APR_SUCCESS;
 }
 
-static apr_status_t read_file(const char *path, char **buf, apr_size_t *len,
-                              apr_pool_t *p)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_status_t rv;
-
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-    if (rv == APR_SUCCESS && fi.size > TPL_MAX_SIZE) {
-        rv = APR_ENOSPC;
-    }
-    if (rv == APR_SUCCESS) {
-        *buf = apr_palloc(p, (apr_size_t)fi.size + 1);
-        rv = apr_file_read_full(f, *buf, (apr_size_t)fi.size, len);
-        if (rv == APR_EOF) {
-            rv = APR_SUCCESS;
-        }
-    }
-    apr_file_close(f);
-    return rv;
-}
-
 apr_status_t consent_tpl_compile_file(consent_tpl_t **tpl, const char *path,
                                       consent_tpl_key_fn *known,
                                       void *baton,
                                       apr_array_header_t *problems,
                                       apr_pool_t *p)
 {
-    char *buf = NULL, err[120];
+    const char *buf = NULL;
     apr_size_t len = 0;
     apr_status_t rv;
 
     *tpl = NULL;
-    rv = read_file(path, &buf, &len, p);
+    rv = consent_file_read(path, TPL_MAX_SIZE, "template", &buf, &len,
+                           problems, p);
     if (rv != APR_SUCCESS) {
-        consent_problem_add(problems, path, 0, "template",
-                            "cannot read the template: %s",
-                            rv == APR_ENOSPC ? "larger than 1 MiB"
-                            : apr_strerror(rv, err, sizeof(err)));
         return rv;
     }
     return consent_tpl_compile(tpl, path, buf, len, known, baton, problems,

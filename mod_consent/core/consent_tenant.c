@@ -8,7 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "consent_tenant.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
 
 #define SITE_KEY_LEN 32
 
@@ -133,21 +133,6 @@ const char *consent_site_key_text(const consent_key_t *master,
                : NULL;
 }
 
-static int unhex(unsigned char *out, const char *hex, apr_size_t len)
-{
-    apr_size_t i;
-
-    for (i = 0; i < len; ++i) {
-        char pair[3] = { hex[2 * i], hex[2 * i + 1], 0 };
-
-        if (!apr_isxdigit(pair[0]) || !apr_isxdigit(pair[1])) {
-            return 0;
-        }
-        out[i] = (unsigned char)strtoul(pair, NULL, 16);
-    }
-    return hex[2 * len] == '\0';
-}
-
 int consent_site_key_is(const consent_key_t *key)
 {
     static const char prefix[] = CONSENT_SITE_KEY_PREFIX " ";
@@ -171,7 +156,7 @@ int consent_site_key_parse(const consent_key_t *key, const char **site,
                           key->len - (sizeof prefix - 1));
     sp = strchr(text, ' ');
     if (!sp || (*sp = '\0', consent_site_check(text, p))
-        || !unhex(raw, sp + 1, sizeof raw)) {
+        || !consent_hex_decode(raw, sp + 1, sizeof raw)) {
         *err = apr_psprintf(p, "site key file %s is malformed", key->path);
         OPENSSL_cleanse(text, strlen(text));
         return -1;

@@ -13,6 +13,7 @@
 
 #include "consent_urlencoded.h"
 #include "consent_utf8.h"
+#include "consent_hex.h"
 
 #define URLENCODED "application/x-www-form-urlencoded"
 
@@ -22,11 +23,6 @@ int consent_urlencoded_is(const char *ct)
 
     return ct && strncasecmp(ct, URLENCODED, n) == 0
            && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-static int hexval(int c)
-{
-    return apr_isdigit(c) ? c - '0' : apr_tolower(c) - 'a' + 10;
 }
 
 /* Decodes s[0..n) ('+' is a space); NULL on a malformed escape. */
@@ -45,7 +41,8 @@ static char *unescape(const char *s, apr_size_t n, apr_size_t *len,
         }
         else if (i + 2 < n && apr_isxdigit(s[i + 1])
                  && apr_isxdigit(s[i + 2])) {
-            *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            *o++ = (char)(consent_hex_digit(s[i + 1]) * 16
+                          + consent_hex_digit(s[i + 2]));
             i += 2;
         }
         else {

@@ -214,3 +214,23 @@ const char *consent_subject_normalise(apr_pool_t *p, const char *s)
     }
     return out;
 }
+
+const char *consent_text_collapse(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, strlen(s) + 1), *d = out;
+    int space = 0;
+
+    for (; *s; s++) {
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+            space = d != out;
+            continue;
+        }
+        if (space) {
+            *d++ = ' ';
+            space = 0;
+        }
+        *d++ = *s;
+    }
+    *d = '\0';
+    return out;
+}

@@ -30,6 +30,14 @@ int consent_text_single_line(const char *s);
 int consent_text_visible(const char *s);
 
 /*
+ * s as a person sees it in HTML: trimmed, each run of XML white space
+ * (space, tab, CR, LF) one space. Form texts and messages may be wrapped
+ * over lines in their files; the page shows the sentence, and no model
+ * string holds a newline (the line-based notice format relies on it).
+ */
+const char *consent_text_collapse(apr_pool_t *p, const char *s);
+
+/*
  * NULL when s may be a subject (who a proof is about), else why not:
  * valid UTF-8, one line, visible, not empty, at most 254 bytes, and not
  * starting with '=', '+', '-' or '@', which a spreadsheet opening a CSV

@@ -4,7 +4,7 @@
  * notice, same chain, same export.
  */
 #include "consent_withdraw.h"
-#include "consent_notice.h"
+#include "consent_hex.h"
 
 static consent_verdict_t *refuse(consent_verdict_t *v, const char *key,
                                  const char *detail)
@@ -66,19 +66,9 @@ static consent_proof_t *departure(const consent_form_t *form,
                                   const consent_request_info_t *in,
                                   apr_pool_t *p)
 {
-    consent_proof_t *pr = consent_proof_make(p, event);
-    const consent_notice_t *notice = consent_notice_get(form, lang);
+    consent_proof_t *pr = consent_request_proof(form, event, lang, in, p);
 
-    pr->time = in->now;
-    pr->ip = in->ip;
-    pr->user_agent = in->user_agent ? in->user_agent : "";
     pr->subject = subject;
-    pr->form_id = form->id;
-    pr->form_version = form->version;
-    pr->lang = lang;
-    pr->regime = form->regime_name;
-    pr->notice_sha256 = notice ? notice->sha256_hex : NULL;
-    pr->notice_text = notice ? notice->text : NULL;
     return pr;
 }
 

@@ -65,3 +65,29 @@ def test_make_check_replays_the_fuzz_corpora():
     corpus = os.listdir(os.path.join(harness.TOP, "tests", "fuzz", "corpus",
                                      "submit"))
     assert "replayed %d input(s)" % len(corpus) in text, text
+
+
+# What only a server's own process provides: httpd's API and nginx's.
+SERVER_PREFIXES = ("ap_", "ngx_")
+
+
+def test_core_library_is_server_neutral():
+    """libconsent (the core) neither defines nor needs an httpd or nginx
+    symbol: the adapters and consentctl link it as it is (issue 13)."""
+    archive = os.path.join(harness.BUILD, ".libs", "libconsent.a")
+    assert os.path.exists(archive), "build first: no " + archive
+    p = subprocess.run(["nm", "-A", "-P", archive], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    members, bad = set(), []
+    for line in p.stdout.splitlines():
+        where, _, rest = line.rpartition("]: ")
+        fields = rest.split()
+        if not where or len(fields) < 2:
+            continue
+        members.add(where)
+        if fields[0].startswith(SERVER_PREFIXES):
+            bad.append("%s]: %s %s" % (where, fields[1], fields[0]))
+    # every object was read: the store alone is eight of them
+    assert len([m for m in members if "consent_store" in m]) >= 8, members
+    assert not bad, "server symbols in the core:\n" + "\n".join(bad)

@@ -10,6 +10,7 @@
 
 #include "consent_audit.h"
 #include "consent_notice.h"
+#include "consent_hex.h"
 
 static apr_pool_t *pool;
 static char tmpdir[] = "/tmp/consent-audit-XXXXXX";

@@ -16,6 +16,7 @@
 #include "consent_form.h"
 #include "consent_lint.h"
 #include "consent_notice.h"
+#include "consent_hex.h"
 
 #define FIXTURE(name) TEST_SRCDIR "/tests/fixtures/" name
 #define NEWSLETTER TEST_SRCDIR "/templates/examples/newsletter.xml"

@@ -16,6 +16,7 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
+#include "consent_lint.h"
 #include "consent_render.h"
 #include "consent_template.h"
 #include "consent_i18n.h"
@@ -919,6 +920,26 @@ static void test_unsafe_policy_link_refused(void **state)
     assert_true(problems->nelts > 0);
 }
 
+/* R5 is one rule: the page refuses what lint refuses, a path too. */
+static void test_relative_policy_link_refused(void **state)
+{
+    apr_pool_t *p = *state;
+    consent_ui_t *ui = load_ui(p, TEMPLATES);
+    consent_form_t *form = make_form(p, "Example SAS", NULL);
+    apr_array_header_t *problems = apr_array_make(p, 2,
+                                                  sizeof(consent_problem_t));
+
+    form->controller->policy = "/privacy";
+    assert_false(consent_lint_policy_url(p, form->controller->policy));
+    assert_int_equal(consent_render_compile(ui, form, problems, p),
+                     APR_EGENERAL);
+    assert_true(problems->nelts > 0);
+    assert_string_equal(APR_ARRAY_IDX(problems, 0, consent_problem_t).rule,
+                        "R5");
+    assert_true(consent_lint_policy_url(p, "https://example.org/privacy"));
+    assert_false(consent_lint_policy_url(p, "https:///privacy"));
+}
+
 /* The shipped example, through the real loader (consent_form.c). */
 static void test_newsletter_example(void **state)
 {
@@ -993,6 +1014,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_form_language_without_translation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsafe_policy_link_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relative_policy_link_refused,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_newsletter_example,
                                         setup, teardown),

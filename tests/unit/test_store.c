@@ -20,6 +20,7 @@
 
 #include "consent_store.h"
 #include "consent_notice.h"
+#include "consent_hex.h"
 
 static apr_pool_t *pool;
 static char tmpdir[] = "/tmp/consent-store-XXXXXX";
