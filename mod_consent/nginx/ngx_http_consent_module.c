@@ -759,6 +759,7 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
     conf->flow.lifetime = apr_time_from_sec(conf->lifetime);
     conf->flow.max_body = conf->max_body;
     conf->flow.success_url = conf->success_url;
+    conf->flow.guard_fix = conf->guard_fix;
     return merge_confirm(cf, conf);
 }
 
