@@ -1139,6 +1139,7 @@ int consent_flow_guard_inspectable(int status, const char *ct,
 typedef struct {
     const consent_flow_conf_t *conf;
     const char *lang;
+    apr_array_header_t *logs;
     apr_pool_t *pool;
 } guard_signer;
 
@@ -1147,6 +1148,14 @@ static apr_status_t sign_guarded(void *baton, const char *defaults,
 {
     guard_signer *g = baton;
 
+    if (g->logs) {
+        consent_flow_log_t *l = apr_array_push(g->logs);
+
+        l->level = CONSENT_LOG_DEBUG;
+        l->id = 502;
+        l->text = apr_pstrcat(g->pool, "form rendered boxes ", defaults,
+                              NULL);
+    }
     return consent_flow_issue_token(g->conf->form, g->conf->keys, g->lang,
                                     defaults, CONSENT_PAGE_GUARD, token,
                                     g->pool);
@@ -1155,6 +1164,7 @@ static apr_status_t sign_guarded(void *baton, const char *defaults,
 apr_status_t consent_flow_guard_page(const consent_flow_conf_t *conf,
                                      const char *accept_language,
                                      consent_write_fn *write, void *baton,
+                                     apr_array_header_t *logs,
                                      consent_guard_t **guard, apr_pool_t *p)
 {
     guard_signer *g = apr_pcalloc(p, sizeof *g);
@@ -1162,6 +1172,7 @@ apr_status_t consent_flow_guard_page(const consent_flow_conf_t *conf,
 
     g->conf = conf;
     g->pool = p;
+    g->logs = logs;
     g->lang = flow_lang(conf->form, conf->default_lang, accept_language, p);
     memset(&opts, 0, sizeof opts);
     opts.form = conf->form;

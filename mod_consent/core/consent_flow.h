@@ -206,11 +206,13 @@ int consent_flow_guard_inspectable(int status, const char *content_type,
  * Guard mode, the page side, once inspectable: the guard that edits the
  * application's page (consent_guard.h) as it streams through write,
  * signing each guarded form's token in the language accept_language
- * negotiates (and un-ticking with conf->guard_fix).
+ * negotiates (and un-ticking with conf->guard_fix). logs, when not NULL,
+ * gets a debug line (consent_flow_log_t) per form signed.
  */
 apr_status_t consent_flow_guard_page(const consent_flow_conf_t *conf,
                                      const char *accept_language,
                                      consent_write_fn *write, void *baton,
+                                     apr_array_header_t *logs,
                                      consent_guard_t **guard, apr_pool_t *p);
 
 /* Whether a request header is one a backend files under the same

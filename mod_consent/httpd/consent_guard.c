@@ -27,6 +27,7 @@ typedef struct {
     consent_guard_t *guard;
     apr_bucket_brigade *out;    /* what leaves the filter this call */
     request_rec *r;
+    apr_array_header_t *logs;   /* the flow's: a line per form signed */
 } guard_ctx;
 
 /* Whether this response is one the guard reads (consent_flow.h); logs
@@ -78,13 +79,14 @@ static apr_status_t guard_start(ap_filter_t *f, const consent_dir_conf *conf)
 
     ctx->r = r;
     ctx->out = apr_brigade_create(r->pool, f->c->bucket_alloc);
+    ctx->logs = apr_array_make(r->pool, 2, sizeof(consent_flow_log_t));
     edited_page_headers(r);
     consent_guard_restore_request(r);
     f->ctx = ctx;
     return consent_flow_guard_page(
         consent_request_conf(r, conf),
         apr_table_get(r->headers_in, "Accept-Language"), write_out, ctx,
-        &ctx->guard, r->pool);
+        ctx->logs, &ctx->guard, r->pool);
 }
 
 /* What the page had, for the admin: the application is to be fixed. */
@@ -92,7 +94,15 @@ static void log_report(guard_ctx *ctx)
 {
     const consent_guard_report_t *rep = consent_guard_report(ctx->guard);
     request_rec *r = ctx->r;
+    int i;
 
+    for (i = 0; i < ctx->logs->nelts; ++i) {
+        const consent_flow_log_t *l = &APR_ARRAY_IDX(ctx->logs, i,
+                                                     consent_flow_log_t);
+
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CONSENT%04d: "
+                      "ConsentGuard: %s on %s", l->id, l->text, r->uri);
+    }
     if (rep->fixed) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0503)
                       "ConsentGuardFix: un-ticked %d pre-ticked box(es) "

@@ -92,8 +92,8 @@ void consent_config_start(apr_pool_t *pconf, server_rec *s);
 
 int consent_handler(request_rec *r);
 
-/* Double opt-in (consent_confirm.c): directives, the start-up check of a
- * location, a held submission and the L/confirm page. */
+/* Double opt-in (consent_confirm.c): directives and the start-up check
+ * of a location (the pages are the core's flow). */
 #define CONSENT_CONFIRM_CMDS \
     AP_INIT_TAKE1("ConsentConfirm", consent_set_confirm, NULL, \
                   RSRC_CONF | ACCESS_CONF, \

@@ -352,7 +352,8 @@ static ngx_int_t guard_header_filter(ngx_http_request_t *r)
     }
     ctx->last_out = &ctx->out;
     if (consent_flow_guard_page(&lcf->flow, ctx->req.accept_language,
-                                write_out, ctx, &ctx->guard, ctx->pool)
+                                write_out, ctx, NULL, &ctx->guard,
+                                ctx->pool)
         != APR_SUCCESS
         || edited_page_headers(r) != NGX_OK) {
         return NGX_ERROR;
