@@ -1,7 +1,7 @@
 /*
  * DESIGN.md's HTTP table, server-neutral (see consent_flow.h). The
- * adapters only translate: the Apache one through its own handler files
- * for now, the nginx one entirely through this.
+ * adapters only translate: the Apache one and the nginx one both drive
+ * every page through this.
  */
 #include <string.h>
 #include <apr_lib.h>
@@ -16,6 +16,7 @@
 #include "consent_token.h"
 #include "consent_urlencoded.h"
 #include "consent_withdraw.h"
+#include "consent_writer.h"
 
 #define DEFAULT_LANG "en"
 #define ONE_CLICK_FIELD "List-Unsubscribe"
@@ -25,7 +26,40 @@
 
 /* ---- shared pieces --------------------------------------------------- */
 
-const char *consent_flow_lang(const consent_form_t *form,
+/* A line for the server's log, and the last of its level in f->note or
+ * f->error. */
+static void flow_log(consent_flow_t *f, consent_log_level_t level, int id,
+                     const char *text)
+{
+    consent_flow_log_t *l = apr_array_push(f->logs);
+
+    l->level = level;
+    l->id = id;
+    l->text = text;
+    if (level == CONSENT_LOG_INFO) {
+        f->note = text;
+    }
+    else if (level == CONSENT_LOG_ERR) {
+        f->error = text;
+    }
+}
+
+static void note(consent_flow_t *f, int id, const char *text)
+{
+    flow_log(f, CONSENT_LOG_INFO, id, text);
+}
+
+static void error(consent_flow_t *f, int id, const char *text)
+{
+    flow_log(f, CONSENT_LOG_ERR, id, text);
+}
+
+static void debug(consent_flow_t *f, int id, const char *text)
+{
+    flow_log(f, CONSENT_LOG_DEBUG, id, text);
+}
+
+static const char *flow_lang(const consent_form_t *form,
                               const char *default_lang,
                               const char *accept_language, apr_pool_t *p)
 {
@@ -70,7 +104,9 @@ apr_status_t consent_flow_issue_token(const consent_form_t *form,
     return consent_token_issue(token, keys, &facts, p);
 }
 
-void consent_flow_page_headers(apr_table_t *h, const char *lang)
+/* The headers of every page: they carry single-use tokens, so they are
+ * never cached and never framed. */
+static void page_headers(apr_table_t *h, const char *lang)
 {
     apr_table_setn(h, "Content-Type", "text/html; charset=utf-8");
     apr_table_setn(h, "Content-Language", lang);
@@ -83,18 +119,6 @@ void consent_flow_page_headers(apr_table_t *h, const char *lang)
     apr_table_setn(h, "X-Frame-Options", "DENY");
     apr_table_setn(h, "X-Content-Type-Options", "nosniff");
     apr_table_setn(h, "Referrer-Policy", "no-referrer");
-}
-
-int consent_flow_refusal_status(const consent_verdict_t *v)
-{
-    switch (v->kind) {
-    case CONSENT_VERDICT_BAD_INPUT:
-        return 400;
-    case CONSENT_VERDICT_PRETICKED:
-        return 422;
-    default:
-        return 403;
-    }
 }
 
 /* ---- the answer's body ----------------------------------------------- */
@@ -132,13 +156,13 @@ static void answer(consent_flow_t *f, int status)
 {
     f->step = CONSENT_FLOW_ANSWER;
     f->answer.status = status;
-    consent_flow_page_headers(f->answer.headers, f->lang);
+    page_headers(f->answer.headers, f->lang);
 }
 
 static void rendered(consent_flow_t *f, body_buf *b, apr_status_t rv)
 {
     if (rv != APR_SUCCESS) {
-        f->error = "rendering failed";
+        error(f, 10, "rendering failed");
         apr_table_clear(f->answer.headers);
         f->answer.status = 500;
         f->answer.body = NULL;
@@ -202,7 +226,7 @@ static void signed_page(consent_flow_t *f, int status, const char *error_key,
                                   NULL, f->page, &req.token, f->pool);
     answer(f, status);
     if (rv != APR_SUCCESS) {
-        f->error = "cannot sign a render token";
+        error(f, 11, "cannot sign a render token");
         rendered(f, b, rv);
         return;
     }
@@ -325,9 +349,9 @@ static consent_unsub_t *open_link(consent_flow_t *f)
                                                f->pool);
         return u;
     }
-    f->note = apr_pstrcat(f->pool, "unsubscribe link refused: ",
-                          st == CONSENT_UNSUB_OK ? "made for another form"
-                          : consent_unsub_status_str(st), NULL);
+    note(f, 42, apr_pstrcat(f->pool, "unsubscribe link refused: ",
+                            st == CONSENT_UNSUB_OK ? "made for another form"
+                            : consent_unsub_status_str(st), NULL));
     return NULL;
 }
 
@@ -384,8 +408,8 @@ static consent_confirm_link_t *open_confirm_link(consent_flow_t *f)
                               ? f->conf->confirm_lifetime
                               : CONSENT_CONFIRM_DEFAULT_LIFETIME, f->pool);
     if (st != CONSENT_CONFIRM_OK) {
-        f->note = apr_pstrcat(f->pool, "confirmation link refused: ",
-                              consent_confirm_status_str(st), NULL);
+        note(f, 63, apr_pstrcat(f->pool, "confirmation link refused: ",
+                                consent_confirm_status_str(st), NULL));
         message(f, 403, CONSENT_CONFIRM_KEY_INVALID);
         return NULL;
     }
@@ -437,6 +461,33 @@ static void confirm_post(consent_flow_t *f, const char *body, apr_size_t len)
     store_step(f, CONSENT_FLOW_OP_CONFIRM);
 }
 
+/* L/consent.css, from memory (consent_style.h). */
+static void style_page(consent_flow_t *f)
+{
+    consent_style_answer_t a;
+
+    if (!f->conf->style) {
+        f->answer.status = 404;
+        return;
+    }
+    if (!is_get(f)) {
+        apr_table_setn(f->answer.headers, "Allow", "GET, HEAD");
+        message(f, 405, "error.method");
+        return;
+    }
+    consent_style_answer(f->conf->style, f->req->args,
+                         f->req->if_none_match, &a);
+    f->answer.status = a.status;
+    apr_table_setn(f->answer.headers, "ETag", a.etag);
+    apr_table_setn(f->answer.headers, "Cache-Control", a.cache_control);
+    apr_table_setn(f->answer.headers, "X-Content-Type-Options", "nosniff");
+    if (a.body) {
+        apr_table_setn(f->answer.headers, "Content-Type", a.content_type);
+        f->answer.body = a.body;
+        f->answer.len = a.len;
+    }
+}
+
 consent_flow_t *consent_flow_start(const consent_flow_conf_t *conf,
                                    const consent_flow_request_t *req,
                                    apr_pool_t *p)
@@ -448,8 +499,9 @@ consent_flow_t *consent_flow_start(const consent_flow_conf_t *conf,
     f->req = req;
     f->pool = p;
     f->answer.headers = apr_table_make(p, 12);
-    f->lang = consent_flow_lang(conf->form, conf->default_lang,
-                                req->accept_language, p);
+    f->logs = apr_array_make(p, 2, sizeof(consent_flow_log_t));
+    f->lang = flow_lang(conf->form, conf->default_lang,
+                        req->accept_language, p);
     if (!*path || strcmp(path, "/") == 0) {
         f->page = CONSENT_PAGE_FORM;
     }
@@ -461,6 +513,11 @@ consent_flow_t *consent_flow_start(const consent_flow_conf_t *conf,
     }
     else if (strcmp(path, "/confirm") == 0) {
         f->page = CONSENT_PAGE_NONE;
+    }
+    else if (strcmp(path, "/" CONSENT_STYLE_NAME) == 0) {
+        f->step = CONSENT_FLOW_ANSWER;
+        style_page(f);
+        return f;
     }
     else {
         /* the server's own 404 page: nothing of ours lives there */
@@ -536,13 +593,15 @@ static void judge(consent_flow_t *f, apr_array_header_t *fields)
     if (v->lang) {
         f->lang = v->lang;
     }
-    if (v->detail) {
-        f->note = apr_pstrcat(f->pool, f->page == CONSENT_PAGE_WITHDRAW
-                              ? "withdrawal refused: "
-                              : f->page == CONSENT_PAGE_GUARD
-                              ? "guarded POST refused before the "
-                                "application: "
-                              : "submission refused: ", v->detail, NULL);
+    if (v->kind != CONSENT_VERDICT_OK) {
+        note(f, f->page == CONSENT_PAGE_WITHDRAW ? 41
+                : f->page == CONSENT_PAGE_GUARD ? 510 : 33,
+             apr_pstrcat(f->pool, f->page == CONSENT_PAGE_WITHDRAW
+                         ? "withdrawal refused: "
+                         : f->page == CONSENT_PAGE_GUARD
+                         ? "guarded POST refused before the application: "
+                         : "submission refused: ",
+                         v->detail ? v->detail : v->error_key, NULL));
     }
     if (v->kind != CONSENT_VERDICT_OK && f->page == CONSENT_PAGE_GUARD) {
         guard_refusal(f, v);
@@ -571,6 +630,9 @@ static int is_one_click(const apr_array_header_t *fields)
     const consent_field_value_t *fv;
     int dup;
 
+    if (consent_fields_problem(fields, fields->pool)) {
+        return 0;
+    }
     fv = consent_field_single(fields, ONE_CLICK_FIELD, &dup);
     return fv && !dup && consent_value_is_clean(fv, 32)
            && strcmp(fv->value, ONE_CLICK_VALUE) == 0;
@@ -606,6 +668,8 @@ static void unsubscribe_post(consent_flow_t *f, const char *body,
         return;
     }
     if (!one_click) {
+        note(f, 45, "unsubscribe refused: the body is not "
+                    "List-Unsubscribe=One-Click");
         message(f, 400, "error.bad_input");
         return;
     }
@@ -632,7 +696,7 @@ void consent_flow_body(consent_flow_t *f, const char *body, apr_size_t len,
     }
     if (consent_urlencoded_parse(body, len, &fields, NULL, f->pool)
         != APR_SUCCESS) {
-        f->note = "malformed urlencoded body";
+        note(f, 35, "body refused: malformed urlencoded body");
         message(f, 400, "error.bad_input");
         return;
     }
@@ -671,26 +735,52 @@ static const consent_key_t *signing_key(const consent_flow_t *f)
     return APR_ARRAY_IDX(ring->keys, 0, const consent_key_t *);
 }
 
+/* "newsletter=given partners=refused": what a decision was, for the
+ * debug log (no subject, no token, no secret). */
+static const char *choices_str(apr_pool_t *p, const consent_proof_t *pf)
+{
+    const char *out = "";
+    int i;
+
+    for (i = 0; pf->choices && i < pf->choices->nelts; ++i) {
+        const consent_choice_t *c = &APR_ARRAY_IDX(pf->choices, i,
+                                                   consent_choice_t);
+
+        out = apr_pstrcat(p, out, i ? " " : "", c->purpose, "=",
+                          c->state, NULL);
+    }
+    return *out ? out : "(no purpose)";
+}
+
 static void record(consent_flow_t *f, consent_store_t *store,
                    const char *lane, consent_lane_cache_t *cache)
 {
+    const consent_proof_t *pf = f->proof;
     const char *err = NULL;
 
     if (f->conf->site) {
         f->proof->site = f->conf->site;
     }
-    f->stored = consent_store_record_cached(store, f->proof, lane, cache,
-                                            signing_key(f), f->pool, &err);
+    f->stored = f->writer
+        ? consent_writer_record(f->writer, f->proof, signing_key(f),
+                                f->pool, &err)
+        : consent_store_record_cached(store, f->proof, lane, cache,
+                                      signing_key(f), f->pool, &err);
     if (f->stored == CONSENT_STORE_OK) {
         f->receipt = f->proof->receipt_id;
+        debug(f, 34, apr_psprintf(f->pool, "%s stored: receipt %s, form %s "
+                                  "v%u (%s, %s): %s", pf->event,
+                                  pf->receipt_id, pf->form_id,
+                                  pf->form_version, pf->lang, pf->regime,
+                                  choices_str(f->pool, pf)));
     }
     else if (f->stored == CONSENT_STORE_DUPLICATE) {
-        f->note = apr_pstrcat(f->pool, "render token replayed (nonce ",
-                              f->proof->token_nonce, ")", NULL);
+        note(f, 31, apr_pstrcat(f->pool, "render token replayed (nonce ",
+                                f->proof->token_nonce, ")", NULL));
     }
     else {
-        f->error = apr_pstrcat(f->pool, "cannot store proof: ",
-                               err ? err : "?", NULL);
+        error(f, 32, apr_pstrcat(f->pool, "cannot store proof: ",
+                                 err ? err : "?", NULL));
     }
 }
 
@@ -704,8 +794,8 @@ static void unsubscribe(consent_flow_t *f, consent_store_t *store,
     if (consent_store_each(store, 0, f->unsub->subject, add_to_status,
                            status, f->pool, &err) != APR_SUCCESS) {
         f->stored = CONSENT_STORE_ERROR;
-        f->error = apr_pstrcat(f->pool, "store unavailable for an "
-                               "unsubscribe: ", err ? err : "?", NULL);
+        error(f, 43, apr_pstrcat(f->pool, "store unavailable for an "
+                                 "unsubscribe: ", err ? err : "?", NULL));
         return;
     }
     f->proof = consent_unsubscribe_proof(f->conf->form, f->unsub->subject,
@@ -713,6 +803,9 @@ static void unsubscribe(consent_flow_t *f, consent_store_t *store,
                                          &in, f->pool);
     if (!f->proof) {
         /* already gone: harmless, and nothing more to record */
+        debug(f, 44, apr_pstrcat(f->pool, "unsubscribe: nothing left to "
+                                 "withdraw on form ", f->conf->form->id,
+                                 ", nothing recorded", NULL));
         f->stored = CONSENT_STORE_OK;
         f->receipt = earlier_receipt(status, f->unsub, f->conf->form);
         return;
@@ -747,10 +840,14 @@ static void send_message(consent_flow_t *f)
     }
     else {
         f->mail_failed = 0;
+        debug(f, 62, apr_pstrcat(f->pool, "confirmation message for "
+                                 "receipt ", f->proof->receipt_id, " sent",
+                                 NULL));
         return;
     }
-    f->error = apr_pstrcat(f->pool, "confirmation message for receipt ",
-                           f->proof->receipt_id, " not sent: ", why, NULL);
+    error(f, 61, apr_pstrcat(f->pool, "confirmation message for receipt ",
+                             f->proof->receipt_id, " not sent: ", why,
+                             NULL));
 }
 
 /* POST L/confirm?t=: the subject's history decides (consent_confirm.h). */
@@ -766,8 +863,8 @@ static void confirm(consent_flow_t *f, consent_store_t *store,
                            consent_confirm_collect, h, f->pool, &err)
         != APR_SUCCESS) {
         f->stored = CONSENT_STORE_ERROR;
-        f->error = apr_pstrcat(f->pool, "store unavailable for a "
-                               "confirmation: ", err ? err : "?", NULL);
+        error(f, 64, apr_pstrcat(f->pool, "store unavailable for a "
+                                 "confirmation: ", err ? err : "?", NULL));
         return;
     }
     f->action = consent_confirm_decide(f->conf->form, f->link, h, &in,
@@ -778,18 +875,25 @@ static void confirm(consent_flow_t *f, consent_store_t *store,
     }
 }
 
+int consent_flow_needs_store(const consent_flow_t *f)
+{
+    return f->op != CONSENT_FLOW_OP_RECORD || !f->writer;
+}
+
 void consent_flow_store(consent_flow_t *f, consent_store_t *store,
                         const char *lane, consent_lane_cache_t *cache)
 {
-    if (!store) {
+    if (!store && consent_flow_needs_store(f)) {
         f->stored = CONSENT_STORE_ERROR;
-        f->error = "store unavailable: answering 503";
+        error(f, 32, "store unavailable: answering 503");
         return;
     }
     /* a person's state here is their state at this site (and what was
      * recorded before sites existed), as on Apache */
-    store->only_site = f->conf->site;
-    store->only_site_exact = 0;
+    if (store) {
+        store->only_site = f->conf->site;
+        store->only_site_exact = 0;
+    }
     switch (f->op) {
     case CONSENT_FLOW_OP_PROBE:
         f->stored = CONSENT_STORE_OK;
@@ -827,9 +931,9 @@ static void confirm_stored(consent_flow_t *f)
         message(f, 200, CONSENT_CONFIRM_KEY_NOTHING);
         break;
     default:
-        f->note = apr_pstrcat(f->pool, "confirmation link names receipt ",
-                              f->link->receipt_id, ", not a submission of "
-                              "this person at this form", NULL);
+        note(f, 65, apr_pstrcat(f->pool, "confirmation link names receipt ",
+                                f->link->receipt_id, ", not a submission "
+                                "of this person at this form", NULL));
         message(f, 403, CONSENT_CONFIRM_KEY_INVALID);
     }
 }
@@ -907,16 +1011,17 @@ static int hexval(char c)
     return apr_isdigit(c) ? c - '0' : apr_tolower(c) - 'a' + 10;
 }
 
-/* Whether a query string names a guarded input: a box sent by GET would
- * reach the application unchecked. Lenient on purpose (applications use
- * "?debug" and stray '%'): only the names matter, decoded where they
- * can be. */
+/* Whether a query string names a guarded input, under any spelling a
+ * backend reads as its name (consent_guard_input_of): a box sent by GET
+ * would reach the application unchecked. Lenient on purpose
+ * (applications use "?debug" and stray '%'): only the names matter,
+ * decoded where they can be, up to a NUL as a backend reads them. */
 static int query_has_box(const char *args, const consent_form_t *form,
                          apr_pool_t *p)
 {
     char *name = apr_palloc(p, strlen(args) + 1);
     const char *s = args;
-    int i;
+    int exact;
 
     while (*s) {
         char *o = name;
@@ -934,12 +1039,8 @@ static int query_has_box(const char *args, const consent_form_t *form,
             }
         }
         *o = '\0';
-        for (i = 0; i < form->purposes->nelts; ++i) {
-            const consent_purpose_t *pu =
-                APR_ARRAY_IDX(form->purposes, i, const consent_purpose_t *);
-            if (pu->input && strcmp(pu->input, name) == 0) {
-                return 1;
-            }
+        if (consent_guard_input_of(form, name, strlen(name), &exact) >= 0) {
+            return 1;
         }
         while (*s && *s != '&' && *s != ';') {
             ++s;
@@ -962,12 +1063,22 @@ consent_flow_t *consent_flow_guard_start(const consent_flow_conf_t *conf,
     f->pool = p;
     f->page = CONSENT_PAGE_GUARD;
     f->answer.headers = apr_table_make(p, 12);
-    f->lang = consent_flow_lang(conf->form, conf->default_lang,
-                                req->accept_language, p);
+    f->logs = apr_array_make(p, 2, sizeof(consent_flow_log_t));
+    f->lang = flow_lang(conf->form, conf->default_lang,
+                        req->accept_language, p);
     if (req->args && query_has_box(req->args, conf->form, p)) {
-        f->note = "a guarded box in the query string: guarded forms must "
-                  "use method=\"post\"";
+        note(f, 512, "a guarded box in the query string: guarded forms "
+                     "must use method=\"post\"");
         titled_message(f, 400, "error.bad_input.title", "error.bad_input");
+        return f;
+    }
+    /* the method exactly: a backend may take "post" for a POST */
+    if (!method_is(f, "POST") && (req->chunked || req->content_length > 0)) {
+        note(f, 513, apr_pstrcat(p, req->method, " with a body refused: "
+                                 "only POST bodies are checked", NULL));
+        apr_table_setn(f->answer.headers, "Allow", ALLOWED);
+        message(f, 405, "error.method");
+        f->answer.close = 1;
         return f;
     }
     if (!method_is(f, "POST")) {
@@ -1022,4 +1133,68 @@ int consent_flow_guard_inspectable(int status, const char *ct,
         return 0;
     }
     return 1;
+}
+
+/* The guard's signer: the facts of one form of the application's page. */
+typedef struct {
+    const consent_flow_conf_t *conf;
+    const char *lang;
+    apr_array_header_t *logs;
+    apr_pool_t *pool;
+} guard_signer;
+
+static apr_status_t sign_guarded(void *baton, const char *defaults,
+                                 const char **token)
+{
+    guard_signer *g = baton;
+
+    if (g->logs) {
+        consent_flow_log_t *l = apr_array_push(g->logs);
+
+        l->level = CONSENT_LOG_DEBUG;
+        l->id = 502;
+        l->text = apr_pstrcat(g->pool, "form rendered boxes ", defaults,
+                              NULL);
+    }
+    return consent_flow_issue_token(g->conf->form, g->conf->keys, g->lang,
+                                    defaults, CONSENT_PAGE_GUARD, token,
+                                    g->pool);
+}
+
+apr_status_t consent_flow_guard_page(const consent_flow_conf_t *conf,
+                                     const char *accept_language,
+                                     consent_write_fn *write, void *baton,
+                                     apr_array_header_t *logs,
+                                     consent_guard_t **guard, apr_pool_t *p)
+{
+    guard_signer *g = apr_pcalloc(p, sizeof *g);
+    consent_guard_opts_t opts;
+
+    g->conf = conf;
+    g->pool = p;
+    g->logs = logs;
+    g->lang = flow_lang(conf->form, conf->default_lang, accept_language, p);
+    memset(&opts, 0, sizeof opts);
+    opts.form = conf->form;
+    opts.fix = conf->guard_fix;
+    opts.token = sign_guarded;
+    opts.token_baton = g;
+    opts.write = write;
+    opts.write_baton = baton;
+    return consent_guard_open(guard, &opts, p);
+}
+
+int consent_flow_is_receipt_header(const char *key)
+{
+    static const char want[] = "consent_receipt";
+    apr_size_t i;
+
+    for (i = 0; key[i]; ++i) {
+        char c = apr_isalnum(key[i]) ? (char)apr_tolower(key[i]) : '_';
+
+        if (i >= sizeof want - 1 || c != want[i]) {
+            return 0;
+        }
+    }
+    return i == sizeof want - 1;
 }

@@ -19,11 +19,16 @@
 #define CONSENT_FLOW_H
 
 #include "consent_confirm.h"
+#include "consent_guard.h"
+#include "consent_log.h"
 #include "consent_render.h"
 #include "consent_key.h"
 #include "consent_store.h"
+#include "consent_style.h"
 #include "consent_submit.h"
 #include "consent_unsub.h"
+
+struct consent_writer_t;
 
 #define CONSENT_RETRY_AFTER "30"
 
@@ -50,6 +55,10 @@ typedef struct {
     const char *const *mail_argv;
     const char *mail_from;
     apr_interval_time_t confirm_lifetime;
+    /* L/consent.css (consent_style.h); NULL: 404 */
+    const consent_style_t *style;
+    int guard_fix;                  /* guard pages: un-tick pre-ticked
+                                       boxes (and say so) */
 } consent_flow_conf_t;
 
 typedef struct {
@@ -57,7 +66,10 @@ typedef struct {
     const char *path;               /* below L: "", "/", "/withdraw" ... */
     const char *args;               /* the query string, NULL if none */
     const char *content_type;
-    apr_off_t content_length;       /* -1 when not announced */
+    apr_off_t content_length;       /* -1 when not announced; larger than
+                                       any limit when unreadable */
+    int chunked;                    /* a body of unannounced length */
+    const char *if_none_match;
     const char *accept_language;
     const char *user_agent;
     const char *ip;
@@ -102,6 +114,13 @@ typedef enum {
  * CONSENT_PAGE_NONE is L/confirm (a confirmation has no render token). */
 typedef consent_page_kind_t consent_flow_page_t;
 
+/* A line for the server's log; id is its CONSENT#### number. */
+typedef struct {
+    consent_log_level_t level;
+    int id;
+    const char *text;
+} consent_flow_log_t;
+
 typedef struct {
     const consent_flow_conf_t *conf;
     const consent_flow_request_t *req;
@@ -119,8 +138,13 @@ typedef struct {
     int mail_failed;                /* the message could not be sent */
     consent_store_status_t stored;  /* set by consent_flow_store */
     const char *receipt;            /* the receipt to answer with */
-    const char *note;               /* for the log at info: why refused */
-    const char *error;              /* for the log at error: store */
+    const char *note;               /* the last info line: why refused */
+    const char *error;              /* the last error line: store */
+    apr_array_header_t *logs;       /* consent_flow_log_t, in order */
+    /* set by the adapter before consent_flow_store: proofs are written
+     * through it (group commit, consent_writer.h), the store call's
+     * connection only reads (none is needed to record) */
+    struct consent_writer_t *writer;
     consent_answer_t answer;
 } consent_flow_t;
 
@@ -131,6 +155,10 @@ consent_flow_t *consent_flow_start(const consent_flow_conf_t *conf,
 /* The body read; too_large when it exceeded conf->max_body (413). */
 void consent_flow_body(consent_flow_t *f, const char *body, apr_size_t len,
                        int too_large);
+
+/* Whether the store call needs a connection (it has a writer to
+ * record with). */
+int consent_flow_needs_store(const consent_flow_t *f);
 
 /* The store call; store NULL when no connection could be had. Blocks
  * (a held submission's message is sent here too, with a bounded wait):
@@ -151,7 +179,9 @@ int consent_flow_store_failed(const consent_flow_t *f);
 /*
  * Guard mode, the request side: a request at a guarded location, before
  * the application sees it. A GET passes (400 when a guarded box is in
- * its query string: guarded forms must post); a POST is read, judged by
+ * its query string: guarded forms must post; 405 when another method than
+ * POST carries a body: no body reaches the application unchecked); a POST
+ * is read, judged by
  * consent_guard_check() and its proof stored, then passes with its
  * receipt, or is answered (the table's 400, 403, 409, 413, 415, 422,
  * 503) and never reaches the application. Then as consent_flow_start().
@@ -172,28 +202,32 @@ int consent_flow_guard_inspectable(int status, const char *content_type,
                                    const char *content_encoding,
                                    const char **why, apr_pool_t *p);
 
-/* ---- pieces the Apache adapter shares ------------------------------ */
+/*
+ * Guard mode, the page side, once inspectable: the guard that edits the
+ * application's page (consent_guard.h) as it streams through write,
+ * signing each guarded form's token in the language accept_language
+ * negotiates (and un-ticking with conf->guard_fix). logs, when not NULL,
+ * gets a debug line (consent_flow_log_t) per form signed.
+ */
+apr_status_t consent_flow_guard_page(const consent_flow_conf_t *conf,
+                                     const char *accept_language,
+                                     consent_write_fn *write, void *baton,
+                                     apr_array_header_t *logs,
+                                     consent_guard_t **guard, apr_pool_t *p);
 
-/* The answer's language: Accept-Language among the form's languages,
- * the configured default only when the form speaks it. */
-const char *consent_flow_lang(const consent_form_t *form,
-                              const char *default_lang,
-                              const char *accept_language, apr_pool_t *p);
+/* Whether a request header is one a backend files under the same
+ * variable as Consent-Receipt (CGI, PHP and WSGI upper-case a name and
+ * turn '-', some any other character, into '_'): only the guard's check
+ * may set it, so every client spelling of it goes. */
+int consent_flow_is_receipt_header(const char *name);
 
-/* A render token for form in lang, bound to the page that issues it (a
- * token of one page is refused by another); defaults NULL: every box
- * unticked (the pages compiled at start-up never tick one, R1). */
+/* A render token for form in lang, bound to the page that issues it;
+ * defaults NULL: every box unticked. For tests that need a valid token
+ * without rendering a page. */
 apr_status_t consent_flow_issue_token(const consent_form_t *form,
                                       const consent_keyring_t *keys,
                                       const char *lang, const char *defaults,
                                       consent_page_kind_t page,
                                       const char **token, apr_pool_t *p);
-
-/* The headers of every page: they carry single-use tokens, so they are
- * never cached and never framed. */
-void consent_flow_page_headers(apr_table_t *headers, const char *lang);
-
-/* The status of a refused verdict (400, 403, 422). */
-int consent_flow_refusal_status(const consent_verdict_t *v);
 
 #endif

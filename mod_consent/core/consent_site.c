@@ -1,15 +1,21 @@
 /* Site compilation (see consent_site.h). */
+#include <string.h>
 #include <apr_file_info.h>
 
 #include "consent_guard.h"
+#include "consent_notice.h"
 #include "consent_site.h"
 
 struct consent_site_t {
     apr_pool_t *pool;
+    int lazy;                       /* consent_render_defer */
     consent_schema_t *schema;
     apr_hash_t *forms;              /* path or "guard:"path -> form */
-    apr_hash_t *uis;                /* template dir -> consent_ui_t */
+    apr_hash_t *uis;                /* template dir, or dir "\n" href of a
+                                       styled copy -> consent_ui_t */
     apr_hash_t *compiled;           /* form (as "%pp") -> its pages' ui */
+    apr_hash_t *styles;             /* theme "\n" style file -> style */
+    apr_hash_t *sited;              /* "%pp site" -> form's copy */
 };
 
 consent_site_t *consent_site_make(apr_pool_t *p)
@@ -20,7 +26,14 @@ consent_site_t *consent_site_make(apr_pool_t *p)
     site->forms = apr_hash_make(p);
     site->uis = apr_hash_make(p);
     site->compiled = apr_hash_make(p);
+    site->styles = apr_hash_make(p);
+    site->sited = apr_hash_make(p);
     return site;
+}
+
+void consent_site_lazy(consent_site_t *site)
+{
+    site->lazy = 1;
 }
 
 /* The schema ships with the templates; a site's own template directory
@@ -66,15 +79,12 @@ consent_form_t *consent_site_form(consent_site_t *site, const char *path,
     return form;
 }
 
-const consent_ui_t *consent_site_pages(consent_site_t *site,
-                                       consent_form_t **form,
-                                       const char *template_dir,
-                                       apr_array_header_t *problems)
+const consent_ui_t *consent_site_ui(consent_site_t *site,
+                                    const char *template_dir,
+                                    apr_array_header_t *problems)
 {
     const char *dir = template_dir ? template_dir : CONSENT_TEMPLATE_DIR;
     consent_ui_t *ui = apr_hash_get(site->uis, dir, APR_HASH_KEY_STRING);
-    const consent_ui_t *done;
-    const char *key;
 
     if (!ui) {
         if (consent_ui_load(&ui, dir, problems, site->pool)
@@ -84,10 +94,19 @@ const consent_ui_t *consent_site_pages(consent_site_t *site,
         apr_hash_set(site->uis, apr_pstrdup(site->pool, dir),
                      APR_HASH_KEY_STRING, ui);
     }
-    key = apr_psprintf(site->pool, "%pp", (void *)*form);
-    done = apr_hash_get(site->compiled, key, APR_HASH_KEY_STRING);
+    return ui;
+}
+
+int consent_site_compile(consent_site_t *site, consent_form_t **form,
+                         const consent_ui_t *ui,
+                         apr_array_header_t *problems)
+{
+    const char *key = apr_psprintf(site->pool, "%pp", (void *)*form);
+    const consent_ui_t *done = apr_hash_get(site->compiled, key,
+                                            APR_HASH_KEY_STRING);
+
     if (done == ui) {
-        return ui;
+        return 1;
     }
     if (done) {
         /* the definition model is shared; the pages are this layout's */
@@ -96,9 +115,117 @@ const consent_ui_t *consent_site_pages(consent_site_t *site,
         key = apr_psprintf(site->pool, "%pp", (void *)*form);
     }
     apr_hash_set(site->compiled, key, APR_HASH_KEY_STRING, ui);
-    if (consent_render_compile(ui, *form, problems, site->pool)
+    return (site->lazy ? consent_render_defer(ui, *form, problems,
+                                              site->pool)
+                       : consent_render_compile(ui, *form, problems,
+                                                site->pool))
+           == APR_SUCCESS;
+}
+
+const consent_ui_t *consent_site_pages(consent_site_t *site,
+                                       consent_form_t **form,
+                                       const char *template_dir,
+                                       apr_array_header_t *problems)
+{
+    const consent_ui_t *ui = consent_site_ui(site, template_dir, problems);
+
+    return ui && consent_site_compile(site, form, ui, problems) ? ui : NULL;
+}
+
+/* The theme of a template directory: its own consent.css, else the
+ * installed one (a layout directory may hold only templates). */
+static const char *style_base(const char *dir, apr_pool_t *p)
+{
+    const char *path = apr_pstrcat(p, dir, "/" CONSENT_STYLE_NAME, NULL);
+    apr_finfo_t fi;
+
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, p) == APR_SUCCESS) {
+        return path;
+    }
+    path = CONSENT_TEMPLATE_DIR "/" CONSENT_STYLE_NAME;
+    return apr_stat(&fi, path, APR_FINFO_TYPE, p) == APR_SUCCESS ? path
+                                                                 : NULL;
+}
+
+const consent_style_t *consent_site_style(consent_site_t *site,
+                                          const char *template_dir,
+                                          const char *style_file,
+                                          apr_array_header_t *problems)
+{
+    const char *dir = template_dir ? template_dir : CONSENT_TEMPLATE_DIR;
+    const char *base = style_base(dir, site->pool), *key;
+    consent_style_t *st;
+
+    if (!base) {
+        if (style_file) {
+            consent_problem_add(problems, style_file, 0, "style", "no "
+                                CONSENT_STYLE_NAME " in %s nor in "
+                                CONSENT_TEMPLATE_DIR ": nothing to extend",
+                                dir);
+        }
+        return NULL;
+    }
+    key = apr_pstrcat(site->pool, base, "\n", style_file ? style_file : "",
+                      NULL);
+    if ((st = apr_hash_get(site->styles, key, APR_HASH_KEY_STRING))) {
+        return st;
+    }
+    if (consent_style_load(&st, base, style_file, problems, site->pool)
         != APR_SUCCESS) {
         return NULL;
     }
-    return ui;
+    apr_hash_set(site->styles, key, APR_HASH_KEY_STRING, st);
+    return st;
+}
+
+const consent_ui_t *consent_site_styled(consent_site_t *site,
+                                        const consent_ui_t *ui,
+                                        const consent_style_t *style,
+                                        const char *location)
+{
+    const char *href = consent_style_href(style, location, site->pool);
+    const char *key = apr_psprintf(site->pool, "%pp\n%s", (void *)ui, href);
+    consent_ui_t *styled = apr_hash_get(site->uis, key,
+                                        APR_HASH_KEY_STRING);
+
+    if (!styled) {
+        styled = consent_ui_styled(ui, href, site->pool);
+        apr_hash_set(site->uis, key, APR_HASH_KEY_STRING, styled);
+    }
+    return styled;
+}
+
+consent_form_t *consent_site_for(consent_site_t *site, consent_form_t *form,
+                                 const char *name)
+{
+    const char *key;
+    const consent_ui_t *done;
+    consent_form_t *copy;
+
+    if (form->site && strcmp(form->site, name) == 0) {
+        return form;
+    }
+    if (form->site) {
+        key = apr_psprintf(site->pool, "%pp %s", (void *)form, name);
+        if ((copy = apr_hash_get(site->sited, key, APR_HASH_KEY_STRING))) {
+            return copy;
+        }
+        copy = apr_pmemdup(site->pool, form, sizeof *form);
+        copy->notices = NULL;
+        /* the pages do not show the site: compiled ones are shared */
+        done = apr_hash_get(site->compiled, apr_psprintf(
+            site->pool, "%pp", (void *)form), APR_HASH_KEY_STRING);
+        if (done) {
+            apr_hash_set(site->compiled, apr_psprintf(
+                site->pool, "%pp", (void *)copy), APR_HASH_KEY_STRING, done);
+        }
+        else {
+            copy->pages = NULL;
+        }
+        apr_hash_set(site->sited, key, APR_HASH_KEY_STRING, copy);
+        form = copy;
+    }
+    form->site = name;
+    return consent_notice_build(form, site->pool) == APR_SUCCESS ? form
+                                                                 : NULL;
 }

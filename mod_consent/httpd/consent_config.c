@@ -5,14 +5,10 @@
 #include "mod_consent.h"
 #include <http_log.h>
 #include <apr_lib.h>
-#include <libxml/parser.h>
 
-#include "mod_consent.h"
-#include "consent_lint.h"
-#include "consent_guard.h"
 #include "consent_confirm.h"
+#include "consent_site.h"
 #include "consent_tenant.h"
-#include "consent_notice.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -23,14 +19,8 @@ typedef struct {
 
 /* Configuration-time state, reset with each configuration pass. */
 typedef struct {
-    apr_pool_t *pool;
-    consent_schema_t *schema;
-    apr_hash_t *forms;              /* path -> consent_form_t* */
+    consent_site_t *site;           /* definitions, layouts, page sets */
     apr_array_header_t *dirs;       /* form_use: a form and its place */
-    apr_hash_t *uis;                /* template dir -> consent_ui_t* */
-    apr_hash_t *compiled;           /* form -> the ui its pages came from */
-    apr_hash_t *sited;              /* "form site" -> its copy for site */
-    apr_hash_t *styles;             /* theme "\n" ConsentStyle -> style */
     apr_array_header_t *servers;    /* server_rec* with a form */
 } consent_registry;
 
@@ -46,12 +36,9 @@ static consent_registry *registry_get(apr_pool_t *pconf)
 {
     if (!registry) {
         registry = apr_pcalloc(pconf, sizeof *registry);
-        registry->pool = pconf;
-        registry->forms = apr_hash_make(pconf);
-        registry->uis = apr_hash_make(pconf);
-        registry->compiled = apr_hash_make(pconf);
-        registry->sited = apr_hash_make(pconf);
-        registry->styles = apr_hash_make(pconf);
+        registry->site = consent_site_make(pconf);
+        /* pages compiled on first use in each child (mod_consent.c) */
+        consent_site_lazy(registry->site);
         registry->servers = apr_array_make(pconf, 4, sizeof(server_rec *));
         registry->dirs = apr_array_make(pconf, 8, sizeof(form_use));
         apr_pool_cleanup_register(pconf, NULL, registry_reset,
@@ -171,47 +158,6 @@ static const char *template_dir_of(const consent_dir_conf *conf,
 }
 
 /*
- * The schema ships with the templates; a site's own template directory
- * usually holds only a layout, so fall back to the installed one.
- */
-static const char *schema_path(cmd_parms *cmd, const consent_dir_conf *conf)
-{
-    const consent_dir_conf *sdef = ap_get_module_config(
-        cmd->server->lookup_defaults, &consent_module);
-    const char *dir = conf->template_dir ? conf->template_dir
-                                         : sdef ? sdef->template_dir : NULL;
-    const char *path;
-    apr_finfo_t fi;
-
-    if (dir) {
-        path = apr_pstrcat(cmd->temp_pool, dir, "/consent-form.rng", NULL);
-        if (apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool)
-            == APR_SUCCESS) {
-            return path;
-        }
-    }
-    return CONSENT_TEMPLATE_DIR "/consent-form.rng";
-}
-
-static const char *load_schema(cmd_parms *cmd, consent_registry *reg,
-                               const consent_dir_conf *conf)
-{
-    apr_array_header_t *problems;
-    const char *path;
-
-    if (reg->schema) {
-        return NULL;
-    }
-    problems = apr_array_make(cmd->temp_pool, 4, sizeof(consent_problem_t));
-    path = schema_path(cmd, conf);
-    if (consent_schema_load(&reg->schema, path, problems, reg->pool)
-        != APR_SUCCESS) {
-        return problems_to_error(cmd, problems);
-    }
-    return NULL;
-}
-
-/*
  * ConsentForm FILE and ConsentGuard FILE: loaded, validated and linted
  * right here; a guard definition also by the rule "guard" (every purpose
  * names the application's box), so it is cached apart.
@@ -233,8 +179,10 @@ static const char *load_form(cmd_parms *cmd, consent_dir_conf *conf,
 {
     const char *name = cmd->directive->directive;
     consent_registry *reg = registry_get(cmd->pool);
+    const consent_dir_conf *sdef = ap_get_module_config(
+        cmd->server->lookup_defaults, &consent_module);
     apr_array_header_t *problems;
-    const char *path, *key, *err;
+    const char *path;
     form_use *use;
 
     if (!cmd->path) {
@@ -253,20 +201,15 @@ static const char *load_form(cmd_parms *cmd, consent_dir_conf *conf,
     conf->withdraw_url = apr_pstrcat(cmd->pool, conf->location, "/withdraw",
                                      NULL);
     conf->guard = guard;
-    key = guard ? apr_pstrcat(cmd->pool, "guard:", path, NULL) : path;
-    conf->form = apr_hash_get(reg->forms, key, APR_HASH_KEY_STRING);
+    /* the schema ships with the templates: the Location's directory,
+     * else the server's, else the installed one */
+    problems = apr_array_make(cmd->temp_pool, 4, sizeof(consent_problem_t));
+    conf->form = consent_site_form(reg->site, path, guard,
+                                   conf->template_dir ? conf->template_dir
+                                   : sdef ? sdef->template_dir : NULL,
+                                   problems);
     if (!conf->form) {
-        if ((err = load_schema(cmd, reg, conf))) {
-            return err;
-        }
-        problems = apr_array_make(cmd->temp_pool, 4,
-                                  sizeof(consent_problem_t));
-        if (consent_form_compile(&conf->form, reg->schema, path, problems,
-                                 cmd->pool) != APR_SUCCESS
-            || (guard && consent_guard_lint(conf->form, problems))) {
-            return problems_to_error(cmd, problems);
-        }
-        apr_hash_set(reg->forms, key, APR_HASH_KEY_STRING, conf->form);
+        return problems_to_error(cmd, problems);
     }
     use = apr_array_push(reg->dirs);
     use->conf = conf;
@@ -503,70 +446,18 @@ const command_rec consent_cmds[] = {
     { NULL }
 };
 
-static const consent_ui_t *ui_for(const char *dir, apr_pool_t *pconf,
-                                  server_rec *s)
+/* Logs each problem with the message number id: 0 after any. */
+static int logged(server_rec *s, int id, const char *what,
+                  apr_array_header_t *problems, apr_pool_t *p)
 {
-    consent_registry *reg = registry;
-    consent_ui_t *ui = apr_hash_get(reg->uis, dir, APR_HASH_KEY_STRING);
-    apr_array_header_t *problems;
     int i;
 
-    if (ui) {
-        return ui;
+    for (i = 0; i < problems->nelts; ++i) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "CONSENT%04d: %s: %s",
+                     id, what, consent_problem_str(p, &APR_ARRAY_IDX(
+                         problems, i, consent_problem_t)));
     }
-    problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
-    if (consent_ui_load(&ui, dir, problems, pconf) != APR_SUCCESS) {
-        for (i = 0; i < problems->nelts; ++i) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0001)
-                         "templates: %s", consent_problem_str(pconf,
-                         &APR_ARRAY_IDX(problems, i, consent_problem_t)));
-        }
-        return NULL;
-    }
-    apr_hash_set(reg->uis, dir, APR_HASH_KEY_STRING, ui);
-    return ui;
-}
-
-/* The theme of a template directory: its own consent.css, else the
- * installed one (a layout directory may hold only templates). */
-static const char *style_base(const char *dir, apr_pool_t *p)
-{
-    const char *path = apr_pstrcat(p, dir, "/" CONSENT_STYLE_NAME, NULL);
-    apr_finfo_t fi;
-
-    if (apr_stat(&fi, path, APR_FINFO_TYPE, p) == APR_SUCCESS) {
-        return path;
-    }
-    path = CONSENT_TEMPLATE_DIR "/" CONSENT_STYLE_NAME;
-    return apr_stat(&fi, path, APR_FINFO_TYPE, p) == APR_SUCCESS ? path
-                                                                 : NULL;
-}
-
-static const consent_style_t *style_load(const char *base, const char *site,
-                                         apr_pool_t *pconf, server_rec *s)
-{
-    const char *key = apr_pstrcat(pconf, base, "\n", site ? site : "",
-                                  NULL);
-    consent_style_t *st = apr_hash_get(registry->styles, key,
-                                       APR_HASH_KEY_STRING);
-    apr_array_header_t *problems;
-    int i;
-
-    if (st) {
-        return st;
-    }
-    problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
-    if (consent_style_load(&st, base, site, problems, pconf)
-        != APR_SUCCESS) {
-        for (i = 0; i < problems->nelts; ++i) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0180)
-                         "ConsentStyle: %s", consent_problem_str(pconf,
-                         &APR_ARRAY_IDX(problems, i, consent_problem_t)));
-        }
-        return NULL;
-    }
-    apr_hash_set(registry->styles, key, APR_HASH_KEY_STRING, st);
-    return st;
+    return problems->nelts == 0;
 }
 
 /*
@@ -579,118 +470,61 @@ static int style_pages(consent_dir_conf *conf, const char *dir,
 {
     const consent_dir_conf *sdef =
         ap_get_module_config(s->lookup_defaults, &consent_module);
-    const char *site = conf->style_file ? conf->style_file
+    const char *file = conf->style_file ? conf->style_file
                        : sdef ? sdef->style_file : NULL;
-    const char *base = style_base(dir, pconf), *href, *key;
-    consent_ui_t *ui;
+    apr_array_header_t *problems;
 
     if (conf->guard) {
         return 1;
     }
-    if (!base) {
-        ap_log_error(APLOG_MARK, site ? APLOG_EMERG : APLOG_WARNING, 0, s,
-                     CONSENT_LOGNO(0181) "no " CONSENT_STYLE_NAME " in %s "
-                     "nor in " CONSENT_TEMPLATE_DIR ": the pages of %s are "
-                     "unstyled%s", dir, conf->location,
-                     site ? ", and ConsentStyle has nothing to extend" : "");
-        return site == NULL;
+    problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
+    conf->style = consent_site_style(registry->site, dir, file, problems);
+    if (!conf->style) {
+        if (!problems->nelts) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CONSENT_LOGNO(0181)
+                         "no " CONSENT_STYLE_NAME " in %s nor in "
+                         CONSENT_TEMPLATE_DIR ": the pages of %s are "
+                         "unstyled", dir, conf->location);
+        }
+        return logged(s, 180, "ConsentStyle", problems, pconf);
     }
-    if (!(conf->style = style_load(base, site, pconf, s))) {
-        return 0;
-    }
-    href = consent_style_href(conf->style, conf->location, pconf);
-    key = apr_pstrcat(pconf, dir, "\n", href, NULL);
-    ui = apr_hash_get(registry->uis, key, APR_HASH_KEY_STRING);
-    if (!ui) {
-        ui = consent_ui_styled(conf->ui, href, pconf);
-        apr_hash_set(registry->uis, key, APR_HASH_KEY_STRING, ui);
-    }
-    conf->ui = ui;
+    conf->ui = consent_site_styled(registry->site, conf->ui, conf->style,
+                                   conf->location);
     return 1;
 }
 
 /*
- * Compiles a form's pages once per template directory: a definition used
- * by two locations with different layouts gets a copy of its own.
+ * A form's pages, compiled once per template directory and stylesheet
+ * (consent_site.h); then the form as this server's site serves it.
  */
 static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
                          server_rec *s)
 {
-    apr_array_header_t *problems;
-    const consent_ui_t *done;
-    const char *key;
-    int i;
-
-    conf->ui = ui_for(template_dir_of(conf, s), pconf, s);
-    if (!conf->ui
-        || !style_pages(conf, template_dir_of(conf, s), pconf, s)) {
-        return 0;
-    }
-    key = apr_psprintf(pconf, "%pp", (void *)conf->form);
-    done = apr_hash_get(registry->compiled, key, APR_HASH_KEY_STRING);
-    if (done == conf->ui) {
-        return 1;
-    }
-    if (done) {
-        conf->form = apr_pmemdup(pconf, conf->form, sizeof *conf->form);
-        conf->form->pages = apr_hash_make(pconf);
-        key = apr_psprintf(pconf, "%pp", (void *)conf->form);
-    }
-    apr_hash_set(registry->compiled, key, APR_HASH_KEY_STRING, conf->ui);
-    problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
-    if (consent_render_defer(conf->ui, conf->form, problems, pconf)
-        != APR_SUCCESS) {
-        for (i = 0; i < problems->nelts; ++i) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0002)
-                         "form %s: %s", conf->form_path,
-                         consent_problem_str(pconf, &APR_ARRAY_IDX(
-                             problems, i, consent_problem_t)));
-        }
-        return 0;
-    }
-    return 1;
-}
-
-/*
- * The notice names the site (consent_notice.c, format 2), so a definition
- * served by two sites is two forms: the first site takes the compiled
- * form, another gets a copy with its own notices, made once per form and
- * site (its pages, which do not show the site, are compiled on first use
- * like any form's: consent_render_lazy.c).
- */
-static int site_form(consent_dir_conf *conf, server_rec *s,
-                     apr_pool_t *pconf)
-{
     consent_server_conf *sc =
         ap_get_module_config(s->module_config, &consent_module);
-    consent_form_t *form = conf->form;
-    const char *key;
+    apr_array_header_t *problems;
+    const char *dir = template_dir_of(conf, s);
 
-    if (form->site && strcmp(form->site, sc->site) == 0) {
-        return 1;
+    problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
+    conf->ui = consent_site_ui(registry->site, dir, problems);
+    if (!conf->ui) {
+        return logged(s, 1, "templates", problems, pconf);
     }
-    if (form->site) {
-        key = apr_psprintf(pconf, "%pp %s", (void *)form, sc->site);
-        if ((form = apr_hash_get(registry->sited, key,
-                                 APR_HASH_KEY_STRING))) {
-            conf->form = form;
-            return 1;
-        }
-        form = apr_pmemdup(pconf, conf->form, sizeof *form);
-        form->notices = NULL;
-        apr_hash_set(registry->sited, key, APR_HASH_KEY_STRING, form);
-        apr_hash_set(registry->compiled, apr_psprintf(pconf, "%pp",
-                                                      (void *)form),
-                     APR_HASH_KEY_STRING, conf->ui);
+    if (!style_pages(conf, dir, pconf, s)) {
+        return 0;
     }
-    form->site = sc->site;
-    if (consent_notice_build(form, pconf) != APR_SUCCESS) {
+    if (!consent_site_compile(registry->site, &conf->form, conf->ui,
+                              problems)) {
+        return logged(s, 2, apr_pstrcat(pconf, "form ", conf->form_path,
+                                        NULL), problems, pconf);
+    }
+    if (!(conf->form = consent_site_for(registry->site, conf->form,
+                                        sc->site))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0122)
                      "form %s: cannot build its notices for site %s",
                      conf->form_path, sc->site);
         return 0;
     }
-    conf->form = form;
     return 1;
 }
 
@@ -719,7 +553,6 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
         }
         if (!site_keys(use->server, pconf)
             || !compile_pages(use->conf, pconf, use->server)
-            || !site_form(use->conf, use->server, pconf)
             || !consent_confirm_check(use->conf, use->server, pconf)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }

@@ -515,18 +515,3 @@ void consent_dbd_outcome(request_rec *r, int ok)
         repair(r);
     }
 }
-
-int consent_dbd_unavailable(request_rec *r)
-{
-    consent_server_conf *conf =
-        ap_get_module_config(r->server->module_config, &consent_module);
-
-    if (!apr_atomic_read32(&conf->store_failed)) {
-        return 0;
-    }
-    if (!consent_dbd_store(r)) {
-        return 1;
-    }
-    consent_dbd_outcome(r, 1);
-    return 0;
-}

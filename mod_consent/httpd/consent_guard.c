@@ -1,7 +1,7 @@
 /*
  * Guard mode in Apache, the page side: an output filter passes the HTML
  * an application (proxied backend, CGI, PHP) sends at a ConsentGuard
- * location through the core's inspection (core/consent_guard.c, its own
+ * location through the core's guard (consent_flow_guard_page: its own
  * HTML5 scanner), which adds a signed consent_token to each form with a
  * guarded box and, with ConsentGuardFix On, un-ticks pre-ticked ones.
  * What the filter does not understand goes through untouched: another
@@ -17,9 +17,7 @@
 #include <util_filter.h>
 
 #include "consent_handler.h"
-#include "consent_guard.h"
 #include "consent_guard_httpd.h"
-#include "consent_notice.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -29,72 +27,32 @@ typedef struct {
     consent_guard_t *guard;
     apr_bucket_brigade *out;    /* what leaves the filter this call */
     request_rec *r;
-    const consent_dir_conf *conf;
-    const char *lang;           /* the tokens' language */
+    apr_array_header_t *logs;   /* the flow's: a line per form signed */
 } guard_ctx;
 
-/* Pages that may hold the application's form: 2xx with a body, and the
- * statuses an application shows its form again with (400, 409, 422). */
-static int status_has_form(int status)
-{
-    return (status >= 200 && status < 300 && status != HTTP_NO_CONTENT
-            && status != HTTP_RESET_CONTENT
-            && status != HTTP_PARTIAL_CONTENT)
-           || status == HTTP_BAD_REQUEST || status == HTTP_CONFLICT
-           || status == HTTP_UNPROCESSABLE_ENTITY;
-}
-
-static int is_html(const char *ct)
-{
-    apr_size_t n = sizeof "text/html" - 1;
-
-    return ct && strncasecmp(ct, "text/html", n) == 0
-           && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-/* Whether this response is one the guard reads; logs why not when the
- * page should have been read but cannot be. */
+/* Whether this response is one the guard reads (consent_flow.h); logs
+ * why not when the page should have been read but cannot be. */
 static int inspectable(request_rec *r)
 {
     const char *ce = apr_table_get(r->headers_out, "Content-Encoding");
-    const char *cs;
+    const char *why;
 
-    if (r->main || r->header_only || !status_has_form(r->status)
-        || !is_html(r->content_type)) {
+    if (r->main || r->header_only) {
         return 0;
     }
     if (!ce) {
         ce = r->content_encoding;
     }
-    if (ce && strcasecmp(ce, "identity") != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0500)
-                      "ConsentGuard: %s came %s-encoded although the "
-                      "request asked for identity: passed on untouched, "
-                      "its forms get no token (their POSTs: 403)",
-                      r->uri, ce);
-        return 0;
+    if (consent_flow_guard_inspectable(r->status, r->content_type, NULL, ce,
+                                       &why, r->pool)) {
+        return 1;
     }
-    cs = consent_guard_charset_of(r->content_type, r->pool);
-    if (!consent_guard_charset_ok(cs)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0501)
-                      "ConsentGuard: %s is in charset %s, which the guard "
-                      "cannot edit: passed on untouched", r->uri, cs);
-        return 0;
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "CONSENT%04d: "
+                      "ConsentGuard: %s %s", ce && *ce && strcasecmp(
+                          ce, "identity") ? 500 : 501, r->uri, why);
     }
-    return 1;
-}
-
-/* The core's signer: the facts of one form of the page. */
-static apr_status_t sign_form(void *baton, const char *defaults,
-                              const char **token)
-{
-    guard_ctx *ctx = baton;
-
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, ctx->r, CONSENT_LOGNO(0502)
-                  "ConsentGuard: form on %s rendered boxes %s", ctx->r->uri,
-                  defaults);
-    return consent_issue_token(ctx->r, ctx->conf, ctx->lang, defaults,
-                               token);
+    return 0;
 }
 
 static apr_status_t write_out(void *baton, const char *data, apr_size_t len)
@@ -118,23 +76,17 @@ static apr_status_t guard_start(ap_filter_t *f, const consent_dir_conf *conf)
 {
     request_rec *r = f->r;
     guard_ctx *ctx = apr_pcalloc(r->pool, sizeof *ctx);
-    consent_guard_opts_t opts;
 
     ctx->r = r;
-    ctx->conf = conf;
-    ctx->lang = consent_request_lang(r, conf);
     ctx->out = apr_brigade_create(r->pool, f->c->bucket_alloc);
-    memset(&opts, 0, sizeof opts);
-    opts.form = conf->form;
-    opts.fix = conf->guard_fix;
-    opts.token = sign_form;
-    opts.token_baton = ctx;
-    opts.write = write_out;
-    opts.write_baton = ctx;
+    ctx->logs = apr_array_make(r->pool, 2, sizeof(consent_flow_log_t));
     edited_page_headers(r);
     consent_guard_restore_request(r);
     f->ctx = ctx;
-    return consent_guard_open(&ctx->guard, &opts, r->pool);
+    return consent_flow_guard_page(
+        consent_request_conf(r, conf),
+        apr_table_get(r->headers_in, "Accept-Language"), write_out, ctx,
+        ctx->logs, &ctx->guard, r->pool);
 }
 
 /* What the page had, for the admin: the application is to be fixed. */
@@ -142,7 +94,15 @@ static void log_report(guard_ctx *ctx)
 {
     const consent_guard_report_t *rep = consent_guard_report(ctx->guard);
     request_rec *r = ctx->r;
+    int i;
 
+    for (i = 0; i < ctx->logs->nelts; ++i) {
+        const consent_flow_log_t *l = &APR_ARRAY_IDX(ctx->logs, i,
+                                                     consent_flow_log_t);
+
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CONSENT%04d: "
+                      "ConsentGuard: %s on %s", l->id, l->text, r->uri);
+    }
     if (rep->fixed) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0503)
                       "ConsentGuardFix: un-ticked %d pre-ticked box(es) "

@@ -1,19 +1,17 @@
 /*
- * Guard mode in Apache, the submission side: a POST to a ConsentGuard
- * location is judged in the fixups hook, before any handler (mod_proxy,
- * CGI, PHP) runs. Any other request with a body (PUT, PATCH, a "post" in
- * lower case that a backend may take for a POST...) is refused (405): a
- * body is only ever passed on once checked. A POST's urlencoded body is
- * read once (bounded by ConsentMaxBody) through an input filter that
- * keeps a copy, the way httpd's mod_request keeps a body (KEEP_BODY); a
- * refused request is answered here and the application never sees it.
+ * Guard mode in Apache, the submission side: a request to a
+ * ConsentGuard location goes through the core's guard flow
+ * (consent_flow_guard_start) in the fixups hook, before any handler
+ * (mod_proxy, CGI, PHP) runs. A POST's urlencoded body is read once
+ * (bounded by ConsentMaxBody) through an input filter that keeps a copy,
+ * the way httpd's mod_request keeps a body (KEEP_BODY); a refused request
+ * is answered here and the application never sees it.
  * An accepted one has its proof stored, then goes on with a
  * Consent-Receipt header, and a second input filter (mod_request's
  * KEPT_BODY idea) hands the application the body exactly as the client
  * sent it.
  */
 #include "mod_consent.h"
-#include <apr_lib.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
@@ -21,7 +19,6 @@
 #include <util_filter.h>
 
 #include "consent_handler.h"
-#include "consent_guard.h"
 #include "consent_guard_httpd.h"
 
 APLOG_USE_MODULE(consent);
@@ -135,59 +132,11 @@ static void pass_on(request_rec *r, guard_state *st)
     apr_table_setn(r->headers_in, RECEIPT_HEADER, st->receipt);
 }
 
-/* A refusal page: the application never sees the request. */
-static int refuse(request_rec *r, const consent_dir_conf *conf,
-                  const char *lang, int status, const char *title,
-                  const char *body)
-{
-    consent_page_t *pg = consent_page_make(r);
-    int rc;
-
-    r->status = status;
-    consent_page_headers(r, lang);
-    rc = consent_page_send(pg, consent_render_message(
-        conf->ui, lang, title, body, pg->write, pg->bb));
-    return rc == OK ? DONE : rc;
-}
-
-static int answer_verdict(request_rec *r, const consent_dir_conf *conf,
-                          const consent_verdict_t *v, const char *lang)
-{
-    switch (v->kind) {
-    case CONSENT_VERDICT_BAD_INPUT:
-        return refuse(r, conf, lang, HTTP_BAD_REQUEST,
-                      "error.bad_input.title", v->error_key);
-    case CONSENT_VERDICT_PRETICKED:
-        return refuse(r, conf, lang, HTTP_UNPROCESSABLE_ENTITY,
-                      "error.preticked.title", "error.preticked");
-    case CONSENT_VERDICT_EXPIRED:
-        /* there is no fresh form of ours to show: the page is the
-         * application's, so the person reloads it */
-        return refuse(r, conf, lang, HTTP_FORBIDDEN, "error.reload.title",
-                      "error.reload");
-    default:
-        return refuse(r, conf, lang, HTTP_FORBIDDEN,
-                      "error.forbidden.title", "error.forbidden");
-    }
-}
-
-static consent_verdict_t *judge(request_rec *r, const consent_dir_conf *conf,
-                                const apr_array_header_t *fields)
-{
-    consent_server_conf *sconf =
-        ap_get_module_config(r->server->module_config, &consent_module);
-    consent_request_info_t in = consent_request_info(r, conf,
-                                                     CONSENT_PAGE_GUARD);
-
-    return consent_guard_check(conf->form, sconf->site_keys, fields, &in,
-                               r->pool);
-}
-
-/* Reads the body through KEEP: the fields for the check, the bytes for
- * the application. OK with *fields, or the answer's result. */
-static int read_kept(request_rec *r, const consent_dir_conf *conf,
-                     guard_state *st, const char *lang,
-                     apr_array_header_t **fields)
+/* Reads the body through KEEP when the flow asks (the fields for the
+ * check, the bytes for the application), then stores the proof: the
+ * request goes on with its receipt, or is answered here. */
+static int check(request_rec *r, const consent_dir_conf *conf,
+                 guard_state *st, consent_flow_t *f)
 {
     ap_filter_t *keep;
     int rc;
@@ -195,46 +144,22 @@ static int read_kept(request_rec *r, const consent_dir_conf *conf,
     st->kept = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     st->max = conf->max_body;
     keep = ap_add_input_filter_handle(keep_filter, st, r, r->connection);
-    rc = consent_read_body(r, conf, lang, fields);
+    rc = consent_request_advance(r, f);
     ap_remove_input_filter(keep);
-    if (!*fields) {
-        return rc == OK ? DONE : rc;
+    if (rc == OK && f->step != CONSENT_FLOW_PASS) {
+        rc = consent_send_answer(r, f);
+        return rc == OK ? DONE : rc;    /* a fixup's OK would go on */
     }
-    if (st->kept_len > st->max) {
-        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    consent_log_flow(r, f);
+    if (rc != OK) {
+        return rc;
     }
     if (apr_brigade_pflatten(st->kept, &st->body, &st->body_len, r->pool)
         != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_brigade_cleanup(st->kept);
-    return OK;
-}
-
-static int check_post(request_rec *r, const consent_dir_conf *conf)
-{
-    const char *lang = consent_request_lang(r, conf);
-    guard_state *st = state_of(r, 0);
-    apr_array_header_t *fields;
-    consent_verdict_t *v;
-    int rc;
-
-    if ((rc = read_kept(r, conf, st, lang, &fields)) != OK) {
-        return rc;
-    }
-    v = judge(r, conf, fields);
-    lang = v->lang ? v->lang : lang;
-    if (v->kind != CONSENT_VERDICT_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0510)
-                      "ConsentGuard: POST %s refused before the "
-                      "application: %s", r->uri,
-                      v->detail ? v->detail : v->error_key);
-        return answer_verdict(r, conf, v, lang);
-    }
-    if (!consent_record_proof(r, conf, NULL, v->proof, &rc)) {
-        return rc == OK ? DONE : rc;
-    }
-    st->receipt = v->proof->receipt_id;
+    st->receipt = f->receipt;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CONSENT_LOGNO(0511)
                   "ConsentGuard: proof %s stored, POST %s goes on",
                   st->receipt, r->uri);
@@ -242,65 +167,9 @@ static int check_post(request_rec *r, const consent_dir_conf *conf)
     return DECLINED;
 }
 
-/* A form sent with method="get" would reach the application unchecked:
- * a guarded box in the query string, under any spelling a backend reads
- * as its name, is refused. */
-static int query_has_box(request_rec *r, const consent_form_t *form)
-{
-    char *args, *pair, *last, *eq;
-    int exact;
-
-    if (!r->args) {
-        return 0;
-    }
-    args = apr_pstrdup(r->pool, r->args);
-    for (pair = apr_strtok(args, "&;", &last); pair;
-         pair = apr_strtok(NULL, "&;", &last)) {
-        if ((eq = strchr(pair, '=')) != NULL) {
-            *eq = '\0';
-        }
-        /* '+' is a space to PHP; a NUL ends its names, as strlen does */
-        ap_unescape_urlencoded(pair);
-        if (consent_guard_input_of(form, pair, strlen(pair), &exact) >= 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Whether the request carries a body to pass on. */
-static int has_body(request_rec *r)
-{
-    const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_off_t n;
-
-    if (apr_table_get(r->headers_in, "Transfer-Encoding")) {
-        return 1;
-    }
-    return cl && (apr_strtoff(&n, cl, NULL, 10) != APR_SUCCESS || n != 0);
-}
-
-/* A header a backend files under the same variable as Consent-Receipt:
- * CGI, PHP and WSGI upper-case a name and turn '-' (some, any other
- * character) into '_'. */
-static int is_receipt_spelling(const char *key)
-{
-    static const char want[] = "consent_receipt";
-    apr_size_t i;
-
-    for (i = 0; key[i]; ++i) {
-        char c = apr_isalnum(key[i]) ? (char)apr_tolower(key[i]) : '_';
-
-        if (i >= sizeof want - 1 || c != want[i]) {
-            return 0;
-        }
-    }
-    return i == sizeof want - 1;
-}
-
 static int collect_receipt(void *rec, const char *key, const char *value)
 {
-    if (is_receipt_spelling(key)) {
+    if (consent_flow_is_receipt_header(key)) {
         *(const char **)apr_array_push(rec) = key;
     }
     return 1;
@@ -321,21 +190,6 @@ static void strip_receipts(request_rec *r)
     }
 }
 
-/* A body under another method than POST: never passed on unchecked. */
-static int refuse_method(request_rec *r, const consent_dir_conf *conf)
-{
-    int rc;
-
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0513)
-                  "ConsentGuard: %s with a body at %s refused: only POST "
-                  "bodies are checked", r->method, r->uri);
-    r->connection->keepalive = AP_CONN_CLOSE;
-    apr_table_setn(r->headers_out, "Allow", "GET, HEAD, POST");
-    rc = consent_send_message(r, conf, consent_request_lang(r, conf),
-                              HTTP_METHOD_NOT_ALLOWED, "error.method");
-    return rc == OK ? DONE : rc;    /* a fixup's OK would go on */
-}
-
 /* After an internal redirect (same pool) the new request gets the body
  * and the receipt the first one was accepted with. */
 static int redirected(request_rec *r, guard_state *st)
@@ -351,6 +205,8 @@ static int guard_fixups(request_rec *r)
     const consent_dir_conf *conf =
         ap_get_module_config(r->per_dir_config, &consent_module);
     guard_state *st;
+    consent_flow_t *f;
+    int rc;
 
     if (!conf->guard || !conf->form || r->main) {
         return DECLINED;
@@ -359,24 +215,17 @@ static int guard_fixups(request_rec *r)
         return redirected(r, st);
     }
     strip_receipts(r);
-    if (query_has_box(r, conf->form)) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0512)
-                      "ConsentGuard: a guarded box in the query string of "
-                      "%s: guarded forms must use method=\"post\"", r->uri);
-        return refuse(r, conf, consent_request_lang(r, conf),
-                      HTTP_BAD_REQUEST, "error.bad_input.title",
-                      "error.bad_input");
-    }
     /* the page must come uncompressed for the guard to read it */
     st = state_of(r, 1);
     st->accept_encoding = apr_table_get(r->headers_in, "Accept-Encoding");
     apr_table_unset(r->headers_in, "Accept-Encoding");
-    /* the method exactly: a backend may take "post" for a POST */
-    if (strcmp(r->method, "POST") == 0) {
-        return check_post(r, conf);
+    f = consent_request_flow(r, conf, 1);
+    if (f->step == CONSENT_FLOW_READ_BODY) {
+        return check(r, conf, st, f);
     }
-    if (has_body(r)) {
-        return refuse_method(r, conf);
+    if (f->step == CONSENT_FLOW_ANSWER) {
+        rc = consent_send_answer(r, f);
+        return rc == OK ? DONE : rc;
     }
     return DECLINED;
 }

@@ -1,280 +1,284 @@
 /*
- * The consent-form handler: routes a request at a form's location L to
- * the form page, its withdrawal page or its unsubscribe page, and answers
- * with the statuses of DESIGN.md's HTTP table.
+ * The consent-form handler: turns a request at a form's location L into
+ * the core's neutral request, reads the body when the core asks, runs
+ * the store call on the process's writer and mod_dbd's connection, and
+ * sends the core's answer (consent_flow.h decides every page of
+ * DESIGN.md's HTTP table). Guard mode's hook drives the same flow
+ * (consent_guard_post.c).
  */
 #include "mod_consent.h"
+#include <apr_atomic.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
 #include <util_filter.h>
 
-#include "mod_consent.h"
 #include "consent_handler.h"
-#include "consent_flow.h"
 
 APLOG_USE_MODULE(consent);
 
-static apr_status_t write_brigade(void *baton, const char *data,
-                                  apr_size_t len)
+/* The location's configuration as the core wants it: the site, keys and
+ * mail settings are the serving server's (a main server's <Location> is
+ * served by every virtual host, each its own site). */
+consent_flow_conf_t *consent_request_conf(request_rec *r,
+                                          const consent_dir_conf *conf)
 {
-    return apr_brigade_write(baton, NULL, NULL, data, len);
-}
-
-/* Pages carry single-use tokens: never cached, never framed (the core's
- * header set, shared with nginx). */
-void consent_page_headers(request_rec *r, const char *lang)
-{
-    ap_set_content_type(r, "text/html; charset=utf-8");
-    consent_flow_page_headers(r->headers_out, lang);
-    apr_table_unset(r->headers_out, "Content-Type");
-}
-
-consent_page_t *consent_page_make(request_rec *r)
-{
-    consent_page_t *pg = apr_pcalloc(r->pool, sizeof *pg);
-
-    pg->r = r;
-    pg->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    pg->write = write_brigade;
-    return pg;
-}
-
-/* Sends what was rendered; the status is already in r->status. */
-int consent_page_send(consent_page_t *pg, apr_status_t rendered)
-{
-    request_rec *r = pg->r;
-    apr_status_t rv;
-
-    if (rendered != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rendered, r, CONSENT_LOGNO(0010)
-                      "rendering failed");
-        apr_brigade_cleanup(pg->bb);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    APR_BRIGADE_INSERT_TAIL(pg->bb, apr_bucket_eos_create(
-                                r->connection->bucket_alloc));
-    rv = ap_pass_brigade(r->output_filters, pg->bb);
-    if (rv != APR_SUCCESS) {
-        /* the client went away: nothing more to tell it */
-        return AP_FILTER_ERROR;
-    }
-    return OK;
-}
-
-const char *consent_request_lang(request_rec *r, const consent_dir_conf *conf)
-{
-    return consent_flow_lang(conf->form, conf->default_lang,
-                             apr_table_get(r->headers_in, "Accept-Language"),
-                             r->pool);
-}
-
-consent_request_info_t consent_request_info(request_rec *r,
-                                            const consent_dir_conf *conf,
-                                            int page)
-{
-    consent_request_info_t in;
-
-    memset(&in, 0, sizeof in);
-    in.ip = r->useragent_ip;
-    in.user_agent = apr_table_get(r->headers_in, "User-Agent");
-    in.now = r->request_time;
-    in.lifetime = conf->lifetime;
-    in.page = page;
-    return in;
-}
-
-int consent_send_message(request_rec *r, const consent_dir_conf *conf,
-                         const char *lang, int status, const char *key)
-{
-    consent_page_t *pg = consent_page_make(r);
-    const char *title = apr_pstrcat(r->pool, key, ".title", NULL);
-
-    r->status = status;
-    consent_page_headers(r, lang);
-    if (r->header_only) {
-        return OK;
-    }
-    return consent_page_send(pg, consent_render_message(
-        conf->ui, lang, title, key, pg->write, pg->bb));
-}
-
-static apr_status_t issue_token(request_rec *r, const consent_dir_conf *conf,
-                                const char *lang, const char *defaults,
-                                consent_page_kind_t page, const char **token)
-{
-    consent_server_conf *sconf =
+    consent_server_conf *sc =
         ap_get_module_config(r->server->module_config, &consent_module);
+    consent_flow_conf_t *fc = apr_pcalloc(r->pool, sizeof *fc);
 
-    return consent_flow_issue_token(conf->form, sconf->site_keys, lang,
-                                    defaults, page, token, r->pool);
+    fc->form = conf->form;
+    fc->ui = conf->ui;
+    fc->keys = sc->site_keys;
+    /* proofs are sealed by the master, never a site key: a customer
+     * given their site's key cannot forge store records */
+    fc->seal_keys = sc->keys;
+    fc->site = sc->site;
+    fc->withdraw_url = conf->withdraw_url;
+    fc->default_lang = conf->default_lang;
+    fc->lifetime = conf->lifetime;
+    fc->max_body = conf->max_body;
+    fc->success_url = conf->success_url;
+    fc->confirm_email = conf->confirm_email;
+    fc->mail_argv = sc->mail_argv;
+    fc->mail_from = sc->mail_from;
+    fc->confirm_lifetime = conf->confirm_lifetime;
+    fc->style = conf->style;
+    fc->guard_fix = conf->guard_fix;
+    return fc;
 }
 
-apr_status_t consent_issue_token(request_rec *r,
-                                 const consent_dir_conf *conf,
-                                 const char *lang, const char *defaults,
-                                 const char **token)
+/*
+ * Links in a message are absolute. The host is the configured ServerName
+ * (with its scheme, e.g. "ServerName https://example.org" behind a TLS
+ * proxy), never the request's Host header: whoever submits must not
+ * choose where the person's confirmation goes.
+ */
+static const char *location_url(request_rec *r, const consent_dir_conf *conf)
 {
-    return issue_token(r, conf, lang, defaults, conf->guard
-                       ? CONSENT_PAGE_GUARD : CONSENT_PAGE_FORM, token);
+    server_rec *s = r->server;
+    apr_port_t port = s->port ? s->port : r->connection->local_addr->port;
+
+    return apr_psprintf(r->pool, "%s://%s%s%s", ap_http_scheme(r),
+                        s->server_hostname, port == ap_default_port(r) ? ""
+                        : apr_psprintf(r->pool, ":%u", (unsigned)port),
+                        conf->location);
 }
 
-/* The token names its page: one page's token is refused by another. */
-static apr_status_t issue_page_token(request_rec *r,
-                                     const consent_dir_conf *conf,
-                                     const char *lang,
-                                     consent_render_signed_fn *render,
-                                     const char **token)
+/* An unreadable Content-Length counts as larger than any limit. */
+static apr_off_t content_length(request_rec *r)
 {
-    /* NULL defaults: the pages compiled at start-up never tick a box */
-    return issue_token(r, conf, lang, NULL,
-                       render == consent_render_withdraw
-                       ? CONSENT_PAGE_WITHDRAW : CONSENT_PAGE_FORM, token);
-}
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t n;
 
-apr_status_t consent_issue_form_token(request_rec *r,
-                                      const consent_dir_conf *conf,
-                                      const char *lang, const char **token)
-{
-    return issue_page_token(r, conf, lang, consent_render_form, token);
-}
-
-int consent_send_form(request_rec *r, const consent_dir_conf *conf,
-                      const char *lang, int status, const char *error_key,
-                      apr_table_t *values)
-{
-    return consent_send_signed(r, conf, lang, status, error_key, values,
-                               consent_render_form);
-}
-
-int consent_send_signed(request_rec *r, const consent_dir_conf *conf,
-                        const char *lang, int status, const char *error_key,
-                        apr_table_t *values, consent_render_signed_fn *render)
-{
-    consent_page_t *pg = consent_page_make(r);
-    consent_form_request_t req;
-    apr_status_t rv;
-
-    memset(&req, 0, sizeof req);
-    req.lang = lang;
-    req.values = values;
-    req.error = error_key ? consent_ui_text(conf->ui, lang, error_key) : NULL;
-    req.withdraw_url = conf->withdraw_url;
-    rv = issue_page_token(r, conf, lang, render, &req.token);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CONSENT_LOGNO(0011)
-                      "cannot sign a render token");
-        return HTTP_INTERNAL_SERVER_ERROR;
+    if (!cl) {
+        return -1;
     }
-    r->status = status;
-    consent_page_headers(r, lang);
-    if (r->header_only) {
-        return OK;
-    }
-    return consent_page_send(pg, render(conf->form, &req, pg->write,
-                                        pg->bb));
+    return apr_strtoff(&n, cl, NULL, 10) == APR_SUCCESS && n >= 0
+           ? n : APR_INT64_MAX;
 }
 
-/* What follows L in the URL: "" for the form itself. */
-static const char *sub_path(request_rec *r, const consent_dir_conf *conf)
+static consent_flow_request_t *flow_request(request_rec *r,
+                                            const consent_dir_conf *conf)
 {
+    consent_server_conf *sc =
+        ap_get_module_config(r->server->module_config, &consent_module);
+    consent_flow_request_t *req = apr_pcalloc(r->pool, sizeof *req);
     apr_size_t n = strlen(conf->location);     /* no trailing slash */
 
-    if (strncmp(r->uri, conf->location, n) != 0) {
-        return NULL;
-    }
-    return r->uri + n;
+    req->method = r->method;
+    /* what follows L: "" for the form itself */
+    req->path = strncmp(r->uri, conf->location, n) == 0 ? r->uri + n : "?";
+    req->args = r->args;
+    req->content_type = apr_table_get(r->headers_in, "Content-Type");
+    req->content_length = content_length(r);
+    req->chunked = apr_table_get(r->headers_in, "Transfer-Encoding") != NULL;
+    req->if_none_match = apr_table_get(r->headers_in, "If-None-Match");
+    req->accept_language = apr_table_get(r->headers_in, "Accept-Language");
+    req->user_agent = apr_table_get(r->headers_in, "User-Agent");
+    req->ip = r->useragent_ip;      /* mod_remoteip's, when it runs */
+    req->now = r->request_time;
+    req->store_suspect = apr_atomic_read32(&sc->store_failed) != 0;
+    req->base_url = conf->confirm_email ? location_url(r, conf) : NULL;
+    return req;
 }
 
-static int allow(request_rec *r, const consent_dir_conf *conf,
-                 const char *methods)
+consent_flow_t *consent_request_flow(request_rec *r,
+                                     const consent_dir_conf *conf, int guard)
 {
-    apr_table_setn(r->headers_out, "Allow", methods);
-    return consent_send_message(r, conf, consent_request_lang(r, conf),
-                                HTTP_METHOD_NOT_ALLOWED, "error.method");
+    consent_flow_conf_t *fc = consent_request_conf(r, conf);
+    consent_flow_request_t *req = flow_request(r, conf);
+
+    return guard ? consent_flow_guard_start(fc, req, r->pool)
+                 : consent_flow_start(fc, req, r->pool);
 }
 
-int consent_send_done(request_rec *r, const consent_dir_conf *conf,
-                      const char *lang, int status, const char *key,
-                      const char *receipt)
+void consent_log_flow(request_rec *r, const consent_flow_t *f)
 {
-    consent_page_t *pg = consent_page_make(r);
+    static const int level[] = {
+        APLOG_ERR, APLOG_WARNING, APLOG_INFO, APLOG_DEBUG
+    };
+    consent_server_conf *sc =
+        ap_get_module_config(r->server->module_config, &consent_module);
+    int i;
 
-    if (receipt) {
-        apr_table_setn(r->headers_out, "Consent-Receipt", receipt);
+    for (i = 0; i < f->logs->nelts; ++i) {
+        const consent_flow_log_t *l = &APR_ARRAY_IDX(f->logs, i,
+                                                     consent_flow_log_t);
+
+        if (l->level == CONSENT_LOG_ERR && consent_flow_store_failed(f)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CONSENT%04d: %s "
+                          "(store %s of %s)", l->id, l->text,
+                          consent_dbd_store_name(sc, r->pool),
+                          consent_dbd_vhost_name(r->server, r->pool));
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, level[l->level], 0, r,
+                          "CONSENT%04d: %s", l->id, l->text);
+        }
     }
-    r->status = status;
-    consent_page_headers(r, lang);
+}
+
+/*
+ * The body, bounded by the location's limit: ap_parse_form_data would
+ * cut a field name at %00, so the core's readers decode it. A buffer the
+ * announced size when there is one (it is bounded).
+ */
+static int read_body(request_rec *r, consent_flow_t *f)
+{
+    apr_size_t max = f->conf->max_body, len = 0;
+    char *buf;
+    long n;
+    int rc;
+
+    if (f->req->content_length >= 0
+        && (apr_size_t)f->req->content_length < max) {
+        max = (apr_size_t)f->req->content_length;
+    }
+    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
+        return rc;
+    }
+    buf = apr_palloc(r->pool, max + 1);
+    if (ap_should_client_block(r)) {
+        while ((n = ap_get_client_block(r, buf + len, max + 1 - len)) > 0) {
+            len += (apr_size_t)n;
+            if (len > max) {
+                consent_flow_body(f, NULL, 0, 1);
+                return OK;
+            }
+        }
+        if (n < 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CONSENT_LOGNO(0035)
+                          "body refused: cannot be read");
+            return HTTP_BAD_REQUEST;
+        }
+    }
+    buf[len] = '\0';
+    consent_flow_body(f, buf, len, 0);
+    return OK;
+}
+
+/* The store call: every write goes through the process's writer for the
+ * store (group commit, consent_writer.h); reads through mod_dbd's
+ * connection, acquired only when the call reads. */
+static void run_store(request_rec *r, consent_flow_t *f)
+{
+    consent_server_conf *sc =
+        ap_get_module_config(r->server->module_config, &consent_module);
+    consent_store_t *store = NULL;
+
+    f->writer = sc->writer;
+    if (!sc->writer && f->op == CONSENT_FLOW_OP_RECORD) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0030)
+                      "store %s of %s has no writer: answering 503",
+                      consent_dbd_store_name(sc, r->pool),
+                      consent_dbd_vhost_name(r->server, r->pool));
+    }
+    else if (consent_flow_needs_store(f)) {
+        store = consent_dbd_store(r);
+    }
+    consent_flow_store(f, store, NULL, NULL);
+    if (consent_flow_store_failed(f)) {
+        consent_dbd_outcome(r, 0);      /* and repairs the connection */
+    }
+    else if (f->stored == CONSENT_STORE_OK) {
+        consent_dbd_outcome(r, 1);
+    }
+    consent_flow_stored(f);
+}
+
+int consent_request_advance(request_rec *r, consent_flow_t *f)
+{
+    int rc;
+
+    if (f->step == CONSENT_FLOW_READ_BODY
+        && (rc = read_body(r, f)) != OK) {
+        return rc;
+    }
+    if (f->step == CONSENT_FLOW_STORE) {
+        run_store(r, f);
+    }
+    return OK;
+}
+
+static void set_header(request_rec *r, const char *key, const char *val)
+{
+    if (strcasecmp(key, "Content-Type") == 0) {
+        ap_set_content_type(r, val);
+    }
+    else {
+        apr_table_setn(r->headers_out, key, val);
+    }
+}
+
+int consent_send_answer(request_rec *r, consent_flow_t *f)
+{
+    const consent_answer_t *a = &f->answer;
+    const apr_array_header_t *hs = apr_table_elts(a->headers);
+    apr_bucket_brigade *bb;
+    int i;
+
+    consent_log_flow(r, f);
+    if (a->close) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    for (i = 0; i < hs->nelts; ++i) {
+        const apr_table_entry_t *e = &APR_ARRAY_IDX(hs, i, apr_table_entry_t);
+
+        /* httpd's own page (a redirect's, 304, 404, 500) keeps only
+         * err_headers_out, and a redirect's Location */
+        if (!a->body && a->status >= 300
+            && strcasecmp(e->key, "Location") != 0) {
+            apr_table_setn(r->err_headers_out, e->key, e->val);
+        }
+        else {
+            set_header(r, e->key, e->val);
+        }
+    }
+    if (!a->body) {
+        return a->status >= 300 ? a->status : OK;
+    }
+    r->status = a->status;
+    ap_set_content_length(r, (apr_off_t)a->len);
     if (r->header_only) {
         return OK;
     }
-    return consent_page_send(pg, consent_render_done(
-        conf->ui, lang, apr_pstrcat(r->pool, key, ".title", NULL), key,
-        receipt ? receipt : "", pg->write, pg->bb));
-}
-
-int consent_send_confirmation(request_rec *r, const consent_dir_conf *conf,
-                              const consent_proof_t *proof)
-{
-    consent_page_t *pg = consent_page_make(r);
-
-    r->status = HTTP_OK;
-    consent_page_headers(r, proof->lang);
-    return consent_page_send(pg, consent_render_confirmation(
-        conf->ui, conf->form, proof->lang, proof, conf->withdraw_url,
-        pg->write, pg->bb));
-}
-
-static int form_page(request_rec *r, const consent_dir_conf *conf)
-{
-    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
-    if (r->method_number == M_GET && consent_dbd_unavailable(r)) {
-        return consent_send_unavailable(r, conf,
-                                        consent_request_lang(r, conf));
-    }
-    if (r->method_number == M_GET) {
-        return consent_send_form(r, conf, consent_request_lang(r, conf),
-                                 HTTP_OK, NULL, NULL);
-    }
-    if (r->method_number == M_POST) {
-        return consent_submit(r, conf);
-    }
-    return allow(r, conf, "GET, HEAD, POST");
-}
-
-/* L/consent.css: the core says what to answer, from memory. */
-static int style_page(request_rec *r, const consent_dir_conf *conf)
-{
-    consent_style_answer_t a;
-
-    r->allowed = AP_METHOD_BIT << M_GET;
-    if (!conf->style) {
-        return HTTP_NOT_FOUND;
-    }
-    if (r->method_number != M_GET) {
-        return allow(r, conf, "GET, HEAD");
-    }
-    consent_style_answer(conf->style, r->args,
-                         apr_table_get(r->headers_in, "If-None-Match"), &a);
-    apr_table_setn(r->headers_out, "ETag", a.etag);
-    apr_table_setn(r->headers_out, "Cache-Control", a.cache_control);
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    if (a.status == HTTP_NOT_MODIFIED) {
-        return HTTP_NOT_MODIFIED;
-    }
-    ap_set_content_type(r, a.content_type);
-    ap_set_content_length(r, (apr_off_t)a.len);
-    if (!r->header_only) {
-        ap_rwrite(a.body, (int)a.len, r);
-    }
-    return OK;
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
+        a->body, a->len, r->pool, r->connection->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(
+        r->connection->bucket_alloc));
+    /* a failure: the client went away, nothing more to tell it */
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS
+           ? OK : AP_FILTER_ERROR;
 }
 
 int consent_handler(request_rec *r)
 {
     consent_dir_conf *conf;
-    const char *rest;
+    consent_flow_t *f;
+    int rc;
 
     if (!r->handler || strcmp(r->handler, CONSENT_HANDLER) != 0) {
         return DECLINED;
@@ -285,24 +289,11 @@ int consent_handler(request_rec *r)
                       "SetHandler consent-form without ConsentForm");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    rest = sub_path(r, conf);
-    if (!rest) {
-        return HTTP_NOT_FOUND;
+    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    f = consent_request_flow(r, conf, 0);
+    if ((rc = consent_request_advance(r, f)) != OK) {
+        consent_log_flow(r, f);
+        return rc;
     }
-    if (!*rest || strcmp(rest, "/") == 0) {
-        return form_page(r, conf);
-    }
-    if (strcmp(rest, "/withdraw") == 0) {
-        return consent_withdraw_page(r, conf);
-    }
-    if (strcmp(rest, "/unsubscribe") == 0) {
-        return consent_unsubscribe_page(r, conf);
-    }
-    if (strcmp(rest, "/" CONSENT_STYLE_NAME) == 0) {
-        return style_page(r, conf);
-    }
-    if (strcmp(rest, "/confirm") == 0) {
-        return consent_confirm_page(r, conf);
-    }
-    return HTTP_NOT_FOUND;
+    return consent_send_answer(r, f);
 }

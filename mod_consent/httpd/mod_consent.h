@@ -92,8 +92,8 @@ void consent_config_start(apr_pool_t *pconf, server_rec *s);
 
 int consent_handler(request_rec *r);
 
-/* Double opt-in (consent_confirm.c): directives, the start-up check of a
- * location, a held submission and the L/confirm page. */
+/* Double opt-in (consent_confirm.c): directives and the start-up check
+ * of a location (the pages are the core's flow). */
 #define CONSENT_CONFIRM_CMDS \
     AP_INIT_TAKE1("ConsentConfirm", consent_set_confirm, NULL, \
                   RSRC_CONF | ACCESS_CONF, \
@@ -143,9 +143,5 @@ const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p);
 consent_store_t *consent_dbd_store(request_rec *r);
 /* Notes a failed or successful use of the store. */
 void consent_dbd_outcome(request_rec *r, int ok);
-/* 1 when the store failed lately and still cannot be reached: pages that
- * lead to a submission answer 503 instead of a form that cannot be kept.
- * Costs nothing while the store works. */
-int consent_dbd_unavailable(request_rec *r);
 
 #endif

@@ -31,7 +31,6 @@ typedef struct {
     ngx_array_t *store_list;        /* ngx_http_consent_store_t * */
     const char *schema_dir;         /* http-level consent_template_dir */
     apr_hash_t *site_keys;          /* "%pp site" (master) -> keyring */
-    apr_hash_t *sited;              /* "%pp site" (form) -> its copy */
     ngx_thread_pool_t *thread_pool;
     ngx_flag_t mails;               /* a location sends confirmations */
 } ngx_http_consent_main_conf_t;

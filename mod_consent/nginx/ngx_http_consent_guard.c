@@ -24,7 +24,6 @@ typedef struct {
     /* the page */
     consent_guard_t *guard;
     ngx_http_request_t *r;
-    const char *lang;
     ngx_chain_t *out, **last_out;
 } guard_ctx_t;
 
@@ -67,13 +66,14 @@ static int key_is(ngx_table_elt_t *h, const char *name)
 
 /*
  * The request headers the application gets: never a Consent-Receipt the
- * client made up (only the check says a consent was stored), and no
+ * client made up, under any spelling a backend files as it
+ * (consent_flow_is_receipt_header), and no
  * Accept-Encoding, since the page must come uncompressed for the guard
  * to read it (r->headers_in.accept_encoding still points at the client's,
  * so nginx's gzip may compress the edited page for it). nginx lists
  * cannot drop an element: copy.
  */
-static ngx_int_t upstream_headers(ngx_http_request_t *r)
+static ngx_int_t upstream_headers(ngx_http_request_t *r, apr_pool_t *p)
 {
     ngx_list_t list;
     ngx_list_part_t *part = &r->headers_in.headers.part;
@@ -93,7 +93,8 @@ static ngx_int_t upstream_headers(ngx_http_request_t *r)
             h = part->elts;
             i = 0;
         }
-        if (key_is(&h[i], RECEIPT_HEADER)
+        if (consent_flow_is_receipt_header(apr_pstrmemdup(
+                p, (char *)h[i].key.data, h[i].key.len))
             || key_is(&h[i], "Accept-Encoding")) {
             continue;
         }
@@ -202,7 +203,7 @@ static ngx_int_t guard_phase(ngx_http_request_t *r)
     if ((ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module))) {
         return ctx->status;
     }
-    if (!(ctx = guard_ctx(r)) || upstream_headers(r) != NGX_OK) {
+    if (!(ctx = guard_ctx(r)) || upstream_headers(r, ctx->pool) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     ngx_http_consent_request(r, lcf, ctx->pool, &ctx->req);
@@ -290,18 +291,6 @@ static ngx_int_t edited_page_headers(ngx_http_request_t *r)
     return NGX_OK;
 }
 
-static apr_status_t sign_form(void *baton, const char *defaults,
-                              const char **token)
-{
-    guard_ctx_t *ctx = baton;
-    ngx_http_consent_loc_conf_t *lcf =
-        ngx_http_get_module_loc_conf(ctx->r, ngx_http_consent_module);
-
-    return consent_flow_issue_token(lcf->form, lcf->flow.keys, ctx->lang,
-                                    defaults, CONSENT_PAGE_GUARD, token,
-                                    ctx->pool);
-}
-
 /* What the guard lets out: copied, as the input buffers go back to the
  * upstream module once marked consumed. */
 static apr_status_t write_out(void *baton, const char *data, apr_size_t len)
@@ -330,7 +319,6 @@ static ngx_int_t guard_header_filter(ngx_http_request_t *r)
 {
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    consent_guard_opts_t opts;
     guard_ctx_t *ctx;
     const char *ct, *why;
     apr_pool_t *tmp;
@@ -362,17 +350,11 @@ static ngx_int_t guard_header_filter(ngx_http_request_t *r)
         }
         return next_header_filter(r);
     }
-    ctx->lang = consent_flow_lang(lcf->form, lcf->default_lang,
-                                  ctx->req.accept_language, ctx->pool);
     ctx->last_out = &ctx->out;
-    memset(&opts, 0, sizeof opts);
-    opts.form = lcf->form;
-    opts.fix = lcf->guard_fix;
-    opts.token = sign_form;
-    opts.token_baton = ctx;
-    opts.write = write_out;
-    opts.write_baton = ctx;
-    if (consent_guard_open(&ctx->guard, &opts, ctx->pool) != APR_SUCCESS
+    if (consent_flow_guard_page(&lcf->flow, ctx->req.accept_language,
+                                write_out, ctx, NULL, &ctx->guard,
+                                ctx->pool)
+        != APR_SUCCESS
         || edited_page_headers(r) != NGX_OK) {
         return NGX_ERROR;
     }

@@ -72,6 +72,9 @@ static ngx_int_t add_header(ngx_http_request_t *r, const char *key,
 ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
                                        consent_flow_t *f)
 {
+    static const ngx_uint_t level[] = {
+        NGX_LOG_ERR, NGX_LOG_WARN, NGX_LOG_INFO, NGX_LOG_DEBUG
+    };
     const consent_answer_t *a = &f->answer;
     const apr_array_header_t *hs = apr_table_elts(a->headers);
     ngx_buf_t *b;
@@ -79,13 +82,12 @@ ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
     ngx_int_t rc;
     int i;
 
-    if (f->note) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "consent: %s",
-                      f->note);
-    }
-    if (f->error) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "consent: %s",
-                      f->error);
+    for (i = 0; i < f->logs->nelts; ++i) {
+        const consent_flow_log_t *l = &APR_ARRAY_IDX(f->logs, i,
+                                                     consent_flow_log_t);
+
+        ngx_log_error(level[l->level], r->connection->log, 0,
+                      "consent: %s", l->text);
     }
     if (!a->body && a->status >= NGX_HTTP_BAD_REQUEST) {
         return a->status;           /* nginx's own page (404, 500) */
@@ -284,6 +286,9 @@ void ngx_http_consent_request(ngx_http_request_t *r,
     req->content_type = r->headers_in.content_type
         ? cstr(p, &r->headers_in.content_type->value) : NULL;
     req->content_length = r->headers_in.content_length_n;
+    req->chunked = r->headers_in.chunked;
+    req->if_none_match = r->headers_in.if_none_match
+        ? cstr(p, &r->headers_in.if_none_match->value) : NULL;
     req->accept_language = header_in(r, p, "Accept-Language");
     req->user_agent = r->headers_in.user_agent
         ? cstr(p, &r->headers_in.user_agent->value) : NULL;

@@ -14,7 +14,6 @@
 
 #include "consent_log.h"
 #include "consent_mail.h"
-#include "consent_notice.h"
 #include "consent_site.h"
 #include "consent_tenant.h"
 
@@ -182,7 +181,6 @@ static void *consent_create_main_conf(ngx_conf_t *cf)
     mcf->site = consent_site_make(mcf->pool);
     mcf->stores = apr_hash_make(mcf->pool);
     mcf->site_keys = apr_hash_make(mcf->pool);
-    mcf->sited = apr_hash_make(mcf->pool);
     mcf->store_list = ngx_array_create(cf->pool, 2, sizeof(void *));
     return mcf->store_list ? mcf : NULL;
 }
@@ -647,35 +645,15 @@ static consent_keyring_t *site_keys(ngx_conf_t *cf,
     return ring;
 }
 
-/*
- * The notice names the site (consent_notice.c, format 2), so a definition
- * served by two sites is two forms, as on Apache (consent_config.c): the
- * first site takes the compiled definition, another a copy with its own
- * notices, made once per definition and site; its pages are compiled
- * after (compile_pages), once per layout.
- */
+/* The definition as the location's site serves it (consent_site.h:
+ * the notice names the site); its pages are compiled after, once per
+ * layout. */
 static char *site_form(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf)
 {
-    ngx_http_consent_main_conf_t *mcf = main_conf(cf);
-    consent_form_t *form = lcf->form;
-    const char *key;
+    consent_form_t *form = consent_site_for(main_conf(cf)->site, lcf->form,
+                                            lcf->site);
 
-    if (form->site && strcmp(form->site, lcf->site) == 0) {
-        return NGX_CONF_OK;
-    }
-    if (form->site) {
-        key = apr_psprintf(mcf->pool, "%pp %s", (void *)form, lcf->site);
-        if ((form = apr_hash_get(mcf->sited, key, APR_HASH_KEY_STRING))) {
-            lcf->form = form;
-            return NGX_CONF_OK;
-        }
-        form = apr_pmemdup(mcf->pool, lcf->form, sizeof *form);
-        form->notices = NULL;
-        form->pages = NULL;
-        apr_hash_set(mcf->sited, key, APR_HASH_KEY_STRING, form);
-    }
-    form->site = lcf->site;
-    if (consent_notice_build(form, mcf->pool) != APR_SUCCESS) {
+    if (!form) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_form %s: cannot "
                            "build its notices for site %s", lcf->form_path,
                            lcf->site);
@@ -759,6 +737,7 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
     conf->flow.lifetime = apr_time_from_sec(conf->lifetime);
     conf->flow.max_body = conf->max_body;
     conf->flow.success_url = conf->success_url;
+    conf->flow.guard_fix = conf->guard_fix;
     return merge_confirm(cf, conf);
 }
 

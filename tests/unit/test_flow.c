@@ -237,6 +237,67 @@ static void guard_requests(void **state)
     assert_null(why);
 }
 
+/* What the Apache adapter did alone before it drove the flow. */
+static void guard_rules_once_apache_only(void **state)
+{
+    consent_flow_request_t req = request("PUT", "");
+    consent_flow_t *f;
+
+    req.content_length = 5;
+    f = consent_flow_guard_start(&guard_conf, &req, pool);
+    assert_int_equal(f->answer.status, 405);
+    assert_true(f->answer.close);
+    assert_int_equal(APR_ARRAY_IDX(f->logs, 0, consent_flow_log_t).id, 513);
+    req = request("post", "");
+    req.chunked = 1;
+    assert_int_equal(consent_flow_guard_start(&guard_conf, &req, pool)
+                     ->answer.status, 405);
+    /* a spelling PHP reads as the box */
+    req = request("GET", "");
+    req.args = "optin.newsletter=on";
+    assert_int_equal(consent_flow_guard_start(&guard_conf, &req, pool)
+                     ->answer.status, 400);
+    assert_true(consent_flow_is_receipt_header("Consent-Receipt"));
+    assert_true(consent_flow_is_receipt_header("CONSENT_RECEIPT"));
+    assert_true(consent_flow_is_receipt_header("consent.receipt"));
+    assert_false(consent_flow_is_receipt_header("Consent-Receipts"));
+}
+
+static void style_page_and_log_numbers(void **state)
+{
+    consent_flow_request_t req = request("GET", "/consent.css");
+    consent_flow_t *f = consent_flow_start(&conf, &req, pool);
+
+    assert_int_equal(f->answer.status, 404);    /* no stylesheet here */
+    req = request("GET", "");
+    f = consent_flow_start(&conf, &req, pool);
+    f = post(&conf, "", apr_pstrcat(pool, "email=a%40b.org&consent_token=",
+                                    token_in(f), "&consent_token=x", NULL));
+    assert_int_equal(f->answer.status, 400);
+    assert_int_equal(APR_ARRAY_IDX(f->logs, 0, consent_flow_log_t).id, 33);
+    assert_int_equal(APR_ARRAY_IDX(f->logs, 0, consent_flow_log_t).level,
+                     CONSENT_LOG_INFO);
+}
+
+static void site_copies_a_form_per_site(void **state)
+{
+    apr_array_header_t *problems =
+        apr_array_make(pool, 4, sizeof(consent_problem_t));
+    consent_site_t *site = consent_site_make(pool);
+    consent_form_t *form = consent_site_form(
+        site, TEMPLATES "/examples/newsletter.xml", 0, TEMPLATES, problems);
+    consent_form_t *a, *b;
+
+    assert_non_null(consent_site_pages(site, &form, TEMPLATES, problems));
+    a = consent_site_for(site, form, "a.test");
+    b = consent_site_for(site, form, "b.test");
+    assert_ptr_equal(a, form);
+    assert_ptr_not_equal(b, form);
+    assert_string_equal(b->site, "b.test");
+    assert_ptr_equal(consent_site_for(site, form, "b.test"), b);
+    assert_ptr_equal(b->pages, form->pages);    /* compiled: shared */
+}
+
 static void site_compiles_each_thing_once(void **state)
 {
     apr_array_header_t *problems =
@@ -274,6 +335,9 @@ int main(void)
         cmocka_unit_test(unsubscribe_link_is_checked),
         cmocka_unit_test(guard_requests),
         cmocka_unit_test(site_compiles_each_thing_once),
+        cmocka_unit_test(guard_rules_once_apache_only),
+        cmocka_unit_test(style_page_and_log_numbers),
+        cmocka_unit_test(site_copies_a_form_per_site),
     };
     int rc;
 
