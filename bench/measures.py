@@ -2,6 +2,7 @@
 start-up, export/verify, the write profile of a POST, guard mode and
 callgrind instruction counts of the request path."""
 import http.client
+import json
 import os
 import re
 import subprocess
@@ -247,6 +248,21 @@ def post_write_profile(art, postgres, n=300):
         finally:
             server.cleanup()
     return report.write_profile_section(rows, n)
+
+
+def pragma_cost(art, n=20000, runs=3):
+    """bench/pragma_cost.c on a fresh sqlite3 file, runs times: what the
+    sqlite3 connection settings would cost per request."""
+    prog = art.program("pragma_cost")
+    db = os.path.join(art.dir, "pragma.db")
+    subprocess.run(["sqlite3", db, "PRAGMA journal_mode=WAL; CREATE TABLE "
+                    "IF NOT EXISTS t (x)"], check=True, capture_output=True)
+    out = []
+    for _ in range(runs):
+        p = subprocess.run([prog, db, str(n)], check=True,
+                           capture_output=True, text=True)
+        out.append(json.loads(p.stdout))
+    return report.pragma_section(out, n)
 
 
 # ---- 6. guard mode -------------------------------------------------------
