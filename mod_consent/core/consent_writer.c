@@ -24,11 +24,6 @@
 /* Enough to keep a commit's cost shared; a bound so one batch's
  * transaction stays short when a flood arrives. */
 #define MAX_BATCH 256
-/* Writer threads per store and process where the server commits in
- * parallel (writer_count); -DPARALLEL_WRITERS=N to measure another */
-#ifndef PARALLEL_WRITERS
-#define PARALLEL_WRITERS 4
-#endif
 #define MAC_HEX (2 * CONSENT_SHA256_LEN + 1)
 #define KEY_HEX (2 * CONSENT_KEY_ID_LEN + 1)
 
@@ -48,11 +43,15 @@ struct waiter_t {
     char err[512];
 };
 
-/* One writer thread: a connection and a lane of its own. */
-typedef struct lane_writer_t {
-    consent_writer_t *w;
+struct consent_writer_t {
+    const char *driver_name, *params, *name;
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *arrived;
+    waiter_t *head, **tail;                 /* the queue, under lock */
+    int stopping;                           /* under lock */
     apr_thread_t *thread;
-    apr_pool_t *pool;                       /* this thread's only: */
+    apr_pool_t *pool;                       /* the writer thread's */
+    /* the writer thread's only: */
     apr_pool_t *conn_pool;
     consent_store_t *store;
     apr_file_t *turn;                       /* sqlite3: writers' queue */
@@ -60,17 +59,6 @@ typedef struct lane_writer_t {
     consent_lane_cache_t cache;
     apr_uint64_t batches, proofs;
     int biggest;
-} lane_writer_t;
-
-struct consent_writer_t {
-    const char *driver_name, *params, *name;
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *arrived;
-    waiter_t *head, **tail;                 /* the queue, under lock */
-    int stopping;                           /* under lock */
-    apr_pool_t *pool;                       /* the fields above */
-    int count;
-    lane_writer_t *writers;
 };
 
 static apr_status_t close_handle(void *data)
@@ -90,67 +78,66 @@ static apr_status_t close_handle(void *data)
  * next one runs as soon as the last commits. Without the file (directory
  * not writable), the busy handler still keeps them apart.
  */
-static void open_turn(lane_writer_t *lw)
+static void open_turn(consent_writer_t *w)
 {
     const char *path;
 
-    lw->turn = NULL;
-    if (strcmp(lw->w->driver_name, "sqlite3") != 0) {
+    w->turn = NULL;
+    if (strcmp(w->driver_name, "sqlite3") != 0) {
         return;
     }
-    path = apr_pstrcat(lw->conn_pool, lw->w->params, "-writer.lock", NULL);
-    if (apr_file_open(&lw->turn, path, APR_FOPEN_READ | APR_FOPEN_WRITE
+    path = apr_pstrcat(w->conn_pool, w->params, "-writer.lock", NULL);
+    if (apr_file_open(&w->turn, path, APR_FOPEN_READ | APR_FOPEN_WRITE
                       | APR_FOPEN_CREATE, APR_FPROT_UREAD | APR_FPROT_UWRITE,
-                      lw->conn_pool) != APR_SUCCESS) {
-        lw->turn = NULL;
+                      w->conn_pool) != APR_SUCCESS) {
+        w->turn = NULL;
     }
 }
 
 /* Its own connection: settings, schema (cheap when current), statements. */
-static apr_status_t writer_connect(lane_writer_t *lw, const char **err)
+static apr_status_t writer_connect(consent_writer_t *w, const char **err)
 {
-    const consent_writer_t *w = lw->w;
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_status_t rv;
 
-    apr_pool_create(&lw->conn_pool, lw->pool);
-    rv = apr_dbd_get_driver(lw->conn_pool, w->driver_name, &driver);
+    apr_pool_create(&w->conn_pool, w->pool);
+    rv = apr_dbd_get_driver(w->conn_pool, w->driver_name, &driver);
     if (rv == APR_SUCCESS) {
-        rv = apr_dbd_open_ex(driver, lw->conn_pool, w->params, &handle, err);
+        rv = apr_dbd_open_ex(driver, w->conn_pool, w->params, &handle, err);
     }
     if (rv != APR_SUCCESS) {
-        *err = apr_psprintf(lw->conn_pool, "cannot open: %s",
+        *err = apr_psprintf(w->conn_pool, "cannot open: %s",
                             *err ? *err : "no connection");
     }
     else if ((rv = consent_store_connection_init(driver, handle,
-                                                 lw->conn_pool, err))
-             || (rv = consent_store_migrate(driver, handle, lw->conn_pool,
+                                                 w->conn_pool, err))
+             || (rv = consent_store_migrate(driver, handle, w->conn_pool,
                                             err))
-             || (rv = consent_store_open(&lw->store, driver, handle,
-                                         lw->conn_pool, err))) {
+             || (rv = consent_store_open(&w->store, driver, handle,
+                                         w->conn_pool, err))) {
         apr_dbd_close(driver, handle);
     }
     else {
-        apr_pool_cleanup_register(lw->conn_pool, lw->store, close_handle,
+        apr_pool_cleanup_register(w->conn_pool, w->store, close_handle,
                                   apr_pool_cleanup_null);
-        open_turn(lw);
+        open_turn(w);
         return APR_SUCCESS;
     }
     /* *err lives in conn_pool: the caller copies it before it goes */
-    lw->store = NULL;
+    w->store = NULL;
     return rv;
 }
 
-static void disconnect(lane_writer_t *lw)
+static void disconnect(consent_writer_t *w)
 {
-    if (lw->conn_pool) {
-        apr_pool_destroy(lw->conn_pool);
+    if (w->conn_pool) {
+        apr_pool_destroy(w->conn_pool);
     }
-    lw->conn_pool = NULL;
-    lw->store = NULL;
-    lw->turn = NULL;
-    lw->cache.valid = 0;
+    w->conn_pool = NULL;
+    w->store = NULL;
+    w->turn = NULL;
+    w->cache.valid = 0;
 }
 
 /* What the request needs, copied out of the writer's pools. */
@@ -169,7 +156,7 @@ static void hand_back(waiter_t *wt, const consent_store_item_t *it)
     }
 }
 
-static void write_batch(lane_writer_t *lw, waiter_t *list, int n,
+static void write_batch(consent_writer_t *w, waiter_t *list, int n,
                         apr_pool_t *p)
 {
     consent_store_item_t *items = apr_pcalloc(p, n * sizeof *items);
@@ -182,24 +169,24 @@ static void write_batch(lane_writer_t *lw, waiter_t *list, int n,
         items[i].key = wt->key;
         items[i].status = CONSENT_STORE_ERROR;
     }
-    if (lw->store == NULL && writer_connect(lw, &err) != APR_SUCCESS) {
+    if (w->store == NULL && writer_connect(w, &err) != APR_SUCCESS) {
         failed = 1;
         err = apr_pstrdup(p, err ? err : "?");
-        disconnect(lw);
+        disconnect(w);
         for (i = 0; i < n; ++i) {
             items[i].err = err;
         }
     }
     else {
-        int queued = lw->turn
-                     && apr_file_lock(lw->turn, APR_FLOCK_EXCLUSIVE)
+        int queued = w->turn
+                     && apr_file_lock(w->turn, APR_FLOCK_EXCLUSIVE)
                         == APR_SUCCESS;
 
-        failed = consent_store_record_batch(lw->store, items, n, lw->lane,
-                                            &lw->cache, p, &err)
+        failed = consent_store_record_batch(w->store, items, n, w->lane,
+                                            &w->cache, p, &err)
                  != APR_SUCCESS;
         if (queued) {
-            apr_file_unlock(lw->turn);
+            apr_file_unlock(w->turn);
         }
     }
     for (i = 0, wt = list; wt; wt = wt->next, ++i) {
@@ -207,13 +194,13 @@ static void write_batch(lane_writer_t *lw, waiter_t *list, int n,
     }
     /* the connection may be dead (server restarted): a new one next time */
     if (failed) {
-        disconnect(lw);
+        disconnect(w);
     }
-    lw->batches++;
-    lw->proofs += (apr_uint64_t)n;
-    lw->biggest = n > lw->biggest ? n : lw->biggest;
+    w->batches++;
+    w->proofs += (apr_uint64_t)n;
+    w->biggest = n > w->biggest ? n : w->biggest;
     consent_log(CONSENT_LOG_DEBUG, 0, "store %s: batch of %d proof(s) "
-                "%s", lw->w->name, n, failed ? "with failures" : "committed");
+                "%s", w->name, n, failed ? "with failures" : "committed");
 }
 
 /* Up to MAX_BATCH waiters off the queue, in arrival order (under lock). */
@@ -248,18 +235,15 @@ static void block_signals(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-/* Whatever is queued when this writer is free goes into its next
- * commit; the other writers take what arrives meanwhile. */
 static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *data)
 {
-    lane_writer_t *lw = data;
-    consent_writer_t *w = lw->w;
+    consent_writer_t *w = data;
     apr_pool_t *batch;
     waiter_t *list, *wt, *next;
     int n;
 
     block_signals();
-    apr_pool_create(&batch, lw->pool);
+    apr_pool_create(&batch, w->pool);
     apr_thread_mutex_lock(w->lock);
     for (;;) {
         while (w->head == NULL && !w->stopping) {
@@ -270,7 +254,7 @@ static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *data)
         }
         list = take(w, &n);
         apr_thread_mutex_unlock(w->lock);
-        write_batch(lw, list, n, batch);
+        write_batch(w, list, n, batch);
         apr_pool_clear(batch);
         apr_thread_mutex_lock(w->lock);
         for (wt = list; wt; wt = next) {
@@ -280,31 +264,13 @@ static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *data)
         }
     }
     apr_thread_mutex_unlock(w->lock);
-    disconnect(lw);
-    consent_log(CONSENT_LOG_INFO, 0, "store %s: writer %d of %d stops "
-                "after %" APR_UINT64_T_FMT " proof(s) in %" APR_UINT64_T_FMT
-                " commit(s), largest batch %d", w->name,
-                (int)(lw - w->writers) + 1, w->count, lw->proofs,
-                lw->batches, lw->biggest);
+    disconnect(w);
+    consent_log(CONSENT_LOG_INFO, 0, "store %s: writer stops after %"
+                APR_UINT64_T_FMT " proof(s) in %" APR_UINT64_T_FMT
+                " commit(s), largest batch %d", w->name, w->proofs,
+                w->batches, w->biggest);
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
-}
-
-/* A pool with an allocator of its own: no other thread's is touched. */
-static apr_status_t own_pool(apr_pool_t **out)
-{
-    apr_allocator_t *alloc;
-    apr_status_t rv;
-
-    if ((rv = apr_allocator_create(&alloc)) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((rv = apr_pool_create_ex(out, NULL, NULL, alloc)) != APR_SUCCESS) {
-        apr_allocator_destroy(alloc);
-        return rv;
-    }
-    apr_allocator_owner_set(alloc, *out);
-    return APR_SUCCESS;
 }
 
 /* Drains and joins before the pool's subpools (and anything the
@@ -313,56 +279,14 @@ static apr_status_t stop(void *data)
 {
     consent_writer_t *w = data;
     apr_status_t ignored;
-    int i;
 
     apr_thread_mutex_lock(w->lock);
     w->stopping = 1;
     apr_thread_cond_broadcast(w->arrived);
     apr_thread_mutex_unlock(w->lock);
-    for (i = 0; i < w->count; ++i) {
-        apr_thread_join(&ignored, w->writers[i].thread);
-        apr_pool_destroy(w->writers[i].pool);
-    }
+    apr_thread_join(&ignored, w->thread);
     apr_pool_destroy(w->pool);
     return APR_SUCCESS;
-}
-
-/*
- * sqlite3 commits one writer at a time per file: a second writer thread
- * would only wait, on sqlite's lock and on apr-util's process-wide
- * sqlite mutex. Servers that commit in parallel (PostgreSQL, MariaDB)
- * get several, so that a process has several commits in flight, each
- * paying its round trips and its log flush while the next batch forms
- * (bench/RESULTS.md measures 1, 2 and 4).
- */
-static int writer_count(const char *driver)
-{
-    return strcmp(driver, "sqlite3") == 0 ? 1 : PARALLEL_WRITERS;
-}
-
-/* Starts the writer threads; on failure, those already started run. */
-static apr_status_t start_threads(consent_writer_t *w)
-{
-    apr_status_t rv = APR_SUCCESS;
-    int i, n = writer_count(w->driver_name);
-
-    w->writers = apr_pcalloc(w->pool, n * sizeof *w->writers);
-    for (i = 0; i < n; ++i) {
-        lane_writer_t *lw = &w->writers[i];
-
-        lw->w = w;
-        if ((rv = own_pool(&lw->pool)) != APR_SUCCESS) {
-            break;
-        }
-        lw->lane = consent_store_lane_id(lw->pool);
-        if ((rv = apr_thread_create(&lw->thread, NULL, run, lw, lw->pool))
-            != APR_SUCCESS) {
-            apr_pool_destroy(lw->pool);
-            break;
-        }
-        w->count = i + 1;
-    }
-    return w->count > 0 ? APR_SUCCESS : rv;
 }
 
 apr_status_t consent_writer_start(consent_writer_t **out, const char *driver,
@@ -370,23 +294,30 @@ apr_status_t consent_writer_start(consent_writer_t **out, const char *driver,
                                   apr_pool_t *p)
 {
     consent_writer_t *w;
+    apr_allocator_t *alloc;
     apr_pool_t *own;
     apr_status_t rv;
 
     *out = NULL;
-    if ((rv = own_pool(&own)) != APR_SUCCESS) {
+    if ((rv = apr_allocator_create(&alloc)) != APR_SUCCESS) {
         return rv;
     }
+    if ((rv = apr_pool_create_ex(&own, NULL, NULL, alloc)) != APR_SUCCESS) {
+        apr_allocator_destroy(alloc);
+        return rv;
+    }
+    apr_allocator_owner_set(alloc, own);
     w = apr_pcalloc(own, sizeof *w);
     w->pool = own;
     w->driver_name = apr_pstrdup(own, driver);
     w->params = apr_pstrdup(own, params);
     w->name = apr_pstrdup(own, name);
     w->tail = &w->head;
+    w->lane = consent_store_lane_id(own);
     if ((rv = apr_thread_mutex_create(&w->lock, APR_THREAD_MUTEX_DEFAULT,
                                       own))
         || (rv = apr_thread_cond_create(&w->arrived, own))
-        || (rv = start_threads(w))) {
+        || (rv = apr_thread_create(&w->thread, NULL, run, w, own))) {
         apr_pool_destroy(own);
         return rv;
     }
