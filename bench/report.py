@@ -237,7 +237,8 @@ def post_section(by_driver, connections):
                     for p in pairs for x in p)
         out += ["### %s" % driver, ""] + post_rows(driver, levels) + [""]
         if short:
-            out += ["Tokens ran out in a run: its rate is understated.", ""]
+            out += ["**Tokens ran out in a run: its rate is capped, its "
+                    "ratio understated.**", ""]
         why = sorted(set(r for _, _, reasons in levels.values()
                          for r in reasons))
         if why:
