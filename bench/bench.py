@@ -21,6 +21,7 @@ import re
 import signal
 import sys
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
@@ -237,6 +238,18 @@ def bench_export(art):
     return measures.export_verify(art, PROOFS)
 
 
+def section_or_failure(name, run):
+    """A section's markdown; one that fails says why instead of taking
+    the whole run's figures with it."""
+    try:
+        return run()
+    except Exception as e:          # noqa: BLE001 - reported, not hidden
+        log("section", name, "failed:", traceback.format_exc())
+        return "## %s: not measured\n\nThe section failed in this run: " \
+               "`%s: %s`.\n" % (name, type(e).__name__,
+                                str(e).splitlines()[0] if str(e) else "")
+
+
 def kept_blocks(path):
     """What other scripts or hand runs wrote into RESULTS.md between
     <!-- NAME --> and <!-- /NAME --> (bench/nginx.py's, bench/vhosts.py's,
@@ -256,41 +269,47 @@ def main():
     started = time.time()
     art = servers.Artefacts()
     art.module = art.insert_module()
-    postgres = mariadb = None
     drivers = os.environ.get("BENCH_STORES", "sqlite3,pgsql,mysql").split(",")
     out = [report.header(SECONDS, ROUNDS, CONNECTIONS)]
+    dbs = []
+
+    def databases():
+        if not dbs:
+            dbs.extend([harness.PostgresServer().start(),
+                        harness.MariaDBServer().start()])
+        return {"pgsql": dbs[0], "mysql": dbs[1]}
+
+    def post():
+        db_of = databases()
+        return "\n".join([
+            report.post_section([(d, bench_post(art, d, db_of.get(d)))
+                                 for d in drivers], POST_CONNECTIONS),
+            measures.post_write_profile(art, db_of["pgsql"]),
+            measures.pragma_cost(art)])
+
+    def sweep():
+        db_of = databases()
+        return report.sweep_section([(d, bench_sweep(art, d, db_of.get(d)))
+                                     for d in drivers], SECONDS)
+
+    sections = [
+        ("get", lambda: bench_get(art)),
+        ("post", post),
+        ("sweep", sweep),
+        ("memory", lambda: report.memory_section(bench_memory(art))),
+        ("startup", lambda: report.startup_section(bench_startup(art))),
+        ("export", lambda: report.export_section(bench_export(art))),
+        ("guard", lambda: measures.guard_section(art, SECONDS,
+                                                 CONNECTIONS)),
+        ("callgrind", lambda: measures.callgrind_section(art)),
+    ]
     try:
-        if wanted("get"):
-            out.append(bench_get(art))
-        if wanted("post") or wanted("sweep"):
-            postgres = harness.PostgresServer().start()
-            mariadb = harness.MariaDBServer().start()
-        db_of = {"pgsql": postgres, "mysql": mariadb}
-        if wanted("post"):
-            out.append(report.post_section(
-                [(d, bench_post(art, d, db_of.get(d)))
-                 for d in drivers], POST_CONNECTIONS))
-            out.append(measures.post_write_profile(art, postgres))
-            out.append(measures.pragma_cost(art))
-        if wanted("sweep"):
-            out.append(report.sweep_section(
-                [(d, bench_sweep(art, d, db_of.get(d)))
-                 for d in drivers], SECONDS))
-        if wanted("memory"):
-            out.append(report.memory_section(bench_memory(art)))
-        if wanted("startup"):
-            out.append(report.startup_section(bench_startup(art)))
-        if wanted("export"):
-            out.append(report.export_section(bench_export(art)))
-        if wanted("guard"):
-            out.append(measures.guard_section(art, SECONDS, CONNECTIONS))
-        if wanted("callgrind"):
-            out.append(measures.callgrind_section(art))
+        for name, run in sections:
+            if wanted(name):
+                out.append(section_or_failure(name, run))
     finally:
-        if postgres:
-            postgres.cleanup()
-        if mariadb:
-            mariadb.cleanup()
+        for db in dbs:
+            db.cleanup()
         art.cleanup()
     out.append(report.footer(time.time() - started))
     path = os.path.join(HERE, "RESULTS.md")
