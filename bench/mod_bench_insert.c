@@ -11,8 +11,8 @@
  *
  * The table (bench_row, 21 TEXT columns like a proof) is created by
  * bench/bench.py. Connection settings (busy_timeout, synchronous=FULL)
- * come from DBDInitSQL, run once per connection: cheaper than mod_consent,
- * which sets them on every request.
+ * come from DBDInitSQL, run once per connection (mod_consent's own run
+ * once per connection too).
  *
  * Built by bench/bench.py with `apxs -c` into a temporary directory.
  */

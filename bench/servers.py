@@ -167,8 +167,9 @@ class Artefacts:
                        cwd=self.dir, check=True, capture_output=True)
         return os.path.join(self.dir, ".libs", "mod_bench_insert.so")
 
-    def proof_generator(self):
-        out = os.path.join(self.dir, "gen_proofs")
+    def program(self, name):
+        """bench/NAME.c linked against the build's libconsent."""
+        out = os.path.join(self.dir, name)
         pc = ["pkg-config", "apr-1", "apr-util-1", "libxml-2.0",
               "libcrypto"]
         cflags = subprocess.run(pc + ["--cflags"], check=True,
@@ -178,10 +179,14 @@ class Artefacts:
         subprocess.run(
             ["gcc", "-O2", "-Wall", "-Werror"] + cflags.split()
             + ["-I" + os.path.join(harness.TOP, "mod_consent"),
-               os.path.join(HERE, "gen_proofs.c"),
+               "-I" + os.path.join(harness.TOP, "mod_consent", "core"),
+               os.path.join(HERE, name + ".c"),
                os.path.join(harness.BUILD, ".libs", "libconsent.a")]
             + libs.split() + ["-o", out], check=True)
         return out
+
+    def proof_generator(self):
+        return self.program("gen_proofs")
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)

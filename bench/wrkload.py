@@ -63,12 +63,22 @@ def run(url, seconds, connections, threads=1, token_list=None,
     return Result(json.loads(line[0]), receipts)
 
 
-def post_run(server, path, seconds, connections, guess=3000.0):
-    """A timed run of consent POSTs, each with a token of its own: 3x as
-    many tokens as the guessed rate needs; tokens_short says when they
-    ran out anyway (the rate is then understated)."""
-    n = int(max(2000, guess * seconds * 3))
-    res = run(server.url(path), seconds, connections,
-              token_list=server.tokens(n))
-    res.tokens_short = res.requests >= n
+def tokens_needed(guess, seconds):
+    """3x as many tokens as the guessed rate needs, and enough for 12,000
+    requests/s: the guess (a short warm-up at few connections, on a
+    shared machine) can be far below what more connections reach, and
+    the rate of a run that ran out of tokens is capped."""
+    return int(max(12000 * seconds, guess * seconds * 3))
+
+
+def post_run(server, path, seconds, connections, guess=3000.0,
+             token_list=None):
+    """A timed run of consent POSTs, each with a token of its own (made
+    here unless given); tokens_short says when they ran out anyway (the
+    rate is then understated)."""
+    if token_list is None:
+        token_list = server.tokens(tokens_needed(guess, seconds))
+    res = run(server.url(path), seconds, connections, token_list=token_list)
+    # a wrk thread stops at its last token; in-flight requests end it
+    res.tokens_short = res.requests >= len(token_list) - connections
     return res
