@@ -19,6 +19,8 @@ typedef struct {
     const char *server;         /* "Apache", "nginx" */
     const char *form;           /* ConsentForm, consent_form */
     const char *guard;          /* ConsentGuard, consent_guard */
+    const char *guard_fix;      /* ConsentGuardFix, consent_guard_fix */
+    const char *on;             /* how a flag is switched on: On, on */
     const char *mail_from;      /* ConsentMailFrom, consent_mail_from */
     const char *mail_command;   /* ConsentMailCommand, ... */
 } consent_conf_names_t;

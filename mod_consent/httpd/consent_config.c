@@ -13,8 +13,8 @@
 APLOG_USE_MODULE(consent);
 
 const consent_conf_names_t consent_httpd_names = {
-    "Apache", "ConsentForm", "ConsentGuard", "ConsentMailFrom",
-    "ConsentMailCommand"
+    "Apache", "ConsentForm", "ConsentGuard", "ConsentGuardFix", "On",
+    "ConsentMailFrom", "ConsentMailCommand"
 };
 
 typedef struct {

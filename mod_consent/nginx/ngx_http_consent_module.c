@@ -41,9 +41,9 @@ static char *set_confirm_lifetime(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *set_mail_command(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
 static char *set_mail_from(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
 
-static const consent_conf_names_t names = {
-    "nginx", "consent_form", "consent_guard", "consent_mail_from",
-    "consent_mail_command"
+const consent_conf_names_t ngx_http_consent_names = {
+    "nginx", "consent_form", "consent_guard", "consent_guard_fix", "on",
+    "consent_mail_from", "consent_mail_command"
 };
 
 #define ANY_LEVEL (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
@@ -232,7 +232,7 @@ static char *set_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     if (!path) {
         return NGX_CONF_ERROR;
     }
-    if ((err = consent_conf_secret_file(&lcf->keys, path, &names, p))) {
+    if ((err = consent_conf_secret_file(&lcf->keys, path, &ngx_http_consent_names, p))) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_secret_file: %s",
                            err);
         return NGX_CONF_ERROR;
@@ -527,7 +527,7 @@ static char *merge_confirm(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *conf)
     }
     problem = consent_conf_confirm_problem(conf->form, (int)conf->guard,
                                            conf->mail_from,
-                                           conf->mail_command, &names,
+                                           conf->mail_command, &ngx_http_consent_names,
                                            &conf->flow.mail_argv,
                                            main_conf(cf)->pool);
     if (problem) {

@@ -22,8 +22,8 @@ static apr_pool_t *pool;
 static char tmpdir[] = "/tmp/consent-conf-XXXXXX";
 
 static const consent_conf_names_t names = {
-    "Apache", "ConsentForm", "ConsentGuard", "ConsentMailFrom",
-    "ConsentMailCommand"
+    "Apache", "ConsentForm", "ConsentGuard", "ConsentGuardFix", "On",
+    "ConsentMailFrom", "ConsentMailCommand"
 };
 
 static const char *secret_file(const char *name, const char *secret)
