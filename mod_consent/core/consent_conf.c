@@ -76,6 +76,36 @@ int consent_conf_success_url_ok(const char *url, apr_pool_t *p)
            && uri.hostname && *uri.hostname;
 }
 
+const char *consent_conf_location(const char *name, apr_size_t len,
+                                  apr_pool_t *p)
+{
+    while (len > 0 && name[len - 1] == '/') {
+        --len;
+    }
+    return apr_pstrmemdup(p, name, len);
+}
+
+int consent_conf_confirm_mode(const char *arg, int *on)
+{
+    if (strcasecmp(arg, "email") == 0 || strcasecmp(arg, "off") == 0) {
+        *on = strcasecmp(arg, "email") == 0;
+        return 1;
+    }
+    return 0;
+}
+
+const char *consent_conf_base_url(const char *scheme, const char *host,
+                                  unsigned port, const char *location,
+                                  apr_pool_t *p)
+{
+    unsigned dflt = strcasecmp(scheme, "https") == 0 ? 443 : 80;
+
+    if (port == 0 || port == dflt) {
+        return apr_pstrcat(p, scheme, "://", host, location, NULL);
+    }
+    return apr_psprintf(p, "%s://%s:%u%s", scheme, host, port, location);
+}
+
 const char *consent_conf_secret_file(consent_keyring_t **ring,
                                      const char *path,
                                      const consent_conf_names_t *names,

@@ -57,6 +57,26 @@ int consent_conf_lang_ok(const char *tag, apr_size_t len);
  * scheme (javascript:, data:) would make the redirect a script. */
 int consent_conf_success_url_ok(const char *url, apr_pool_t *p);
 
+/* A form's location as its sub-pages follow it: "/newsletter/" and
+ * "/newsletter" are one location (len bytes of name, copied into p). */
+const char *consent_conf_location(const char *name, apr_size_t len,
+                                  apr_pool_t *p);
+
+/* Double opt-in's switch: "email" sets *on, "off" clears it (any case);
+ * 0 for anything else. */
+int consent_conf_confirm_mode(const char *arg, int *on);
+
+/*
+ * A location as people reach it, for the links of a confirmation
+ * message: scheme://host[:port]location, the port left out when it is
+ * the scheme's default (0: unknown, left out too). host is the
+ * configured name, never the request's Host header: whoever submits must
+ * not choose where the person's confirmation goes.
+ */
+const char *consent_conf_base_url(const char *scheme, const char *host,
+                                  unsigned port, const char *location,
+                                  apr_pool_t *p);
+
 /*
  * Adds the secret file at path to *ring (made in p on its first key):
  * NULL, or why it is refused - unreadable or unsafe (consent_key_load),

@@ -167,18 +167,6 @@ static const char *template_dir_of(const consent_dir_conf *conf,
  * right here; a guard definition also by the rule "guard" (every purpose
  * names the application's box), so it is cached apart.
  */
-/* "/newsletter/" and "/newsletter" are one location: sub-pages follow
- * it after one slash. */
-static const char *trimmed_location(apr_pool_t *p, const char *loc)
-{
-    apr_size_t n = strlen(loc);
-
-    while (n > 0 && loc[n - 1] == '/') {
-        --n;
-    }
-    return apr_pstrmemdup(p, loc, n);
-}
-
 static const char *load_form(cmd_parms *cmd, consent_dir_conf *conf,
                              const char *arg, int guard)
 {
@@ -202,7 +190,8 @@ static const char *load_form(cmd_parms *cmd, consent_dir_conf *conf,
         return apr_pstrcat(cmd->pool, name, ": bad path ", arg, NULL);
     }
     conf->form_path = path;
-    conf->location = trimmed_location(cmd->pool, conf->location);
+    conf->location = consent_conf_location(conf->location,
+                                           strlen(conf->location), cmd->pool);
     conf->withdraw_url = apr_pstrcat(cmd->pool, conf->location, "/withdraw",
                                      NULL);
     conf->guard = guard;

@@ -18,13 +18,7 @@ const char *consent_set_confirm(cmd_parms *cmd, void *dconf, const char *arg)
 {
     consent_dir_conf *conf = dconf;
 
-    if (strcasecmp(arg, "email") == 0) {
-        conf->confirm_email = 1;
-    }
-    else if (strcasecmp(arg, "off") == 0) {
-        conf->confirm_email = 0;
-    }
-    else {
+    if (!consent_conf_confirm_mode(arg, &conf->confirm_email)) {
         return "ConsentConfirm: email or off";
     }
     conf->confirm_email_set = 1;

@@ -306,18 +306,6 @@ static void log_problems(ngx_conf_t *cf, const char *directive,
     }
 }
 
-/* "/newsletter/" and "/newsletter" are one location: sub-pages follow
- * it after one slash. */
-static const char *trimmed_location(apr_pool_t *p, ngx_str_t *name)
-{
-    size_t n = name->len;
-
-    while (n > 0 && name->data[n - 1] == '/') {
-        --n;
-    }
-    return apr_pstrmemdup(p, (char *)name->data, n);
-}
-
 /* consent_form FILE and consent_guard FILE: loaded, validated and linted
  * right here, so `nginx -t` names what is wrong. */
 static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
@@ -347,7 +335,8 @@ static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     }
     lcf->form_path = path;
     lcf->guard = guard;
-    lcf->location = trimmed_location(mcf->pool, &clcf->name);
+    lcf->location = consent_conf_location((const char *)clcf->name.data,
+                                          clcf->name.len, mcf->pool);
     problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
     lcf->form = consent_site_form(mcf->site, path, guard,
                                   lcf->template_dir ? lcf->template_dir
@@ -445,19 +434,15 @@ static char *set_confirm(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
 {
     ngx_http_consent_loc_conf_t *lcf = c;
     ngx_str_t *value = cf->args->elts;
+    int on;
 
     if (lcf->confirm != NGX_CONF_UNSET) {
         return "is duplicate";
     }
-    if (ngx_strcasecmp(value[1].data, (u_char *)"email") == 0) {
-        lcf->confirm = 1;
-    }
-    else if (ngx_strcasecmp(value[1].data, (u_char *)"off") == 0) {
-        lcf->confirm = 0;
-    }
-    else {
+    if (!consent_conf_confirm_mode((const char *)value[1].data, &on)) {
         return "takes email or off";
     }
+    lcf->confirm = on;
     return NGX_CONF_OK;
 }
 

@@ -121,6 +121,30 @@ static void secret_files(void **state)
     assert_int_equal(ring->keys->nelts, 1);
 }
 
+static void locations_and_links(void **state)
+{
+    int on = -1;
+
+    assert_string_equal(consent_conf_location("/news//", 7, pool), "/news");
+    assert_string_equal(consent_conf_location("/news/x", 5, pool), "/news");
+    assert_string_equal(consent_conf_location("/", 1, pool), "");
+    assert_true(consent_conf_confirm_mode("EMAIL", &on));
+    assert_int_equal(on, 1);
+    assert_true(consent_conf_confirm_mode("off", &on));
+    assert_int_equal(on, 0);
+    assert_false(consent_conf_confirm_mode("sms", &on));
+    assert_string_equal(consent_conf_base_url("http", "e.test", 80, "/n",
+                                              pool), "http://e.test/n");
+    assert_string_equal(consent_conf_base_url("https", "e.test", 443, "/n",
+                                              pool), "https://e.test/n");
+    assert_string_equal(consent_conf_base_url("https", "e.test", 80, "/n",
+                                              pool), "https://e.test:80/n");
+    assert_string_equal(consent_conf_base_url("http", "e.test", 8080, "/n",
+                                              pool), "http://e.test:8080/n");
+    assert_string_equal(consent_conf_base_url("http", "e.test", 0, "/n",
+                                              pool), "http://e.test/n");
+}
+
 static void host_sites(void **state)
 {
     const char *why = NULL;
@@ -190,6 +214,7 @@ int main(void)
         cmocka_unit_test(language_tags),
         cmocka_unit_test(success_urls),
         cmocka_unit_test(secret_files),
+        cmocka_unit_test(locations_and_links),
         cmocka_unit_test(host_sites),
         cmocka_unit_test(confirm_problems),
     };
