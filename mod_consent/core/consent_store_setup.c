@@ -164,6 +164,22 @@ void consent_store_setup_owner(const char *driver, const char *file,
     }
 }
 
+void consent_store_reprepare(const apr_dbd_driver_t *driver,
+                             apr_dbd_t *handle, apr_hash_t *prepared,
+                             apr_pool_t *pool)
+{
+    const consent_stmt_def_t *st =
+        consent_store_statements(apr_dbd_name(driver));
+
+    for (; st && st->label; ++st) {
+        apr_dbd_prepared_t *old = apr_hash_get(prepared, st->label,
+                                               APR_HASH_KEY_STRING);
+        if (old) {
+            apr_dbd_prepare(driver, pool, handle, st->sql, st->label, &old);
+        }
+    }
+}
+
 int consent_store_setup_retry_due(volatile apr_uint32_t *after,
                                   apr_uint32_t now_sec,
                                   apr_uint32_t every_sec)

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <apr_dbd.h>
 
 #include "consent_log.h"
 
@@ -44,6 +45,16 @@ apr_status_t consent_store_setup_schema(const char *driver,
 void consent_store_setup_owner(const char *driver, const char *file,
                                uid_t uid, gid_t gid, const char *who,
                                apr_array_header_t *logs, apr_pool_t *p);
+
+/*
+ * A connection its driver reset after the server restarted (pgsql's
+ * PQreset, mysql's reconnect) has none of the statements prepared on it:
+ * each statement of driver_name that prepared holds (label -> prepared)
+ * is prepared again, in pool ("already exists": it was still there).
+ */
+void consent_store_reprepare(const apr_dbd_driver_t *driver,
+                             apr_dbd_t *handle, apr_hash_t *prepared,
+                             apr_pool_t *pool);
 
 /*
  * Whether the caller is the one to retry a failed schema creation now:

@@ -331,23 +331,15 @@ static void retry_migrate(request_rec *r, consent_server_conf *conf)
 static void repair(request_rec *r)
 {
     ap_dbd_t *dbd = NULL;
-    const consent_stmt_def_t *st;
 
     apr_pool_userdata_get((void **)&dbd, DBD_NOTE, r->pool);
     if (!dbd || strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0
-        || !(st = consent_store_statements(apr_dbd_name(dbd->driver)))
         || apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
            != APR_SUCCESS) {
         return;
     }
-    for (; st->label; ++st) {
-        apr_dbd_prepared_t *old = apr_hash_get(dbd->prepared, st->label,
-                                               APR_HASH_KEY_STRING);
-        if (old) {
-            apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st->sql,
-                            st->label, &old);
-        }
-    }
+    consent_store_reprepare(dbd->driver, dbd->handle, dbd->prepared,
+                            dbd->pool);
     apr_pool_userdata_setn(NULL, DBD_NOTE, NULL, r->pool);  /* once */
 }
 

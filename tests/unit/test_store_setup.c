@@ -20,6 +20,7 @@
 #include <apr_strings.h>
 
 #include "consent_sites_file.h"
+#include "consent_store.h"
 #include "consent_store_setup.h"
 
 static apr_pool_t *pool;
@@ -66,6 +67,32 @@ static void schema_on_sqlite3(void **state)
                                                     pool, &err),
                          APR_SUCCESS);
     assert_non_null(strstr(err, "no APR DBD driver nosuchdriver"));
+}
+
+/* Statements prepared again on the same connection stay usable. */
+static void reprepare_keeps_statements(void **state)
+{
+    const char *file = apr_pstrcat(pool, tmpdir, "/r.db", NULL);
+    const apr_dbd_driver_t *driver;
+    consent_store_t *store;
+    apr_dbd_t *handle;
+    const char *err;
+
+    assert_int_equal(consent_store_setup_schema("sqlite3", file, pool, &err),
+                     APR_SUCCESS);
+    assert_int_equal(apr_dbd_get_driver(pool, "sqlite3", &driver),
+                     APR_SUCCESS);
+    assert_int_equal(apr_dbd_open_ex(driver, pool, file, &handle, &err),
+                     APR_SUCCESS);
+    assert_int_equal(consent_store_open(&store, driver, handle, pool, &err),
+                     APR_SUCCESS);
+    consent_store_reprepare(driver, handle, store->prepared, pool);
+    assert_non_null(apr_hash_get(store->prepared,
+                                 consent_store_statements("sqlite3")->label,
+                                 APR_HASH_KEY_STRING));
+    assert_int_equal(consent_store_migrate(driver, handle, pool, &err),
+                     APR_SUCCESS);
+    apr_dbd_close(driver, handle);
 }
 
 static void owner_of_sqlite3(void **state)
@@ -181,6 +208,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(labels_hide_passwords),
         cmocka_unit_test(schema_on_sqlite3),
+        cmocka_unit_test(reprepare_keeps_statements),
         cmocka_unit_test(owner_of_sqlite3),
         cmocka_unit_test(one_retry_at_a_time),
         cmocka_unit_test(sites_file),
