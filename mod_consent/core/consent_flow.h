@@ -115,11 +115,7 @@ typedef enum {
 typedef consent_page_kind_t consent_flow_page_t;
 
 /* A line for the server's log; id is its CONSENT#### number. */
-typedef struct {
-    consent_log_level_t level;
-    int id;
-    const char *text;
-} consent_flow_log_t;
+typedef consent_log_line_t consent_flow_log_t;
 
 typedef struct {
     const consent_flow_conf_t *conf;

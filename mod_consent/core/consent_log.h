@@ -15,6 +15,14 @@ typedef enum {
     CONSENT_LOG_DEBUG
 } consent_log_level_t;
 
+/* A line for the server's log, kept for the adapter to write when it
+ * can (at start-up, after a request): id is its CONSENT#### number. */
+typedef struct {
+    consent_log_level_t level;
+    int id;
+    const char *text;
+} consent_log_line_t;
+
 typedef void consent_log_fn(void *baton, consent_log_level_t level,
                             apr_status_t rv, const char *file, int line,
                             const char *msg);

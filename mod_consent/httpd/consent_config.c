@@ -4,13 +4,18 @@
  */
 #include "mod_consent.h"
 #include <http_log.h>
-#include <apr_lib.h>
 
+#include "consent_conf.h"
 #include "consent_confirm.h"
 #include "consent_site.h"
 #include "consent_tenant.h"
 
 APLOG_USE_MODULE(consent);
+
+const consent_conf_names_t consent_httpd_names = {
+    "Apache", "ConsentForm", "ConsentGuard", "ConsentGuardFix", "On",
+    "ConsentMailFrom", "ConsentMailCommand"
+};
 
 typedef struct {
     consent_dir_conf *conf;
@@ -162,18 +167,6 @@ static const char *template_dir_of(const consent_dir_conf *conf,
  * right here; a guard definition also by the rule "guard" (every purpose
  * names the application's box), so it is cached apart.
  */
-/* "/newsletter/" and "/newsletter" are one location: sub-pages follow
- * it after one slash. */
-static const char *trimmed_location(apr_pool_t *p, const char *loc)
-{
-    apr_size_t n = strlen(loc);
-
-    while (n > 0 && loc[n - 1] == '/') {
-        --n;
-    }
-    return apr_pstrmemdup(p, loc, n);
-}
-
 static const char *load_form(cmd_parms *cmd, consent_dir_conf *conf,
                              const char *arg, int guard)
 {
@@ -197,7 +190,8 @@ static const char *load_form(cmd_parms *cmd, consent_dir_conf *conf,
         return apr_pstrcat(cmd->pool, name, ": bad path ", arg, NULL);
     }
     conf->form_path = path;
-    conf->location = trimmed_location(cmd->pool, conf->location);
+    conf->location = consent_conf_location(conf->location,
+                                           strlen(conf->location), cmd->pool);
     conf->withdraw_url = apr_pstrcat(cmd->pool, conf->location, "/withdraw",
                                      NULL);
     conf->guard = guard;
@@ -242,31 +236,16 @@ static const char *set_secret_file(cmd_parms *cmd, void *dconf,
     consent_server_conf *sconf =
         ap_get_module_config(cmd->server->module_config, &consent_module);
     const char *path = ap_server_root_relative(cmd->pool, arg);
-    consent_key_t *key;
     const char *err;
 
     if (!path) {
         return apr_pstrcat(cmd->pool, "ConsentSecretFile: bad path ", arg,
                            NULL);
     }
-    if (consent_key_load(&key, path, cmd->pool, &err) != APR_SUCCESS) {
-        return apr_pstrcat(cmd->pool, "ConsentSecretFile: ", err, NULL);
-    }
-    if (consent_site_key_is(key)) {
-        return apr_pstrcat(cmd->pool, "ConsentSecretFile: ", path,
-                           " is a site's key (consentctl site-key), for "
-                           "consentctl only: give Apache the master",
-                           NULL);
-    }
-    if (!sconf->keys) {
-        sconf->keys = consent_keyring_make(cmd->pool);
-    }
-    if (consent_keyring_find(sconf->keys, key->id)) {
-        return apr_pstrcat(cmd->pool, "ConsentSecretFile: ", path,
-                           " holds the same secret as an earlier file", NULL);
-    }
-    consent_keyring_add(sconf->keys, key);
-    return NULL;
+    err = consent_conf_secret_file(&sconf->keys, path, &consent_httpd_names,
+                                   cmd->pool);
+    return err ? apr_pstrcat(cmd->pool, "ConsentSecretFile: ", err, NULL)
+               : NULL;
 }
 
 static const char *set_site(cmd_parms *cmd, void *dconf, const char *arg)
@@ -295,8 +274,8 @@ static int site_keys(server_rec *s, apr_pool_t *pconf)
         return 1;
     }
     if (!sc->site) {
-        sc->site = consent_site_from_host(s->server_hostname, pconf);
-        if ((err = consent_site_check(sc->site, pconf))) {
+        sc->site = consent_conf_host_site(s->server_hostname, &err, pconf);
+        if (!sc->site) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0120)
                          "the ServerName does not make a site name (%s): "
                          "set ConsentSite", err);
@@ -317,10 +296,8 @@ static const char *set_template_dir(cmd_parms *cmd, void *dconf,
 {
     consent_dir_conf *conf = dconf;
     const char *path = ap_server_root_relative(cmd->pool, arg);
-    apr_finfo_t fi;
 
-    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool)
-        != APR_SUCCESS || fi.filetype != APR_DIR) {
+    if (!consent_conf_dir_ok(path, cmd->temp_pool)) {
         return apr_pstrcat(cmd->pool, "ConsentTemplateDir: ", arg,
                            " is not a directory", NULL);
     }
@@ -334,7 +311,7 @@ static const char *set_lifetime(cmd_parms *cmd, void *dconf, const char *arg)
     apr_interval_time_t t;
 
     if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS
-        || t < apr_time_from_sec(10) || t > apr_time_from_sec(30 * 86400)) {
+        || !consent_conf_lifetime_ok(t)) {
         return "ConsentTokenLifetime: a duration between 10s and 30 days "
                "(e.g. 7200, 120min)";
     }
@@ -347,14 +324,8 @@ static const char *set_default_lang(cmd_parms *cmd, void *dconf,
                                     const char *arg)
 {
     consent_dir_conf *conf = dconf;
-    const char *c;
 
-    for (c = arg; *c; ++c) {
-        if (!apr_isalnum(*c) && *c != '-') {
-            break;
-        }
-    }
-    if (*c || c == arg || c - arg > 35) {
+    if (!consent_conf_lang_ok(arg, strlen(arg))) {
         return "ConsentDefaultLanguage: a language tag such as en or fr";
     }
     conf->default_lang = arg;
@@ -366,8 +337,8 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
     consent_dir_conf *conf = dconf;
     apr_off_t n;
 
-    if (apr_strtoff(&n, arg, NULL, 10) != APR_SUCCESS || n < 1024
-        || n > 16 * 1024 * 1024) {
+    if (apr_strtoff(&n, arg, NULL, 10) != APR_SUCCESS
+        || !consent_conf_max_body_ok(n)) {
         return "ConsentMaxBody: a size in bytes between 1024 and 16777216";
     }
     conf->max_body = (apr_size_t)n;
@@ -379,10 +350,8 @@ static const char *set_success_url(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
     consent_dir_conf *conf = dconf;
-    apr_uri_t uri;
 
-    if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS
-        || (!uri.scheme && arg[0] != '/')) {
+    if (!consent_conf_success_url_ok(arg, cmd->temp_pool)) {
         return "ConsentSuccessURL: an absolute URL or a path starting "
                "with /";
     }
@@ -396,10 +365,8 @@ static const char *set_style(cmd_parms *cmd, void *dconf, const char *arg)
 {
     consent_dir_conf *conf = dconf;
     const char *path = ap_server_root_relative(cmd->pool, arg);
-    apr_finfo_t fi;
 
-    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool)
-        != APR_SUCCESS || fi.filetype != APR_REG) {
+    if (!consent_conf_file_ok(path, cmd->temp_pool)) {
         return apr_pstrcat(cmd->pool, "ConsentStyle: ", arg,
                            " is not a readable file", NULL);
     }

@@ -6,6 +6,7 @@
 #include "mod_consent.h"
 #include <http_log.h>
 
+#include "consent_conf.h"
 #include "consent_confirm.h"
 #include "consent_mail.h"
 
@@ -17,13 +18,7 @@ const char *consent_set_confirm(cmd_parms *cmd, void *dconf, const char *arg)
 {
     consent_dir_conf *conf = dconf;
 
-    if (strcasecmp(arg, "email") == 0) {
-        conf->confirm_email = 1;
-    }
-    else if (strcasecmp(arg, "off") == 0) {
-        conf->confirm_email = 0;
-    }
-    else {
+    if (!consent_conf_confirm_mode(arg, &conf->confirm_email)) {
         return "ConsentConfirm: email or off";
     }
     conf->confirm_email_set = 1;
@@ -45,7 +40,7 @@ const char *consent_set_confirm_lifetime(cmd_parms *cmd, void *dconf,
                                                    n - 1)) * 86400);
     }
     if (ap_timeout_parameter_parse(num, &t, "s") != APR_SUCCESS
-        || t < apr_time_from_sec(60) || t > apr_time_from_sec(90 * 86400)) {
+        || !consent_conf_confirm_lifetime_ok(t)) {
         return "ConsentConfirmLifetime: a duration between 60s and 90 days "
                "(e.g. 7d, 48h, 3600)";
     }
@@ -97,32 +92,6 @@ static int confirm_on(const consent_dir_conf *conf, server_rec *s)
     return sdef && sdef->confirm_email;
 }
 
-static const char *confirm_problem(const consent_dir_conf *conf,
-                                   consent_server_conf *sc, apr_pool_t *p)
-{
-    const char *cmd, *why;
-
-    if (conf->guard) {
-        return "works with ConsentForm, not with ConsentGuard";
-    }
-    if (conf->form->regime != CONSENT_REGIME_OPT_IN) {
-        return "confirms consents: the form's regime must be opt-in";
-    }
-    if (!conf->form->subject
-        || strcmp(conf->form->subject->type, "email") != 0) {
-        return "needs a form whose subject is an email field";
-    }
-    if (!sc->mail_from) {
-        return "needs ConsentMailFrom (the From of confirmation messages) "
-               "for this server";
-    }
-    cmd = sc->mail_command ? sc->mail_command : CONSENT_MAIL_DEFAULT_COMMAND;
-    if (!(sc->mail_argv = consent_mail_argv(cmd, &why, p))) {
-        return apr_pstrcat(p, "ConsentMailCommand ", cmd, ": ", why, NULL);
-    }
-    return NULL;
-}
-
 int consent_confirm_check(consent_dir_conf *conf, server_rec *s,
                           apr_pool_t *pconf)
 {
@@ -133,7 +102,11 @@ int consent_confirm_check(consent_dir_conf *conf, server_rec *s,
     if (!confirm_on(conf, s)) {
         return 1;
     }
-    if ((problem = confirm_problem(conf, sc, pconf)) != NULL) {
+    problem = consent_conf_confirm_problem(conf->form, conf->guard,
+                                           sc->mail_from, sc->mail_command,
+                                           &consent_httpd_names,
+                                           &sc->mail_argv, pconf);
+    if (problem) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                      CONSENT_LOGNO(0060) "ConsentConfirm email at %s "
                      "(form %s): %s", conf->location, conf->form_path,

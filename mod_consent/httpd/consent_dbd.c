@@ -18,16 +18,15 @@
 #include <apr_dbd.h>
 #include <apr_atomic.h>
 #include <mod_dbd.h>
-#include <unistd.h>
-#include <sys/stat.h>
 
 #include "consent_handler.h"
 #include "consent_store.h"
+#include "consent_store_setup.h"
 #include "consent_writer.h"
 
 APLOG_USE_MODULE(consent);
 
-#define MIGRATE_RETRY apr_time_from_sec(5)
+#define MIGRATE_RETRY 5            /* seconds */
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
@@ -61,71 +60,34 @@ static const dbd_cfg_t *dbd_config_of(server_rec *main_s, server_rec *s,
     return NULL;
 }
 
-/* sqlite3 creates -wal and -shm next to the file from the children. */
-static void check_dir_writable(const char *file, server_rec *s,
-                               apr_pool_t *p)
-{
-    char *dir = apr_pstrdup(p, file), *slash = strrchr(dir, '/');
-    struct stat st;
-
-    if (!slash) {
-        return;
-    }
-    *(slash == dir ? slash + 1 : slash) = '\0';
-    if (stat(dir, &st) == 0
-        && !(st.st_uid == ap_unixd_config.user_id && (st.st_mode & S_IWUSR))
-        && !(st.st_gid == ap_unixd_config.group_id && (st.st_mode & S_IWGRP))
-        && !(st.st_mode & S_IWOTH)) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CONSENT_LOGNO(0025)
-                     "%s is not writable by the httpd User: sqlite3 cannot "
-                     "create its -wal/-shm files there and consent locations "
-                     "will answer 503 (chown it to the User)", dir);
-    }
-}
-
 /* An sqlite3 file made by root must become the User's, or every write
- * from a child fails. */
+ * from a child fails (consent_store_setup.h). */
 static void give_to_user(const consent_server_conf *conf, server_rec *s,
                          apr_pool_t *p)
 {
-    static const char *const suffixes[] = { "", "-wal", "-shm", NULL };
-    const char *const *sfx;
+    apr_array_header_t *logs = apr_array_make(p, 2,
+                                              sizeof(consent_log_line_t));
+    int i;
 
-    if (strcmp(conf->dbd_driver, "sqlite3") != 0 || geteuid() != 0) {
-        return;
-    }
-    check_dir_writable(conf->dbd_params, s, p);
-    for (sfx = suffixes; *sfx; ++sfx) {
-        const char *f = apr_pstrcat(p, conf->dbd_params, *sfx, NULL);
-        if (chown(f, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0
-            && !**sfx) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, CONSENT_LOGNO(0020)
-                         "cannot give %s to the httpd User", f);
-        }
+    consent_store_setup_owner(conf->dbd_driver, conf->dbd_params,
+                              ap_unixd_config.user_id,
+                              ap_unixd_config.group_id, "the httpd User",
+                              logs, p);
+    for (i = 0; i < logs->nelts; ++i) {
+        const consent_log_line_t *l = &APR_ARRAY_IDX(logs, i,
+                                                     consent_log_line_t);
+
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "CONSENT%04d: %s", l->id,
+                     l->text);
     }
 }
 
 /* How a message names a store: driver and parameters, any password
- * hidden (pgsql's password=, mysql's pass=). */
+ * hidden. */
 const char *consent_dbd_store_name(const consent_server_conf *conf,
                                    apr_pool_t *p)
 {
-    static const char *const keys[] = { "password=", "pass=", NULL };
-    const char *params = conf->dbd_params ? conf->dbd_params : "?";
-    const char *const *k;
-
-    for (k = keys; *k; ++k) {
-        const char *pw = ap_strcasestr(params, *k), *end;
-
-        if (pw) {
-            for (end = pw; *end && *end != ' '; ++end) {
-            }
-            params = apr_pstrcat(p, apr_pstrmemdup(p, params, pw - params),
-                                 *k, "***", end, NULL);
-        }
-    }
-    return apr_psprintf(p, "%s %s", conf->dbd_driver ? conf->dbd_driver
-                        : "?", params);
+    return consent_store_label(conf->dbd_driver, conf->dbd_params, p);
 }
 
 /* How a message names a server: as its <VirtualHost> says. */
@@ -144,29 +106,17 @@ const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p)
 /* Opens our own connection and migrates; logs and returns 0 on failure. */
 static int migrate(consent_server_conf *conf, server_rec *s, apr_pool_t *p)
 {
-    const apr_dbd_driver_t *driver;
-    apr_dbd_t *handle;
-    const char *err = NULL;
+    const char *err;
     apr_status_t rv;
 
-    rv = apr_dbd_get_driver(p, conf->dbd_driver, &driver);
-    if (rv == APR_SUCCESS) {
-        rv = apr_dbd_open_ex(driver, p, conf->dbd_params, &handle, &err);
-    }
-    if (rv == APR_SUCCESS) {
-        /* busy_timeout first: another generation may be writing */
-        rv = consent_store_connection_init(driver, handle, p, &err);
-        if (rv == APR_SUCCESS) {
-            rv = consent_store_migrate(driver, handle, p, &err);
-        }
-        apr_dbd_close(driver, handle);
-    }
+    rv = consent_store_setup_schema(conf->dbd_driver, conf->dbd_params, p,
+                                    &err);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0021)
                      "store %s of %s unavailable, consent locations answer "
                      "503 until it is back: %s",
                      consent_dbd_store_name(conf, p),
-                     consent_dbd_vhost_name(s, p), err ? err : "cannot open");
+                     consent_dbd_vhost_name(s, p), err);
         return 0;
     }
     return 1;
@@ -354,14 +304,10 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
  */
 static void retry_migrate(request_rec *r, consent_server_conf *conf)
 {
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    apr_uint32_t after = apr_atomic_read32(&conf->migrate_after);
-
-    /* one thread of the process tries, the others go on (503) */
-    if (apr_atomic_read32(&conf->schema_ready) || now < after
-        || apr_atomic_cas32(&conf->migrate_after,
-                            now + (apr_uint32_t)apr_time_sec(MIGRATE_RETRY),
-                            after) != after) {
+    if (apr_atomic_read32(&conf->schema_ready)
+        || !consent_store_setup_retry_due(
+               &conf->migrate_after,
+               (apr_uint32_t)apr_time_sec(apr_time_now()), MIGRATE_RETRY)) {
         return;
     }
     if (migrate(conf, r->server, r->pool)) {
@@ -385,23 +331,15 @@ static void retry_migrate(request_rec *r, consent_server_conf *conf)
 static void repair(request_rec *r)
 {
     ap_dbd_t *dbd = NULL;
-    const consent_stmt_def_t *st;
 
     apr_pool_userdata_get((void **)&dbd, DBD_NOTE, r->pool);
     if (!dbd || strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0
-        || !(st = consent_store_statements(apr_dbd_name(dbd->driver)))
         || apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
            != APR_SUCCESS) {
         return;
     }
-    for (; st->label; ++st) {
-        apr_dbd_prepared_t *old = apr_hash_get(dbd->prepared, st->label,
-                                               APR_HASH_KEY_STRING);
-        if (old) {
-            apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st->sql,
-                            st->label, &old);
-        }
-    }
+    consent_store_reprepare(dbd->driver, dbd->handle, dbd->prepared,
+                            dbd->pool);
     apr_pool_userdata_setn(NULL, DBD_NOTE, NULL, r->pool);  /* once */
 }
 

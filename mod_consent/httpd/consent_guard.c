@@ -18,6 +18,7 @@
 
 #include "consent_handler.h"
 #include "consent_guard_httpd.h"
+#include "consent_guard_log.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -89,11 +90,16 @@ static apr_status_t guard_start(ap_filter_t *f, const consent_dir_conf *conf)
         ctx->logs, &ctx->guard, r->pool);
 }
 
-/* What the page had, for the admin: the application is to be fixed. */
+/* What the page had, for the admin: the application is to be fixed
+ * (consent_guard_log.h); first a line per form signed. */
 static void log_report(guard_ctx *ctx)
 {
-    const consent_guard_report_t *rep = consent_guard_report(ctx->guard);
+    static const int level[] = {
+        APLOG_ERR, APLOG_WARNING, APLOG_INFO, APLOG_DEBUG
+    };
     request_rec *r = ctx->r;
+    apr_array_header_t *lines = apr_array_make(r->pool, 4,
+                                               sizeof(consent_log_line_t));
     int i;
 
     for (i = 0; i < ctx->logs->nelts; ++i) {
@@ -103,42 +109,15 @@ static void log_report(guard_ctx *ctx)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CONSENT%04d: "
                       "ConsentGuard: %s on %s", l->id, l->text, r->uri);
     }
-    if (rep->fixed) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0503)
-                      "ConsentGuardFix: un-ticked %d pre-ticked box(es) "
-                      "in %s", rep->fixed, r->uri);
+    consent_guard_log_report(ctx->guard, r->uri, &consent_httpd_names,
+                             lines, r->pool);
+    for (i = 0; i < lines->nelts; ++i) {
+        const consent_log_line_t *l = &APR_ARRAY_IDX(lines, i,
+                                                     consent_log_line_t);
+
+        ap_log_rerror(APLOG_MARK, level[l->level], 0, r, "CONSENT%04d: %s",
+                      l->id, l->text);
     }
-    if (rep->ticked) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0504)
-                      "ConsentGuard: %s renders %d guarded box(es) ticked "
-                      "by default: its submissions are refused (422) until "
-                      "the application is fixed or ConsentGuardFix is On",
-                      r->uri, rep->ticked);
-    }
-    if (rep->unsure) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0505)
-                      "ConsentGuard: %s could not be read with certainty "
-                      "(%d time(s): the page ends inside a tag, a guarded "
-                      "name is spelled with a character reference the "
-                      "guard does not decode, or the guard gave up): "
-                      "every purpose recorded ticked (422) or forms left "
-                      "without a token (403)", r->uri, rep->unsure);
-    }
-    if (rep->too_wide) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0509)
-                      "ConsentGuard: %d form(s) of %s left without a token: "
-                      "the page reaches more than %d bytes past the first "
-                      "token (held until the page ends)",
-                      rep->too_wide, r->uri, CONSENT_GUARD_DEFAULT_HOLD);
-    }
-    if (rep->gave_up) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CONSENT_LOGNO(0506)
-                      "ConsentGuard: rest of %s passed on untouched: %s",
-                      r->uri, rep->gave_up);
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CONSENT_LOGNO(0507)
-                  "ConsentGuard: %d token(s) added to %s", rep->forms,
-                  r->uri);
 }
 
 /* One bucket into the guard; metadata goes straight to the output. */

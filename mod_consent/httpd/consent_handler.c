@@ -50,20 +50,17 @@ consent_flow_conf_t *consent_request_conf(request_rec *r,
 }
 
 /*
- * Links in a message are absolute. The host is the configured ServerName
- * (with its scheme, e.g. "ServerName https://example.org" behind a TLS
- * proxy), never the request's Host header: whoever submits must not
- * choose where the person's confirmation goes.
+ * Links in a message are absolute (consent_conf_base_url): the
+ * configured ServerName, with its scheme ("ServerName
+ * https://example.org" behind a TLS proxy).
  */
 static const char *location_url(request_rec *r, const consent_dir_conf *conf)
 {
     server_rec *s = r->server;
     apr_port_t port = s->port ? s->port : r->connection->local_addr->port;
 
-    return apr_psprintf(r->pool, "%s://%s%s%s", ap_http_scheme(r),
-                        s->server_hostname, port == ap_default_port(r) ? ""
-                        : apr_psprintf(r->pool, ":%u", (unsigned)port),
-                        conf->location);
+    return consent_conf_base_url(ap_http_scheme(r), s->server_hostname,
+                                 port, conf->location, r->pool);
 }
 
 /* An unreadable Content-Length counts as larger than any limit. */

@@ -9,6 +9,7 @@
 #include <httpd.h>
 #include <http_config.h>
 
+#include "consent_conf.h"
 #include "consent_form.h"
 #include "consent_render.h"
 #include "consent_key.h"
@@ -78,6 +79,8 @@ typedef struct {
 } consent_dir_conf;
 
 extern const command_rec consent_cmds[];
+/* What messages call the directives (consent_conf.h). */
+extern const consent_conf_names_t consent_httpd_names;
 
 void *consent_create_server_conf(apr_pool_t *p, server_rec *s);
 void *consent_merge_server_conf(apr_pool_t *p, void *base, void *add);

@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 #include <ngx_thread_pool.h>
 
+#include "consent_conf.h"
 #include "consent_flow.h"
 #include "consent_site.h"
 #include "consent_store.h"
@@ -59,6 +60,9 @@ typedef struct {
 } ngx_http_consent_loc_conf_t;
 
 extern ngx_module_t ngx_http_consent_module;
+
+/* What messages call the directives (consent_conf.h). */
+extern const consent_conf_names_t ngx_http_consent_names;
 
 ngx_int_t ngx_http_consent_handler(ngx_http_request_t *r);
 

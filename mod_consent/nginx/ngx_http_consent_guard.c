@@ -11,6 +11,7 @@
 #include "ngx_http_consent.h"
 
 #include "consent_guard.h"
+#include "consent_guard_log.h"
 
 #define RECEIPT_HEADER "Consent-Receipt"
 
@@ -361,28 +362,26 @@ static ngx_int_t guard_header_filter(ngx_http_request_t *r)
     return next_header_filter(r);
 }
 
+/* What the page had, for the admin (consent_guard_log.h). */
 static void log_report(ngx_http_request_t *r, guard_ctx_t *ctx)
 {
-    const consent_guard_report_t *rep = consent_guard_report(ctx->guard);
-    ngx_log_t *log = r->connection->log;
+    static const ngx_uint_t level[] = {
+        NGX_LOG_ERR, NGX_LOG_WARN, NGX_LOG_INFO, NGX_LOG_DEBUG
+    };
+    apr_array_header_t *lines = apr_array_make(ctx->pool, 4,
+                                               sizeof(consent_log_line_t));
+    const char *uri = apr_pstrmemdup(ctx->pool, (char *)r->uri.data,
+                                     r->uri.len);
+    int i;
 
-    if (rep->fixed) {
-        ngx_log_error(NGX_LOG_WARN, log, 0, "consent_guard_fix: un-ticked "
-                      "%d pre-ticked box(es) in %V", rep->fixed, &r->uri);
-    }
-    if (rep->ticked) {
-        ngx_log_error(NGX_LOG_WARN, log, 0, "consent_guard: %V renders %d "
-                      "guarded box(es) ticked by default: its submissions "
-                      "are refused (422) until the application is fixed or "
-                      "consent_guard_fix is on", &r->uri, rep->ticked);
-    }
-    if (rep->unsure || rep->too_wide) {
-        ngx_log_error(NGX_LOG_WARN, log, 0, "consent_guard: %d form(s) "
-                      "left without a token", rep->unsure + rep->too_wide);
-    }
-    if (rep->gave_up) {
-        ngx_log_error(NGX_LOG_WARN, log, 0, "consent_guard: rest of the "
-                      "page passed on untouched: %s", rep->gave_up);
+    consent_guard_log_report(ctx->guard, uri, &ngx_http_consent_names,
+                             lines, ctx->pool);
+    for (i = 0; i < lines->nelts; ++i) {
+        const consent_log_line_t *l = &APR_ARRAY_IDX(lines, i,
+                                                     consent_log_line_t);
+
+        ngx_log_error(level[l->level], r->connection->log, 0, "consent: %s",
+                      l->text);
     }
 }
 

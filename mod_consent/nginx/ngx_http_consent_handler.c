@@ -239,38 +239,30 @@ static void body_read(ngx_http_request_t *r)
     }
 }
 
-/*
- * L as people reach it, for the links of a confirmation message: the
- * server's first server_name and the port the request came in on, never
- * the Host header (whoever submits must not choose where the person's
- * confirmation goes).
- */
+/* L as people reach it (consent_conf_base_url): the server's first
+ * server_name and the port the request came in on. */
 static const char *base_url(ngx_http_request_t *r,
                             ngx_http_consent_loc_conf_t *lcf, apr_pool_t *p)
 {
     ngx_http_core_srv_conf_t *cscf =
         ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-    const char *scheme = "http", *port = "";
-    ngx_uint_t dflt = 80, n;
+    const char *scheme = "http";
+    unsigned port = 0;
 
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl) {
         scheme = "https";
-        dflt = 443;
     }
 #endif
     if (!cscf->server_name.len) {
         return NULL;
     }
     if (ngx_connection_local_sockaddr(r->connection, NULL, 0) == NGX_OK) {
-        n = ngx_inet_get_port(r->connection->local_sockaddr);
-        if (n && n != dflt) {
-            port = apr_psprintf(p, ":%u", (unsigned)n);
-        }
+        port = ngx_inet_get_port(r->connection->local_sockaddr);
     }
-    return apr_pstrcat(p, scheme, "://", apr_pstrmemdup(
+    return consent_conf_base_url(scheme, apr_pstrmemdup(
         p, (char *)cscf->server_name.data, cscf->server_name.len), port,
-        lcf->location, NULL);
+        lcf->location, p);
 }
 
 void ngx_http_consent_request(ngx_http_request_t *r,

@@ -8,10 +8,9 @@
 #include "ngx_http_consent.h"
 
 #include <apr_dbd.h>
-#include <apr_lib.h>
-#include <apr_uri.h>
 #include <signal.h>
 
+#include "consent_conf.h"
 #include "consent_log.h"
 #include "consent_mail.h"
 #include "consent_site.h"
@@ -41,6 +40,11 @@ static char *set_confirm_lifetime(ngx_conf_t *cf, ngx_command_t *cmd,
                                   void *c);
 static char *set_mail_command(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
 static char *set_mail_from(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
+
+const consent_conf_names_t ngx_http_consent_names = {
+    "nginx", "consent_form", "consent_guard", "consent_guard_fix", "on",
+    "consent_mail_from", "consent_mail_command"
+};
 
 #define ANY_LEVEL (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
 
@@ -224,32 +228,15 @@ static char *set_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     apr_pool_t *p = main_conf(cf)->pool;
     ngx_str_t *value = cf->args->elts;
     const char *path = full_path(cf, &value[1]), *err;
-    consent_key_t *key;
 
     if (!path) {
         return NGX_CONF_ERROR;
     }
-    if (consent_key_load(&key, path, p, &err) != APR_SUCCESS) {
+    if ((err = consent_conf_secret_file(&lcf->keys, path, &ngx_http_consent_names, p))) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_secret_file: %s",
                            err);
         return NGX_CONF_ERROR;
     }
-    if (consent_site_key_is(key)) {
-        /* it would be derived again and sign nothing a link opens with */
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_secret_file: %s "
-                           "is a site's key (consentctl site-key), for "
-                           "consentctl only: give nginx the master", path);
-        return NGX_CONF_ERROR;
-    }
-    if (!lcf->keys) {
-        lcf->keys = consent_keyring_make(p);
-    }
-    if (consent_keyring_find(lcf->keys, key->id)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_secret_file: %s "
-                           "holds the same secret as an earlier file", path);
-        return NGX_CONF_ERROR;
-    }
-    consent_keyring_add(lcf->keys, key);
     return NGX_CONF_OK;
 }
 
@@ -291,10 +278,8 @@ static char *set_template_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     ngx_http_consent_loc_conf_t *lcf = c;
     ngx_str_t *value = cf->args->elts;
     const char *path = full_path(cf, &value[1]);
-    apr_finfo_t fi;
 
-    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, main_conf(cf)->pool)
-        != APR_SUCCESS || fi.filetype != APR_DIR) {
+    if (!consent_conf_dir_ok(path, main_conf(cf)->pool)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" is not a "
                            "directory", &value[1]);
         return NGX_CONF_ERROR;
@@ -319,18 +304,6 @@ static void log_problems(ngx_conf_t *cf, const char *directive,
                            consent_problem_str(p, &APR_ARRAY_IDX(
                                problems, i, consent_problem_t)));
     }
-}
-
-/* "/newsletter/" and "/newsletter" are one location: sub-pages follow
- * it after one slash. */
-static const char *trimmed_location(apr_pool_t *p, ngx_str_t *name)
-{
-    size_t n = name->len;
-
-    while (n > 0 && name->data[n - 1] == '/') {
-        --n;
-    }
-    return apr_pstrmemdup(p, (char *)name->data, n);
 }
 
 /* consent_form FILE and consent_guard FILE: loaded, validated and linted
@@ -362,7 +335,8 @@ static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     }
     lcf->form_path = path;
     lcf->guard = guard;
-    lcf->location = trimmed_location(mcf->pool, &clcf->name);
+    lcf->location = consent_conf_location((const char *)clcf->name.data,
+                                          clcf->name.len, mcf->pool);
     problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
     lcf->form = consent_site_form(mcf->site, path, guard,
                                   lcf->template_dir ? lcf->template_dir
@@ -386,14 +360,8 @@ static char *set_default_lang(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
 {
     ngx_http_consent_loc_conf_t *lcf = c;
     ngx_str_t *value = cf->args->elts;
-    size_t i;
 
-    for (i = 0; i < value[1].len; ++i) {
-        if (!apr_isalnum(value[1].data[i]) && value[1].data[i] != '-') {
-            break;
-        }
-    }
-    if (i < value[1].len || i == 0 || i > 35) {
+    if (!consent_conf_lang_ok((const char *)value[1].data, value[1].len)) {
         return "needs a language tag such as en or fr";
     }
     lcf->default_lang = (const char *)value[1].data;
@@ -406,7 +374,8 @@ static char *set_lifetime(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     ngx_str_t *value = cf->args->elts;
     time_t t = ngx_parse_time(&value[1], 1);
 
-    if (t == (time_t)NGX_ERROR || t < 10 || t > 30 * 86400) {
+    if (t == (time_t)NGX_ERROR
+        || !consent_conf_lifetime_ok(apr_time_from_sec(t))) {
         return "needs a duration between 10s and 30d (e.g. 7200, 120m, 2h)";
     }
     lcf->lifetime = t;
@@ -419,7 +388,7 @@ static char *set_max_body(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     ngx_str_t *value = cf->args->elts;
     ssize_t n = ngx_parse_size(&value[1]);
 
-    if (n == NGX_ERROR || n < 1024 || n > 16 * 1024 * 1024) {
+    if (n == NGX_ERROR || !consent_conf_max_body_ok(n)) {
         return "needs a size between 1024 and 16777216 bytes (e.g. 64k)";
     }
     lcf->max_body = (size_t)n;
@@ -431,10 +400,8 @@ static char *set_success_url(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     ngx_http_consent_loc_conf_t *lcf = c;
     ngx_str_t *value = cf->args->elts;
     const char *arg = (const char *)value[1].data;
-    apr_uri_t uri;
 
-    if (apr_uri_parse(main_conf(cf)->pool, arg, &uri) != APR_SUCCESS
-        || (!uri.scheme && arg[0] != '/')) {
+    if (!consent_conf_success_url_ok(arg, main_conf(cf)->pool)) {
         return "needs an absolute URL or a path starting with /";
     }
     lcf->success_url = arg;
@@ -467,19 +434,15 @@ static char *set_confirm(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
 {
     ngx_http_consent_loc_conf_t *lcf = c;
     ngx_str_t *value = cf->args->elts;
+    int on;
 
     if (lcf->confirm != NGX_CONF_UNSET) {
         return "is duplicate";
     }
-    if (ngx_strcasecmp(value[1].data, (u_char *)"email") == 0) {
-        lcf->confirm = 1;
-    }
-    else if (ngx_strcasecmp(value[1].data, (u_char *)"off") == 0) {
-        lcf->confirm = 0;
-    }
-    else {
+    if (!consent_conf_confirm_mode((const char *)value[1].data, &on)) {
         return "takes email or off";
     }
+    lcf->confirm = on;
     return NGX_CONF_OK;
 }
 
@@ -490,7 +453,8 @@ static char *set_confirm_lifetime(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t *value = cf->args->elts;
     time_t t = ngx_parse_time(&value[1], 1);
 
-    if (t == (time_t)NGX_ERROR || t < 60 || t > 90 * 86400) {
+    if (t == (time_t)NGX_ERROR
+        || !consent_conf_confirm_lifetime_ok(apr_time_from_sec(t))) {
         return "needs a duration between 60s and 90 days (e.g. 7d, 48h, "
                "3600)";
     }
@@ -538,35 +502,6 @@ static char *set_mail_from(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     return NGX_CONF_OK;
 }
 
-/* What stops a location's double opt-in, or NULL (as Apache's checks). */
-static const char *confirm_problem(ngx_http_consent_loc_conf_t *conf,
-                                   apr_pool_t *p)
-{
-    const char *cmd, *why;
-
-    if (conf->guard) {
-        return "works with consent_form, not with consent_guard";
-    }
-    if (conf->form->regime != CONSENT_REGIME_OPT_IN) {
-        return "confirms consents: the form's regime must be opt-in";
-    }
-    if (!conf->form->subject
-        || strcmp(conf->form->subject->type, "email") != 0) {
-        return "needs a form whose subject is an email field";
-    }
-    if (!conf->mail_from) {
-        return "needs consent_mail_from (the From of confirmation "
-               "messages) for this server";
-    }
-    cmd = conf->mail_command ? conf->mail_command
-                             : CONSENT_MAIL_DEFAULT_COMMAND;
-    if (!(conf->flow.mail_argv = consent_mail_argv(cmd, &why, p))) {
-        return apr_pstrcat(p, "consent_mail_command ", cmd, ": ", why,
-                           NULL);
-    }
-    return NULL;
-}
-
 static char *merge_confirm(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *conf)
 {
     const char *problem;
@@ -575,7 +510,12 @@ static char *merge_confirm(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *conf)
     if (!conf->confirm) {
         return NGX_CONF_OK;
     }
-    if ((problem = confirm_problem(conf, main_conf(cf)->pool))) {
+    problem = consent_conf_confirm_problem(conf->form, (int)conf->guard,
+                                           conf->mail_from,
+                                           conf->mail_command, &ngx_http_consent_names,
+                                           &conf->flow.mail_argv,
+                                           main_conf(cf)->pool);
+    if (problem) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_confirm email at "
                            "%s (form %s): %s", conf->location,
                            conf->form_path, problem);
@@ -608,10 +548,7 @@ static const char *server_site(ngx_conf_t *cf)
         name = &cf->cycle->hostname;
     }
     host = apr_pstrmemdup(p, (char *)name->data, name->len);
-    site = consent_site_from_host(host, p);
-    err = strpbrk(host, "*~") ? "a wildcard or regular expression"
-                              : consent_site_check(site, p);
-    if (err) {
+    if (!(site = consent_conf_host_site(host, &err, p))) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "the server_name \"%s\" "
                       "does not make a site name (%s): set consent_site "
                       "in the server block in %s:%ui", host, err,

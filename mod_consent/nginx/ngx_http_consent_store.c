@@ -14,7 +14,8 @@
 
 #include <apr_dbd.h>
 #include <apr_thread_mutex.h>
-#include <unistd.h>
+
+#include "consent_store_setup.h"
 
 typedef struct consent_conn_s consent_conn_t;
 
@@ -235,38 +236,34 @@ void ngx_http_consent_threads_init(apr_pool_t *p)
 void ngx_http_consent_migrate(ngx_cycle_t *cycle,
                               ngx_http_consent_store_t *st)
 {
-    static const char *const suffixes[] = { "", "-wal", "-shm", NULL };
     ngx_core_conf_t *ccf = (ngx_core_conf_t *)ngx_get_conf(
         cycle->conf_ctx, ngx_core_module);
-    consent_conn_t c;
+    apr_array_header_t *logs;
+    apr_pool_t *p;
     const char *err;
-    const char *const *sfx;
+    int i;
 
-    memset(&c, 0, sizeof c);
-    c.def = st;
-    if (apr_pool_create(&c.pool, NULL) != APR_SUCCESS) {
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
         return;
     }
-    if ((err = conn_open(&c)) != NULL) {
+    logs = apr_array_make(p, 2, sizeof(consent_log_line_t));
+    if (consent_store_setup_schema(st->driver, st->params, p, &err)
+        != APR_SUCCESS) {
         ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "consent: store %s "
                       "unavailable, consent locations answer 503 until it "
-                      "is back: %s", st->driver, err);
+                      "is back: %s",
+                      consent_store_label(st->driver, st->params, p), err);
     }
-    conn_close(&c);
-    apr_pool_destroy(c.pool);
-    /* an sqlite3 file made by root must become the workers' user */
-    if (err || strcmp(st->driver, "sqlite3") != 0 || geteuid() != 0
-        || ccf->user == (ngx_uid_t)NGX_CONF_UNSET_UINT) {
-        return;
+    else if (ccf->user != (ngx_uid_t)NGX_CONF_UNSET_UINT) {
+        /* an sqlite3 file made by root must become the workers' user */
+        consent_store_setup_owner(st->driver, st->params, ccf->user,
+                                  ccf->group, "the worker user", logs, p);
     }
-    for (sfx = suffixes; *sfx; ++sfx) {
-        char path[4096];
+    for (i = 0; i < logs->nelts; ++i) {
+        const consent_log_line_t *l = &APR_ARRAY_IDX(logs, i,
+                                                     consent_log_line_t);
 
-        apr_snprintf(path, sizeof path, "%s%s", st->params, *sfx);
-        if (chown(path, ccf->user, ccf->group) != 0 && !**sfx) {
-            ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
-                          "consent: cannot give %s to the worker user",
-                          path);
-        }
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "consent: %s", l->text);
     }
+    apr_pool_destroy(p);
 }

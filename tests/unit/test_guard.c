@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "consent_guard.h"
+#include "consent_guard_log.h"
 #include "consent_guard_scan.h"
 #include "consent_notice.h"
 
@@ -176,6 +177,42 @@ static void fix_cuts_checked_only(void **state)
         "<input type=checkbox name=other checked></form>");
     assert_int_equal(r.fixed, 2);
     assert_int_equal(r.ticked, 0);
+}
+
+/* The log lines of a page (consent_guard_log.h), in the adapter's names,
+ * with their numbers. */
+static void report_lines(void **state)
+{
+    static const consent_conf_names_t names = {
+        "nginx", "consent_form", "consent_guard", "consent_guard_fix", "on",
+        "consent_mail_from", "consent_mail_command"
+    };
+    const char *page = "<form><input type=checkbox checked "
+                       "name=optin_newsletter></form>";
+    apr_array_header_t *logs = apr_array_make(pool, 4,
+                                              sizeof(consent_log_line_t));
+    sink_t s = { NULL, 0, 0, 0 };
+    consent_guard_opts_t o = opts_for(&s, 0);
+    const consent_log_line_t *l;
+    consent_guard_t *g;
+
+    assert_int_equal(consent_guard_open(&g, &o, pool), APR_SUCCESS);
+    assert_int_equal(consent_guard_push(g, page, strlen(page)), APR_SUCCESS);
+    assert_int_equal(consent_guard_finish(g), APR_SUCCESS);
+    free(s.buf);
+    consent_guard_log_report(g, "/p", &names, logs, pool);
+    assert_int_equal(logs->nelts, 2);
+    l = &APR_ARRAY_IDX(logs, 0, consent_log_line_t);
+    assert_int_equal(l->id, 504);
+    assert_int_equal(l->level, CONSENT_LOG_WARNING);
+    assert_string_equal(l->text, "consent_guard: /p renders 1 guarded "
+                        "box(es) ticked by default: its submissions are "
+                        "refused (422) until the application is fixed or "
+                        "consent_guard_fix is on");
+    l = &APR_ARRAY_IDX(logs, 1, consent_log_line_t);
+    assert_int_equal(l->id, 507);
+    assert_int_equal(l->level, CONSENT_LOG_DEBUG);
+    assert_string_equal(l->text, "consent_guard: 1 token(s) added to /p");
 }
 
 /* A hidden input sends the name without an act, whatever its value: the
@@ -868,6 +905,7 @@ int main(void)
         cmocka_unit_test(token_after_first_box),
         cmocka_unit_test(several_forms_each_their_token),
         cmocka_unit_test(fix_cuts_checked_only),
+        cmocka_unit_test(report_lines),
         cmocka_unit_test(hidden_consent_counts_as_ticked),
         cmocka_unit_test(malformed_html),
         cmocka_unit_test(tag_in_an_attribute_counts),
