@@ -148,6 +148,28 @@ static void summary(const page_t *pg)
 
 /* ---- decisions ------------------------------------------------------ */
 
+/* A table of purposes by state opens with a column per state; with no
+ * purpose at all, a line saying so closes the section instead (0). */
+static int table_head(const page_t *pg, const apr_array_header_t *purposes,
+                      const apr_array_header_t *states)
+{
+    int j;
+
+    if (purposes->nelts == 0) {
+        fprintf(pg->out, "<p class=\"none\">%s</p></section>",
+                t(pg, "report.none"));
+        return 0;
+    }
+    fprintf(pg->out, "<table><thead><tr><th>%s</th>",
+            t(pg, "report.purpose"));
+    for (j = 0; j < states->nelts; ++j) {
+        fprintf(pg->out, "<th class=\"n\">%s</th>", consentctl_html(pg->p,
+                word(pg, "report.state.", APR_ARRAY_IDX(states, j,
+                                                        const char *))));
+    }
+    return 1;
+}
+
 static void totals(const page_t *pg)
 {
     apr_hash_t *h = pg->o->report->totals;
@@ -158,17 +180,8 @@ static void totals(const page_t *pg)
     fprintf(pg->out, "<section id=\"decisions\"><h2>%s</h2>"
             "<p class=\"help\">%s</p>", t(pg, "report.decisions"),
             t(pg, "report.decisions_help"));
-    if (purposes->nelts == 0) {
-        fprintf(pg->out, "<p class=\"none\">%s</p></section>",
-                t(pg, "report.none"));
+    if (!table_head(pg, purposes, states)) {
         return;
-    }
-    fprintf(pg->out, "<table><thead><tr><th>%s</th>",
-            t(pg, "report.purpose"));
-    for (j = 0; j < states->nelts; ++j) {
-        fprintf(pg->out, "<th class=\"n\">%s</th>", consentctl_html(pg->p,
-                word(pg, "report.state.", APR_ARRAY_IDX(states, j,
-                                                        const char *))));
     }
     fprintf(pg->out, "<th class=\"n\">%s</th></tr></thead><tbody>",
             t(pg, "report.total"));
@@ -417,7 +430,7 @@ static void population(const page_t *pg)
     apr_array_header_t *purposes = consent_report_keys(r->population, pg->p);
     apr_array_header_t *states = consent_report_all_states(r->population,
                                                            pg->p);
-    int i, j;
+    int i;
 
     fprintf(pg->out, "<section id=\"population\"><h2>%s</h2>"
             "<p class=\"help\">%s %s. %s %" APR_INT64_T_FMT ".</p>"
@@ -425,17 +438,8 @@ static void population(const page_t *pg)
             t(pg, "report.population"), t(pg, "report.as_of"),
             r->until ? when(pg->p, r->until) : when(pg->p, pg->o->generated),
             t(pg, "report.people"), r->people, t(pg, "report.stale_help"));
-    if (purposes->nelts == 0) {
-        fprintf(pg->out, "<p class=\"none\">%s</p></section>",
-                t(pg, "report.none"));
+    if (!table_head(pg, purposes, states)) {
         return;
-    }
-    fprintf(pg->out, "<table><thead><tr><th>%s</th>",
-            t(pg, "report.purpose"));
-    for (j = 0; j < states->nelts; ++j) {
-        fprintf(pg->out, "<th class=\"n\">%s</th>", consentctl_html(pg->p,
-                word(pg, "report.state.", APR_ARRAY_IDX(states, j,
-                                                        const char *))));
     }
     fprintf(pg->out, "<th class=\"n\">%s</th><th></th>"
             "</tr></thead><tbody>", t(pg, "report.stale"));
