@@ -5,15 +5,10 @@
 // what Chromium posted and what it got back; the judging is done by
 // tests/integration/test_guard_browser.py.
 //   node guard.mjs '{"base": URL, "cases": [{"name", "path", "submit"}]}'
-import { chromium } from 'playwright-core';
-
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-               '--no-first-run', '--disable-background-networking',
-               '--disable-component-update', '--disable-sync'];
+import { launch } from './chromium.mjs';
 
 const ctx = JSON.parse(process.argv[2]);
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-                                        args: FLAGS });
+const browser = await launch();
 const report = [];
 try {
   for (const c of ctx.cases) {

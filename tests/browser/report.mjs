@@ -5,16 +5,9 @@
 // page's language and headings, anything it tried to fetch.
 //   node report.mjs '{"files": [{"lang": "en", "path": F}], "artifacts": DIR}'
 // Prints one JSON report; tests/integration/test_report.py judges.
-import { readFileSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { axe, launch } from './chromium.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-               '--no-first-run', '--disable-background-networking',
-               '--disable-component-update', '--disable-sync'];
 const ctx = JSON.parse(process.argv[2]);
 mkdirSync(ctx.artifacts, { recursive: true });
 
@@ -52,14 +45,6 @@ async function charts(page) {
     }
     return out;
   });
-}
-
-async function axe(page) {
-  await page.addScriptTag({ content: AXE });
-  const r = await page.evaluate((tags) => window.axe.run(document, {
-    runOnly: { type: 'tag', values: tags } }), WCAG);
-  return r.violations.map((v) => ({ id: v.id, help: v.help,
-    nodes: v.nodes.map((n) => n.target.join(' ')) }));
 }
 
 async function visit(browser, file) {
@@ -110,8 +95,7 @@ async function visit(browser, file) {
   return entry;
 }
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-                                        args: FLAGS });
+const browser = await launch();
 const report = { files: [] };
 try {
   for (const file of ctx.files) {

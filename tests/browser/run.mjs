@@ -3,34 +3,14 @@
 // completes the form with the mouse and with the keyboard alone.
 //   node run.mjs '{"base": URL, "artifacts": DIR, ...}'
 // Prints one JSON report; tests/integration/test_gates_browser.py judges.
-import { readFileSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { axe, launch } from './chromium.mjs';
 import { LANGUAGES, PAGES } from './pages.mjs';
 import { submitForm, submitWithKeyboard } from './steps.mjs';
 import { SCHEMES, takeLooks } from './look.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-// Never a browser of Playwright's own: Debian's, with the flags it needs
-// headless in a container (STYLE.md).
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-               '--no-first-run', '--disable-background-networking',
-               '--disable-component-update', '--disable-sync'];
-
 const ctx = JSON.parse(process.argv[2]);
 mkdirSync(ctx.artifacts, { recursive: true });
-
-async function axe(page) {
-  // the pages' CSP forbids scripts: the context bypasses it for axe only
-  await page.addScriptTag({ content: AXE });
-  const r = await page.evaluate((tags) => window.axe.run(document, {
-    runOnly: { type: 'tag', values: tags } }), WCAG);
-  return r.violations.map((v) => ({
-    id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map((n) => n.target.join(' ')) }));
-}
 
 async function receiptOf(page, response) {
   const header = (await response.allHeaders())['consent-receipt'] || null;
@@ -90,8 +70,7 @@ async function scenario(browser, name, lang, report, act) {
   await context.close();
 }
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-                                        args: FLAGS });
+const browser = await launch();
 const report = { pages: [], scenarios: [] };
 try {
   for (const lang of LANGUAGES) {
