@@ -46,6 +46,9 @@ const char *store_schema_add_site(const char *driver);
 int store_is_sqlite(const char *driver);
 int store_is_pgsql(const char *driver);
 int store_is_mysql(const char *driver);
+/* The most proofs one multi-row insert carries (22 parameters each). */
+#define STORE_ROWS_MAX 32
+const char *store_proof_insert_rows(const char *driver, int k, apr_pool_t *p);
 
 /* consent_store.c */
 const char *store_i64(apr_pool_t *p, apr_int64_t v);

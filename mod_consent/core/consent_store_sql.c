@@ -96,13 +96,16 @@ static const char *const mysql_schema[] = {
 
 /* The 22 values of a proof row (proof_args in consent_store_write.c
  * fills them in this order); N as in STATEMENTS. */
-#define PROOF_INSERT(N) \
+#define PROOF_INSERT_HEAD \
     "INSERT INTO consent_proof (receipt_id, event, time_us, ip," \
     " user_agent, subject, form_id, form_version, lang, regime," \
     " notice_sha256, choices, token_nonce, token_issued, token_key_id," \
     " token_defaults, lane, lane_seq, prev_mac, mac_key_id, mac, site)" \
-    " VALUES (%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
+    " VALUES "
+#define PROOF_ROW(N) \
+    "(%s, %s, " N ", %s, %s, %s, %s, " N ", %s, %s, %s, %s," \
     " %s, " N ", %s, %s, %s, " N ", %s, %s, %s, %s)"
+#define PROOF_INSERT(N) PROOF_INSERT_HEAD PROOF_ROW(N)
 
 /*
  * N is how the dialect takes an integer parameter: apr_dbd's pgsql driver
@@ -161,16 +164,25 @@ static const char *const mysql_schema[] = {
 
 #define NOTICE_COLS "(sha256, text, form_id, form_version, lang, first_seen)"
 
+/* How each dialect takes an integer, and skips a proof whose token nonce
+ * was used already (the group commit's insert, single or multi-row). */
+#define SQLITE_N "%s"
+#define SQLITE_NONCE_USED " ON CONFLICT (token_nonce) DO NOTHING"
+#define PGSQL_N "CAST(%s AS BIGINT)"
+#define PGSQL_NONCE_USED " ON CONFLICT (token_nonce) DO NOTHING"
+#define MYSQL_N "%s"
+#define MYSQL_NONCE_USED " ON DUPLICATE KEY UPDATE token_nonce = token_nonce"
+
 static const consent_stmt_def_t sqlite_statements[] = STATEMENTS(
-    "%s",
+    SQLITE_N,
     "INSERT OR IGNORE INTO consent_notice " NOTICE_COLS
     " VALUES (%s, %s, %s, %s, %s, %s)",
     "",
     "SELECT 1",      /* BEGIN IMMEDIATE already serialises writers */
-    " ON CONFLICT (token_nonce) DO NOTHING");
+    SQLITE_NONCE_USED);
 
 static const consent_stmt_def_t pgsql_statements[] = STATEMENTS(
-    "CAST(%s AS BIGINT)",
+    PGSQL_N,
     "INSERT INTO consent_notice " NOTICE_COLS
     " VALUES (%s, %s, %s, CAST(%s AS BIGINT), %s, CAST(%s AS BIGINT))"
     " ON CONFLICT (sha256) DO NOTHING",
@@ -179,7 +191,7 @@ static const consent_stmt_def_t pgsql_statements[] = STATEMENTS(
      * freshly started nodes all race for the same predecessor and most
      * exhaust their retries. Released at commit. */
     "SELECT pg_advisory_xact_lock(1668247143)",
-    " ON CONFLICT (token_nonce) DO NOTHING");
+    PGSQL_NONCE_USED);
 
 /*
  * MySQL/MariaDB (InnoDB): integers as strings convert by themselves. An
@@ -189,13 +201,13 @@ static const consent_stmt_def_t pgsql_statements[] = STATEMENTS(
  * a row lock on the schema version, held until commit.
  */
 static const consent_stmt_def_t mysql_statements[] = STATEMENTS(
-    "%s",
+    MYSQL_N,
     "INSERT INTO consent_notice " NOTICE_COLS
     " VALUES (%s, %s, %s, %s, %s, %s)"
     " ON DUPLICATE KEY UPDATE sha256 = sha256",
     " FOR UPDATE",
     "SELECT version FROM consent_schema_version FOR UPDATE",
-    " ON DUPLICATE KEY UPDATE token_nonce = token_nonce");
+    MYSQL_NONCE_USED);
 
 /* Durability: a receipt handed out must survive a crash (FULL); a busy
  * file is waited for rather than failed (busy_timeout). Not foreign_keys:
@@ -255,6 +267,33 @@ const consent_stmt_def_t *consent_store_statements(const char *driver)
     return store_is_sqlite(driver) ? sqlite_statements
            : store_is_pgsql(driver) ? pgsql_statements
            : store_is_mysql(driver) ? mysql_statements : NULL;
+}
+
+/* k proofs in one statement: a group commit's batch pays one round trip
+ * and one statement for up to STORE_ROWS_MAX proofs, not one each. */
+const char *store_proof_insert_rows(const char *driver, int k, apr_pool_t *p)
+{
+    const char *row = store_is_pgsql(driver) ? PROOF_ROW(PGSQL_N)
+                      : PROOF_ROW(SQLITE_N);      /* mysql's N is sqlite's */
+    const char *tail = store_is_mysql(driver) ? MYSQL_NONCE_USED
+                       : SQLITE_NONCE_USED;       /* pgsql's is sqlite's */
+    struct iovec *v;
+    int i;
+
+    if (k < 1 || consent_store_statements(driver) == NULL) {
+        return NULL;
+    }
+    v = apr_palloc(p, sizeof *v * (apr_size_t)(2 * k + 1));
+    v[0].iov_base = (void *)PROOF_INSERT_HEAD;
+    v[0].iov_len = sizeof PROOF_INSERT_HEAD - 1;
+    for (i = 0; i < k; ++i) {
+        v[2 * i + 1].iov_base = (void *)(i ? ", " : "");
+        v[2 * i + 1].iov_len = i ? 2 : 0;
+        v[2 * i + 2].iov_base = (void *)row;
+        v[2 * i + 2].iov_len = strlen(row);
+    }
+    return apr_pstrcat(p, apr_pstrcatv(p, v, (apr_size_t)(2 * k + 1), NULL),
+                       tail, NULL);
 }
 
 const char *const *consent_store_connection_sql(const char *driver)

@@ -9,8 +9,8 @@
  * 7 statements, 2 HMACs and one durable commit (sqlite synchronous=FULL).
  * A lane's first record adds 2 statements (find newest lane, insert lane).
  * Apache writes by group commit instead (consent_store_record_batch, fed
- * by consent_writer.c): one INSERT per record, one lane update and one
- * durable commit per batch.
+ * by consent_writer.c): one multi-row INSERT per 32 records, one lane
+ * update and one durable commit per batch.
  */
 #include "consent_store_int.h"
 
@@ -240,32 +240,80 @@ consent_store_status_t consent_store_record_cached(consent_store_t *store,
 
 /*
  * A batch costs, in one transaction: the lane read (only when the writer
- * has no memory of it), one INSERT per proof (plus the notice when it is
- * new to the writer), ONE lane head update for the whole batch and one
- * durable commit. A replayed nonce is not an error: the insert does
- * nothing (ON CONFLICT ... DO NOTHING, sqlite 3.24 and PostgreSQL 9.5)
- * and reports no row, so that proof alone is refused and the others go
- * on, without a savepoint each (on pgsql a failed statement would abort
- * the whole transaction).
+ * has no memory of it), the notice when it is new to the writer, ONE
+ * multi-row INSERT per STORE_ROWS_MAX proofs, ONE lane head update for the
+ * whole batch and one durable commit. The proofs are chained in arrival
+ * order before the insert, so a proof the insert skipped (a replayed
+ * nonce: ON CONFLICT ... DO NOTHING, sqlite 3.24 and PostgreSQL 9.5)
+ * would leave a hole in the chain: when fewer rows went in than were
+ * sealed, the transaction is rolled back and the batch written again one
+ * proof at a time, where a replay is refused alone and the others chain
+ * past it, without a savepoint each (on pgsql a failed statement would
+ * abort the whole transaction). Replays are rare; the batch pays twice
+ * only then.
  */
-static int insert_new_proof(consent_store_t *s, const consent_proof_t *pf,
-                            int *inserted, apr_pool_t *p)
-{
-    const char *args[22];
 
-    proof_args(args, pf, p);
-    return store_exec(s, S_PROOF_INSERT_NEW, inserted, p, 22, args);
+/* The label of the statement inserting k proofs, prepared on first use
+ * on this connection (a store lives as long as its connection). */
+static const char *rows_label(consent_store_t *s, int k, apr_pool_t *p,
+                              const char **err)
+{
+    apr_pool_t *sp = apr_hash_pool_get(s->prepared);
+    const char *label = k == 1 ? S_PROOF_INSERT_NEW
+                        : apr_psprintf(p, S_PROOF_INSERT_NEW "_%d", k);
+    apr_dbd_prepared_t *st = NULL;
+    const char *sql;
+    int rv;
+
+    if (k == 1 || apr_hash_get(s->prepared, label, APR_HASH_KEY_STRING)) {
+        return label;
+    }
+    label = apr_pstrdup(sp, label);
+    sql = store_proof_insert_rows(apr_dbd_name(s->driver), k, p);
+    rv = apr_dbd_prepare(s->driver, sp, s->handle, sql, label, &st);
+    if (rv != 0) {
+        *err = store_db_error(s->driver, s->handle, rv, label, p);
+        return NULL;
+    }
+    apr_hash_set(s->prepared, label, APR_HASH_KEY_STRING, st);
+    return label;
 }
 
-/* One proof chained after *head; DUPLICATE when its nonce was used. */
-static consent_store_status_t batch_one(consent_store_t *s,
+/* Inserts proofs[0..n) in statements of up to STORE_ROWS_MAX rows; *in
+ * counts the rows that went in. */
+static const char *insert_rows(consent_store_t *s, consent_proof_t **proofs,
+                               int n, int *in, apr_pool_t *p)
+{
+    const char **args = apr_palloc(p, sizeof *args * 22 * STORE_ROWS_MAX);
+    const char *label, *err = NULL;
+    int done, k, i, rv, rows;
+
+    *in = 0;
+    for (done = 0; done < n; done += k) {
+        k = n - done < STORE_ROWS_MAX ? n - done : STORE_ROWS_MAX;
+        if ((label = rows_label(s, k, p, &err)) == NULL) {
+            return err;
+        }
+        for (i = 0; i < k; ++i) {
+            proof_args(args + 22 * i, proofs[done + i], p);
+        }
+        rows = 0;
+        if ((rv = store_exec(s, label, &rows, p, 22 * k, args)) != 0) {
+            return store_db_error(s->driver, s->handle, rv, label, p);
+        }
+        *in += rows;
+    }
+    return NULL;
+}
+
+/* Seals one proof after *head and moves *head on to it. */
+static consent_store_status_t chain_one(consent_store_t *s,
                                         consent_store_item_t *it,
                                         lane_t *head,
                                         consent_lane_cache_t *mem,
                                         apr_pool_t *p, const char **err)
 {
     consent_proof_t *pf = it->proof;
-    int rv, inserted = 0;
 
     if ((it->err = check_notice(pf, p)) != NULL) {
         return CONSENT_STORE_ERROR;         /* this proof's own fault */
@@ -285,25 +333,66 @@ static consent_store_status_t batch_one(consent_store_t *s,
         *err = "HMAC failed";
         return CONSENT_STORE_ERROR;
     }
-    if ((rv = insert_new_proof(s, pf, &inserted, p)) != 0) {
-        *err = store_db_error(s->driver, s->handle, rv, S_PROOF_INSERT_NEW, p);
-        return CONSENT_STORE_ERROR;
-    }
-    if (inserted != 1) {
-        return CONSENT_STORE_DUPLICATE;
-    }
     head->head_seq = pf->lane_seq;
     head->head_mac = pf->mac;
     head->head_key_id = pf->mac_key_id;
     return CONSENT_STORE_OK;
 }
 
+/* One proof at a time: DUPLICATE when its nonce was used, and the next
+ * proof chains to the one before it. */
+static consent_store_status_t batch_one(consent_store_t *s,
+                                        consent_store_item_t *it,
+                                        lane_t *head,
+                                        consent_lane_cache_t *mem,
+                                        apr_pool_t *p, const char **err)
+{
+    lane_t next = *head;
+    consent_store_status_t st = chain_one(s, it, &next, mem, p, err);
+    int in = 0;
+
+    if (st == CONSENT_STORE_OK
+        && (*err = insert_rows(s, &it->proof, 1, &in, p)) != NULL) {
+        return CONSENT_STORE_ERROR;
+    }
+    if (st == CONSENT_STORE_OK && in != 1) {
+        return CONSENT_STORE_DUPLICATE;
+    }
+    if (st == CONSENT_STORE_OK) {
+        *head = next;
+    }
+    return st;
+}
+
+/* All of the batch's proofs chained, then inserted together; *replay
+ * when some did not go in. */
+static void batch_rows(consent_store_t *s, consent_store_item_t *items,
+                       int n, lane_t *head, consent_lane_cache_t *mem,
+                       apr_pool_t *p, const char **err, int *replay)
+{
+    consent_proof_t **sealed = apr_palloc(p, sizeof *sealed * (apr_size_t)n);
+    int i, m = 0, in = 0;
+
+    for (i = 0; i < n && *err == NULL; ++i) {
+        items[i].status = chain_one(s, &items[i], head, mem, p, err);
+        if (items[i].status == CONSENT_STORE_OK) {
+            sealed[m++] = items[i].proof;
+        }
+    }
+    if (*err == NULL && m > 0
+        && (*err = insert_rows(s, sealed, m, &in, p)) == NULL && in != m) {
+        *err = "a token nonce was used already";
+        *replay = 1;
+    }
+}
+
 /* The batch inside an open transaction; *err on a failure that undoes
  * it all, *stale when the writer's memory of its lane was wrong. */
 static void batch_statements(consent_store_t *s, consent_store_item_t *items,
                              int n, const char *lane,
-                             consent_lane_cache_t *mem, apr_pool_t *p,
-                             const char **err, int *stale)
+                             consent_lane_cache_t *mem, int one_by_one,
+                             apr_pool_t *p, const char **err, int *stale,
+                             int *replay)
 {
     const consent_proof_t *last = NULL;
     const consent_key_t *last_key = NULL;
@@ -315,8 +404,15 @@ static void batch_statements(consent_store_t *s, consent_store_item_t *items,
         return;
     }
     head = was;
-    for (i = 0; i < n && *err == NULL; ++i) {
-        items[i].status = batch_one(s, &items[i], &head, mem, p, err);
+    if (one_by_one) {
+        for (i = 0; i < n && *err == NULL; ++i) {
+            items[i].status = batch_one(s, &items[i], &head, mem, p, err);
+        }
+    }
+    else {
+        batch_rows(s, items, n, &head, mem, p, err, replay);
+    }
+    for (i = 0; i < n; ++i) {
         if (items[i].status == CONSENT_STORE_OK) {
             last = items[i].proof;
             last_key = items[i].key;
@@ -338,12 +434,15 @@ apr_status_t consent_store_record_batch(consent_store_t *store,
                                         consent_lane_cache_t *cache,
                                         apr_pool_t *p, const char **err)
 {
-    int i, rv, attempt, stale;
+    int i, rv, attempt, stale, replay = 0;
     tx_t tx;
 
     for (attempt = 0; ; ++attempt) {
+        int one_by_one = replay;
+
         *err = NULL;
         stale = 0;
+        replay = 0;
         for (i = 0; i < n; ++i) {
             items[i].status = CONSENT_STORE_ERROR;
             items[i].err = NULL;
@@ -353,7 +452,8 @@ apr_status_t consent_store_record_batch(consent_store_t *store,
                                   p);
             break;
         }
-        batch_statements(store, items, n, lane, cache, p, err, &stale);
+        batch_statements(store, items, n, lane, cache, one_by_one, p, err,
+                         &stale, &replay);
         rv = store_tx_end(&tx, *err == NULL, p);
         if (*err == NULL && rv != 0) {
             *err = store_db_error(store->driver, store->handle, rv,
@@ -363,7 +463,9 @@ apr_status_t consent_store_record_batch(consent_store_t *store,
             break;
         }
         memset(cache, 0, sizeof *cache);    /* read the lane afresh */
-        if (!stale || attempt > 0) {
+        /* once more after a stale memory, and once one by one after a
+         * replay: three attempts at most */
+        if (!((stale && attempt == 0) || (replay && !one_by_one))) {
             break;
         }
     }

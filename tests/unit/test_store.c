@@ -513,6 +513,48 @@ static void test_batch(void **state)
     assert_clean(&db, ring_of(key_a, key_b));
 }
 
+/* More proofs than one multi-row insert carries (32 + 32 + 6), then a
+ * batch of 40 whose 36th replays a committed nonce: it alone is refused,
+ * the others are chained past it. */
+static void test_batch_rows(void **state)
+{
+    db_t db;
+    consent_lane_cache_t cache;
+    consent_store_item_t items[70];
+    const char *lane = consent_store_lane_id(pool), *err = NULL;
+    int i;
+
+    memset(&cache, 0, sizeof cache);
+    fresh_db(&db, "batch_rows");
+    for (i = 0; i < 70; ++i) {
+        items[i].proof = make_proof(pool, 100 + i, nonce_of(100 + i));
+        items[i].key = key_a;
+    }
+    assert_int_equal(consent_store_record_batch(db.store, items, 70, lane,
+                                                &cache, pool, &err),
+                     APR_SUCCESS);
+    for (i = 0; i < 70; ++i) {
+        assert_int_equal(items[i].status, CONSENT_STORE_OK);
+        assert_int_equal(items[i].proof->lane_seq, i + 1);
+    }
+    for (i = 0; i < 40; ++i) {
+        int n = i == 35 ? 100 : 200 + i;
+
+        items[i].proof = make_proof(pool, n, nonce_of(n));
+    }
+    assert_int_equal(consent_store_record_batch(db.store, items, 40, lane,
+                                                &cache, pool, &err),
+                     APR_SUCCESS);
+    for (i = 0; i < 40; ++i) {
+        assert_int_equal(items[i].status, i == 35 ? CONSENT_STORE_DUPLICATE
+                                                  : CONSENT_STORE_OK);
+    }
+    assert_int_equal(items[39].proof->lane_seq, 70 + 39);
+    assert_string_equal(raw_value(&db, "SELECT COUNT(*) FROM consent_proof"),
+                        "109");
+    assert_clean(&db, ring_of(key_a, NULL));
+}
+
 /* Three lanes (b created after a, c after b), n records spread. */
 static const char **three_lanes(db_t *db, const char *name, int n)
 {
@@ -861,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_nonce),
         cmocka_unit_test(test_lane_cache),
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_batch_rows),
         cmocka_unit_test(test_fifty_records_three_lanes),
         cmocka_unit_test(test_tamper_field),
         cmocka_unit_test(test_tamper_delete_middle),
