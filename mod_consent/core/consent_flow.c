@@ -8,6 +8,7 @@
 
 #include "consent_flow.h"
 #include "consent_guard.h"
+#include "consent_hex.h"
 #include "consent_lang.h"
 #include "consent_mail.h"
 #include "consent_multipart.h"
@@ -1006,11 +1007,6 @@ void consent_flow_stored(consent_flow_t *f)
 
 /* ---- guard mode ------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    return apr_isdigit(c) ? c - '0' : apr_tolower(c) - 'a' + 10;
-}
-
 /* Whether a query string names a guarded input, under any spelling a
  * backend reads as its name (consent_guard_input_of): a box sent by GET
  * would reach the application unchecked. Lenient on purpose
@@ -1031,7 +1027,8 @@ static int query_has_box(const char *args, const consent_form_t *form,
                 *o++ = ' ';
             }
             else if (*s == '%' && apr_isxdigit(s[1]) && apr_isxdigit(s[2])) {
-                *o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+                *o++ = (char)(consent_hex_digit(s[1]) * 16
+                              + consent_hex_digit(s[2]));
                 s += 2;
             }
             else {
