@@ -66,7 +66,44 @@ extern const consent_conf_names_t ngx_http_consent_names;
 
 ngx_int_t ngx_http_consent_handler(ngx_http_request_t *r);
 
+/* A request's state, at a form's location (the handler) or a guard's. */
+typedef struct {
+    apr_pool_t *pool;               /* freed with r->pool */
+    consent_flow_request_t req;
+    consent_flow_t *flow;
+    const char *store_error;        /* set by the thread pool task */
+    ngx_http_event_handler_pt stored;   /* resumes r after the store */
+    ngx_int_t status;               /* what the guard's phase handler
+                                       returns when re-entered: NGX_DONE
+                                       while working */
+    /* the guard's page */
+    consent_guard_t *guard;
+    ngx_http_request_t *r;
+    ngx_chain_t *out, **last_out;
+} ngx_http_consent_ctx_t;
+
+/* ---- shared (ngx_http_consent_module.c) ----------------------------- */
+
+/* An APR pool destroyed with pool (a cycle's, a request's); NULL. */
+apr_pool_t *ngx_http_consent_apr_pool(ngx_pool_t *pool);
+
+/* Logs what the core noted (consent_log_line_t), each at its level. */
+void ngx_http_consent_log_lines(ngx_log_t *log,
+                                const apr_array_header_t *lines);
+
+/* Walks a list of headers: the element after *i in *part (both start at
+ * the list's first), NULL at the end. */
+ngx_table_elt_t *ngx_http_consent_next_header(ngx_list_part_t **part,
+                                              ngx_uint_t *i);
+
+/* The first header name (any case) in list not deleted, or NULL. */
+ngx_table_elt_t *ngx_http_consent_header(ngx_list_t *list,
+                                         const char *name);
+
 /* ---- shared by the handler and guard mode (ngx_http_consent_handler.c) */
+
+/* r's context, made (without its request) on first use; NULL. */
+ngx_http_consent_ctx_t *ngx_http_consent_ctx(ngx_http_request_t *r);
 
 /* The core's neutral request, from r (strings copied into p). */
 void ngx_http_consent_request(ngx_http_request_t *r,
@@ -77,12 +114,10 @@ void ngx_http_consent_request(ngx_http_request_t *r,
 ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
                                        consent_flow_t *f);
 
-/* The body read, in one piece (in p): small (consent_max_body), but it
- * may sit in a temporary file past client_body_buffer_size. */
-ngx_int_t ngx_http_consent_gather_body(ngx_http_request_t *r,
-                                       apr_pool_t *p, size_t max,
-                                       char **body, size_t *len,
-                                       int *too_large);
+/* The body reader's callback (ngx_http_read_client_request_body): the
+ * core judges the body, then the store call, after which ctx->stored
+ * resumes r. */
+void ngx_http_consent_body_read(ngx_http_request_t *r);
 
 /* After a store call: logs a connection error, notes the store as failed
  * (probed again before the next form page) or working. */

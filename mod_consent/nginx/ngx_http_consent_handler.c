@@ -5,18 +5,6 @@
  */
 #include "ngx_http_consent.h"
 
-typedef struct {
-    consent_flow_t *flow;
-    consent_flow_request_t req;
-    apr_pool_t *pool;               /* freed with r->pool */
-    const char *store_error;        /* set by the thread pool task */
-} consent_ctx_t;
-
-static void apr_pool_cleanup_ngx(void *data)
-{
-    apr_pool_destroy(data);
-}
-
 static const char *cstr(apr_pool_t *p, ngx_str_t *s)
 {
     return s->len ? apr_pstrmemdup(p, (const char *)s->data, s->len) : NULL;
@@ -25,25 +13,10 @@ static const char *cstr(apr_pool_t *p, ngx_str_t *s)
 static const char *header_in(ngx_http_request_t *r, apr_pool_t *p,
                              const char *name)
 {
-    ngx_list_part_t *part = &r->headers_in.headers.part;
-    ngx_table_elt_t *h = part->elts;
-    size_t n = ngx_strlen(name);
-    ngx_uint_t i;
+    ngx_table_elt_t *h = ngx_http_consent_header(&r->headers_in.headers,
+                                                 name);
 
-    for (i = 0; /* void */; ++i) {
-        if (i >= part->nelts) {
-            if (!part->next) {
-                return NULL;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-        if (h[i].key.len == n
-            && ngx_strncasecmp(h[i].key.data, (u_char *)name, n) == 0) {
-            return cstr(p, &h[i].value);
-        }
-    }
+    return h ? cstr(p, &h->value) : NULL;
 }
 
 static ngx_int_t add_header(ngx_http_request_t *r, const char *key,
@@ -72,9 +45,6 @@ static ngx_int_t add_header(ngx_http_request_t *r, const char *key,
 ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
                                        consent_flow_t *f)
 {
-    static const ngx_uint_t level[] = {
-        NGX_LOG_ERR, NGX_LOG_WARN, NGX_LOG_INFO, NGX_LOG_DEBUG
-    };
     const consent_answer_t *a = &f->answer;
     const apr_array_header_t *hs = apr_table_elts(a->headers);
     ngx_buf_t *b;
@@ -82,13 +52,7 @@ ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
     ngx_int_t rc;
     int i;
 
-    for (i = 0; i < f->logs->nelts; ++i) {
-        const consent_flow_log_t *l = &APR_ARRAY_IDX(f->logs, i,
-                                                     consent_flow_log_t);
-
-        ngx_log_error(level[l->level], r->connection->log, 0,
-                      "consent: %s", l->text);
-    }
+    ngx_http_consent_log_lines(r->connection->log, f->logs);
     if (!a->body && a->status >= NGX_HTTP_BAD_REQUEST) {
         return a->status;           /* nginx's own page (404, 500) */
     }
@@ -140,7 +104,8 @@ static void store_done(ngx_http_request_t *r)
 {
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    consent_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+    ngx_http_consent_ctx_t *ctx =
+        ngx_http_get_module_ctx(r, ngx_http_consent_module);
 
     r->write_event_handler = ngx_http_request_empty_handler;
     ngx_http_consent_note_store(r, lcf, ctx->flow, ctx->store_error);
@@ -151,10 +116,10 @@ static void store_done(ngx_http_request_t *r)
 /* The store call, or an answer when it cannot be posted. */
 static ngx_int_t to_store(ngx_http_request_t *r,
                           ngx_http_consent_loc_conf_t *lcf,
-                          consent_ctx_t *ctx)
+                          ngx_http_consent_ctx_t *ctx)
 {
     if (ngx_http_consent_post_store(r, lcf, ctx->flow, &ctx->store_error,
-                                    store_done) == NGX_OK) {
+                                    ctx->stored) == NGX_OK) {
         return NGX_DONE;
     }
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "consent: cannot "
@@ -164,10 +129,11 @@ static ngx_int_t to_store(ngx_http_request_t *r,
     return ngx_http_consent_send_answer(r, ctx->flow);
 }
 
-ngx_int_t ngx_http_consent_gather_body(ngx_http_request_t *r,
-                                       apr_pool_t *pool, size_t max,
-                                       char **body, size_t *len,
-                                       int *too_large)
+/* The body read, in one piece (in pool): small (consent_max_body), but
+ * it may sit in a temporary file past client_body_buffer_size. */
+static ngx_int_t gather_body(ngx_http_request_t *r, apr_pool_t *pool,
+                             size_t max, char **body, size_t *len,
+                             int *too_large)
 {
     ngx_chain_t *cl;
     size_t total = 0;
@@ -210,18 +176,18 @@ ngx_int_t ngx_http_consent_gather_body(ngx_http_request_t *r,
     return NGX_OK;
 }
 
-static void body_read(ngx_http_request_t *r)
+void ngx_http_consent_body_read(ngx_http_request_t *r)
 {
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    consent_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+    ngx_http_consent_ctx_t *ctx =
+        ngx_http_get_module_ctx(r, ngx_http_consent_module);
     char *body;
     size_t len;
     int too_large;
     ngx_int_t rc;
 
-    if (ngx_http_consent_gather_body(r, ctx->pool, lcf->max_body, &body,
-                                     &len, &too_large)
+    if (gather_body(r, ctx->pool, lcf->max_body, &body, &len, &too_large)
         != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -232,7 +198,8 @@ static void body_read(ngx_http_request_t *r)
             r, ctx->flow));
         return;
     }
-    /* the body read holds a reference to r: store_done finalizes */
+    /* the body read holds a reference to r (blocked, so alive): the
+     * resume handler finalizes it or lets it go on */
     rc = to_store(r, lcf, ctx);
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
@@ -290,18 +257,20 @@ void ngx_http_consent_request(ngx_http_request_t *r,
     req->base_url = lcf->flow.confirm_email ? base_url(r, lcf, p) : NULL;
 }
 
-static consent_ctx_t *make_ctx(ngx_http_request_t *r,
-                               ngx_http_consent_loc_conf_t *lcf)
+ngx_http_consent_ctx_t *ngx_http_consent_ctx(ngx_http_request_t *r)
 {
-    consent_ctx_t *ctx = ngx_pcalloc(r->pool, sizeof *ctx);
-    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
+    ngx_http_consent_ctx_t *ctx = ngx_http_get_module_ctx(
+        r, ngx_http_consent_module);
 
-    if (!ctx || !cln || apr_pool_create(&ctx->pool, NULL) != APR_SUCCESS) {
+    if (ctx) {
+        return ctx;
+    }
+    ctx = ngx_pcalloc(r->pool, sizeof *ctx);
+    if (!ctx || !(ctx->pool = ngx_http_consent_apr_pool(r->pool))) {
         return NULL;
     }
-    cln->handler = apr_pool_cleanup_ngx;
-    cln->data = ctx->pool;
-    ngx_http_consent_request(r, lcf, ctx->pool, &ctx->req);
+    ctx->r = r;
+    ctx->status = NGX_DONE;
     ngx_http_set_ctx(r, ctx, ngx_http_consent_module);
     return ctx;
 }
@@ -310,19 +279,22 @@ ngx_int_t ngx_http_consent_handler(ngx_http_request_t *r)
 {
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    consent_ctx_t *ctx;
+    ngx_http_consent_ctx_t *ctx;
     ngx_int_t rc;
 
     if (!lcf->form || lcf->guard || r != r->main) {
         return NGX_DECLINED;
     }
-    if (!(ctx = make_ctx(r, lcf))) {
+    if (!(ctx = ngx_http_consent_ctx(r))) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+    ngx_http_consent_request(r, lcf, ctx->pool, &ctx->req);
+    ctx->stored = store_done;
     ctx->flow = consent_flow_start(&lcf->flow, &ctx->req, ctx->pool);
     switch (ctx->flow->step) {
     case CONSENT_FLOW_READ_BODY:
-        rc = ngx_http_read_client_request_body(r, body_read);
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_http_consent_body_read);
         return rc >= NGX_HTTP_SPECIAL_RESPONSE ? rc : NGX_DONE;
     case CONSENT_FLOW_STORE:
         if (ngx_http_discard_request_body(r) != NGX_OK) {

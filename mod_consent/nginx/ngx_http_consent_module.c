@@ -166,22 +166,73 @@ static void apr_pool_cleanup_ngx(void *data)
     apr_pool_destroy(data);
 }
 
+apr_pool_t *ngx_http_consent_apr_pool(ngx_pool_t *pool)
+{
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(pool, 0);
+    apr_pool_t *p;
+
+    if (!cln || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    cln->handler = apr_pool_cleanup_ngx;
+    cln->data = p;
+    return p;
+}
+
+void ngx_http_consent_log_lines(ngx_log_t *log,
+                                const apr_array_header_t *lines)
+{
+    int i;
+
+    for (i = 0; i < lines->nelts; ++i) {
+        const consent_log_line_t *l = &APR_ARRAY_IDX(lines, i,
+                                                     consent_log_line_t);
+
+        ngx_log_error(log_level(l->level), log, 0, "consent: %s", l->text);
+    }
+}
+
+ngx_table_elt_t *ngx_http_consent_next_header(ngx_list_part_t **part,
+                                              ngx_uint_t *i)
+{
+    while (*i >= (*part)->nelts) {
+        if (!(*part)->next) {
+            return NULL;
+        }
+        *part = (*part)->next;
+        *i = 0;
+    }
+    return (ngx_table_elt_t *)(*part)->elts + (*i)++;
+}
+
+ngx_table_elt_t *ngx_http_consent_header(ngx_list_t *list, const char *name)
+{
+    ngx_list_part_t *part = &list->part;
+    ngx_uint_t i = 0;
+    size_t n = ngx_strlen(name);
+    ngx_table_elt_t *h;
+
+    while ((h = ngx_http_consent_next_header(&part, &i))) {
+        if (h->hash && h->key.len == n
+            && ngx_strncasecmp(h->key.data, (u_char *)name, n) == 0) {
+            return h;
+        }
+    }
+    return NULL;
+}
+
 static void *consent_create_main_conf(ngx_conf_t *cf)
 {
     ngx_http_consent_main_conf_t *mcf;
-    ngx_pool_cleanup_t *cln;
 
     if (apr_once(cf->log) != NGX_OK) {
         return NULL;
     }
     mcf = ngx_pcalloc(cf->pool, sizeof *mcf);
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (!mcf || !cln || apr_pool_create(&mcf->pool, NULL) != APR_SUCCESS) {
+    /* this cycle's forms and templates go with the cycle (reload) */
+    if (!mcf || !(mcf->pool = ngx_http_consent_apr_pool(cf->pool))) {
         return NULL;
     }
-    /* this cycle's forms and templates go with the cycle (reload) */
-    cln->handler = apr_pool_cleanup_ngx;
-    cln->data = mcf->pool;
     mcf->site = consent_site_make(mcf->pool);
     mcf->stores = apr_hash_make(mcf->pool);
     mcf->site_keys = apr_hash_make(mcf->pool);

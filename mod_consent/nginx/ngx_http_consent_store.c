@@ -15,16 +15,14 @@
 #include <apr_dbd.h>
 #include <apr_thread_mutex.h>
 
+#include "consent_store_conn.h"
 #include "consent_store_setup.h"
 
 typedef struct consent_conn_s consent_conn_t;
 
 struct consent_conn_s {
     const ngx_http_consent_store_t *def;
-    apr_pool_t *pool;
-    consent_store_t *store;         /* NULL while closed */
-    const apr_dbd_driver_t *driver;
-    apr_dbd_t *handle;
+    consent_store_conn_t conn;
     char lane[64];
     consent_lane_cache_t cache;
     consent_conn_t *next;           /* this thread's */
@@ -44,70 +42,6 @@ typedef struct {
     const char **error;             /* opening the connection */
 } consent_task_t;
 
-static void conn_close(consent_conn_t *c)
-{
-    if (c->handle) {
-        apr_dbd_close(c->driver, c->handle);
-    }
-    c->handle = NULL;
-    c->store = NULL;
-    if (c->pool) {
-        apr_pool_clear(c->pool);
-    }
-}
-
-/* Opens, migrates (a store down at start-up gets its schema when it is
- * back), sets the connection up and prepares the statements. */
-static const char *conn_open(consent_conn_t *c)
-{
-    const char *err = NULL;
-    apr_status_t rv;
-
-    rv = apr_dbd_get_driver(c->pool, c->def->driver, &c->driver);
-    if (rv != APR_SUCCESS) {
-        return apr_pstrcat(c->pool, "no APR DBD driver ", c->def->driver,
-                           NULL);
-    }
-    rv = apr_dbd_open_ex(c->driver, c->pool, c->def->params, &c->handle,
-                         &err);
-    if (rv != APR_SUCCESS) {
-        c->handle = NULL;
-        return err ? err : "cannot open the store";
-    }
-    if (consent_store_migrate(c->driver, c->handle, c->pool, &err)
-        != APR_SUCCESS
-        || consent_store_connection_init(c->driver, c->handle, c->pool, &err)
-           != APR_SUCCESS
-        || consent_store_open(&c->store, c->driver, c->handle, c->pool, &err)
-           != APR_SUCCESS) {
-        c->store = NULL;
-        return err ? err : "cannot prepare the store";
-    }
-    return NULL;
-}
-
-/* apr-util 1.6's pgsql driver segfaults when BEGIN fails on a connection
- * whose server went away, and libpq only learns that on its next use:
- * ask first, so a restarted PostgreSQL costs a reconnect, not a worker. */
-static int conn_alive(consent_conn_t *c, apr_pool_t *p)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-
-    if (strcmp(c->def->driver, "pgsql") != 0) {
-        return 1;
-    }
-    /* random access: PQexec, which waits for the answer (sequential
-     * access only sends, and a send to a dead server can look fine) */
-    if (apr_dbd_select(c->driver, p, c->handle, &res, "SELECT 1", 1) != 0) {
-        return 0;
-    }
-    while (apr_dbd_get_row(c->driver, p, res, &row, -1) == 0) {
-        /* drain */
-    }
-    return 1;
-}
-
 static consent_conn_t *thread_conn(const ngx_http_consent_store_t *def)
 {
     consent_conn_t *c;
@@ -118,13 +52,16 @@ static consent_conn_t *thread_conn(const ngx_http_consent_store_t *def)
         }
     }
     c = calloc(1, sizeof *c);
-    if (!c || apr_pool_create(&c->pool, NULL) != APR_SUCCESS) {
+    if (!c || apr_pool_create(&c->conn.pool, NULL) != APR_SUCCESS) {
         free(c);
         return NULL;
     }
     c->def = def;
-    apr_cpystrn(c->lane, consent_store_lane_id(c->pool), sizeof c->lane);
-    apr_pool_clear(c->pool);
+    c->conn.driver_name = def->driver;
+    c->conn.params = def->params;
+    apr_cpystrn(c->lane, consent_store_lane_id(c->conn.pool),
+                sizeof c->lane);
+    apr_pool_clear(c->conn.pool);
     c->next = thread_conns;
     thread_conns = c;
     if (all_lock) {
@@ -150,18 +87,13 @@ static void store_task(void *data, ngx_log_t *log)
         consent_flow_store(f, NULL, NULL, NULL);
         return;
     }
-    if (c->store && !conn_alive(c, f->pool)) {
-        conn_close(c);
-    }
-    if (!c->store && (*t->error = conn_open(c)) != NULL) {
-        *t->error = apr_pstrdup(f->pool, *t->error);
-        conn_close(c);
-    }
-    consent_flow_store(f, c->store, c->lane, &c->cache);
+    consent_flow_store(f, consent_store_conn_get(&c->conn, f->pool,
+                                                 t->error),
+                       c->lane, &c->cache);
     if (consent_flow_store_failed(f)) {
         /* a fresh connection next time; the lane memory is checked
          * against the store anyway, forget it to save a retry */
-        conn_close(c);
+        consent_store_conn_close(&c->conn);
         memset(&c->cache, 0, sizeof c->cache);
     }
 }
@@ -218,8 +150,8 @@ void ngx_http_consent_close_all(void)
 
     for (c = all_conns; c; c = next) {
         next = c->all_next;
-        conn_close(c);
-        apr_pool_destroy(c->pool);
+        consent_store_conn_close(&c->conn);
+        apr_pool_destroy(c->conn.pool);
         free(c);
     }
     all_conns = NULL;
@@ -241,7 +173,6 @@ void ngx_http_consent_migrate(ngx_cycle_t *cycle,
     apr_array_header_t *logs;
     apr_pool_t *p;
     const char *err;
-    int i;
 
     if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
         return;
@@ -259,11 +190,6 @@ void ngx_http_consent_migrate(ngx_cycle_t *cycle,
         consent_store_setup_owner(st->driver, st->params, ccf->user,
                                   ccf->group, "the worker user", logs, p);
     }
-    for (i = 0; i < logs->nelts; ++i) {
-        const consent_log_line_t *l = &APR_ARRAY_IDX(logs, i,
-                                                     consent_log_line_t);
-
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "consent: %s", l->text);
-    }
+    ngx_http_consent_log_lines(cycle->log, logs);
     apr_pool_destroy(p);
 }
