@@ -18,14 +18,6 @@
 static ngx_http_output_header_filter_pt next_header_filter;
 static ngx_http_output_body_filter_pt next_body_filter;
 
-static int key_is(ngx_table_elt_t *h, const char *name)
-{
-    size_t n = ngx_strlen(name);
-
-    return h->key.len == n
-           && ngx_strncasecmp(h->key.data, (u_char *)name, n) == 0;
-}
-
 /*
  * The request headers the application gets: never a Consent-Receipt the
  * client made up, under any spelling a backend files as it
@@ -49,7 +41,7 @@ static ngx_int_t upstream_headers(ngx_http_request_t *r, apr_pool_t *p)
     while ((h = ngx_http_consent_next_header(&part, &i))) {
         if (consent_flow_is_receipt_header(apr_pstrmemdup(
                 p, (char *)h->key.data, h->key.len))
-            || key_is(h, "Accept-Encoding")) {
+            || ngx_http_consent_key_is(h, "Accept-Encoding")) {
             continue;
         }
         if (!(copy = ngx_list_push(&list))) {
@@ -65,49 +57,24 @@ static ngx_int_t upstream_headers(ngx_http_request_t *r, apr_pool_t *p)
     return NGX_OK;
 }
 
-static ngx_int_t add_receipt(ngx_http_request_t *r, const char *receipt)
+/* ---- the request, before the application ------------------------------ */
+
+/* The POST, its proof stored, goes on to the application with its
+ * receipt (after the store call, on the event loop). */
+void ngx_http_consent_guard_pass(ngx_http_request_t *r,
+                                 ngx_http_consent_ctx_t *ctx)
 {
     ngx_table_elt_t *h = ngx_list_push(&r->headers_in.headers);
     size_t n = sizeof RECEIPT_HEADER - 1;
 
     if (!h || !(h->lowcase_key = ngx_pnalloc(r->pool, n))) {
-        return NGX_ERROR;
-    }
-    ngx_str_set(&h->key, RECEIPT_HEADER);
-    h->value.data = (u_char *)receipt;
-    h->value.len = ngx_strlen(receipt);
-    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, n);
-    return NGX_OK;
-}
-
-/* ---- the request, before the application ------------------------------ */
-
-/* Ends the request with the core's answer (the phase handler's caller
- * must not touch r after this). */
-static void answer(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
-{
-    ngx_http_finalize_request(r, ngx_http_consent_send_answer(r,
-                                                              ctx->flow));
-}
-
-/* Back on the event loop after the store call. */
-static void stored(ngx_http_request_t *r)
-{
-    ngx_http_consent_loc_conf_t *lcf =
-        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    ngx_http_consent_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
-
-    r->write_event_handler = ngx_http_request_empty_handler;
-    ngx_http_consent_note_store(r, lcf, ctx->flow, ctx->store_error);
-    consent_flow_stored(ctx->flow);
-    if (ctx->flow->step != CONSENT_FLOW_PASS) {
-        answer(r, ctx);
-        return;
-    }
-    if (add_receipt(r, ctx->flow->receipt) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+    ngx_str_set(&h->key, RECEIPT_HEADER);
+    h->value.data = (u_char *)ctx->flow->receipt;
+    h->value.len = ngx_strlen(ctx->flow->receipt);
+    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, n);
     ngx_log_error(NGX_LOG_DEBUG, r->connection->log, 0, "consent: proof %s "
                   "stored, POST goes on", ctx->flow->receipt);
     ctx->status = NGX_DECLINED;
@@ -121,7 +88,6 @@ static ngx_int_t guard_phase(ngx_http_request_t *r)
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
     ngx_http_consent_ctx_t *ctx;
-    ngx_int_t rc;
 
     if (!lcf->guard || !lcf->form || r != r->main) {
         return NGX_DECLINED;
@@ -129,32 +95,19 @@ static ngx_int_t guard_phase(ngx_http_request_t *r)
     if ((ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module))) {
         return ctx->status;
     }
-    if (!(ctx = ngx_http_consent_ctx(r)) || upstream_headers(r, ctx->pool) != NGX_OK) {
+    if (!(ctx = ngx_http_consent_ctx(r))
+        || upstream_headers(r, ctx->pool) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     ngx_http_consent_request(r, lcf, ctx->pool, &ctx->req);
-    ctx->stored = stored;
     ctx->flow = consent_flow_guard_start(&lcf->flow, &ctx->req, ctx->pool);
-    switch (ctx->flow->step) {
-    case CONSENT_FLOW_PASS:
+    if (ctx->flow->step == CONSENT_FLOW_PASS) {
         ctx->status = NGX_DECLINED;
         return NGX_DECLINED;
-    case CONSENT_FLOW_READ_BODY:
-        rc = ngx_http_read_client_request_body(r,
-                                               ngx_http_consent_body_read);
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
-        }
-        ngx_http_finalize_request(r, NGX_DONE);
-        return NGX_DONE;
-    default:
-        if (!ctx->flow->answer.close
-            && ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        answer(r, ctx);
-        return NGX_DONE;
     }
+    /* the body read, or the answer: the request ends here */
+    ngx_http_finalize_request(r, ngx_http_consent_step(r, lcf, ctx));
+    return NGX_DONE;
 }
 
 /* ---- the page, on its way out ------------------------------------------ */
@@ -164,11 +117,11 @@ static ngx_int_t guard_phase(ngx_http_request_t *r)
 static ngx_int_t edited_page_headers(ngx_http_request_t *r)
 {
     ngx_list_part_t *part = &r->headers_out.headers.part;
-    ngx_table_elt_t *h, *cc, *vary;
+    ngx_table_elt_t *h;
     ngx_uint_t i = 0;
 
     while ((h = ngx_http_consent_next_header(&part, &i))) {
-        if (key_is(h, "Cache-Control")) {
+        if (ngx_http_consent_key_is(h, "Cache-Control")) {
             h->hash = 0;
         }
     }
@@ -176,18 +129,11 @@ static ngx_int_t edited_page_headers(ngx_http_request_t *r)
     ngx_http_clear_accept_ranges(r);
     ngx_http_clear_etag(r);
     ngx_http_clear_last_modified(r);
-    cc = ngx_list_push(&r->headers_out.headers);
-    vary = ngx_list_push(&r->headers_out.headers);
-    if (!cc || !vary) {
+    if (ngx_http_consent_add_header(r, "Cache-Control", "no-store")
+        != NGX_OK) {
         return NGX_ERROR;
     }
-    cc->hash = 1;
-    ngx_str_set(&cc->key, "Cache-Control");
-    ngx_str_set(&cc->value, "no-store");
-    vary->hash = 1;
-    ngx_str_set(&vary->key, "Vary");
-    ngx_str_set(&vary->value, "Accept-Language");
-    return NGX_OK;
+    return ngx_http_consent_add_header(r, "Vary", "Accept-Language");
 }
 
 /* What the guard lets out: copied, as the input buffers go back to the
@@ -220,8 +166,7 @@ static ngx_int_t guard_header_filter(ngx_http_request_t *r)
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
     ngx_http_consent_ctx_t *ctx;
     ngx_table_elt_t *ce;
-    const char *ct, *why;
-    apr_pool_t *tmp;
+    const char *why;
 
     if (!lcf->guard || !lcf->form || r != r->main || r->header_only) {
         return next_header_filter(r);
@@ -232,20 +177,15 @@ static ngx_int_t guard_header_filter(ngx_http_request_t *r)
     if (ctx->flow && ctx->flow->step != CONSENT_FLOW_PASS) {
         return next_header_filter(r);   /* our own answer, not the page */
     }
-    tmp = ctx->pool;
     ce = r->headers_out.content_encoding
         ? r->headers_out.content_encoding
         : ngx_http_consent_header(&r->headers_out.headers,
                                   "Content-Encoding");
-    ct = r->headers_out.content_type.len ? apr_pstrmemdup(
-        tmp, (char *)r->headers_out.content_type.data,
-        r->headers_out.content_type.len) : NULL;
     if (!consent_flow_guard_inspectable(
-            (int)r->headers_out.status, ct,
-            r->headers_out.charset.len ? apr_pstrmemdup(
-                tmp, (char *)r->headers_out.charset.data,
-                r->headers_out.charset.len) : NULL,
-            ce ? (const char *)ce->value.data : NULL, &why, tmp)) {
+            (int)r->headers_out.status,
+            ngx_http_consent_cstr(ctx->pool, &r->headers_out.content_type),
+            ngx_http_consent_cstr(ctx->pool, &r->headers_out.charset),
+            ce ? (const char *)ce->value.data : NULL, &why, ctx->pool)) {
         if (why) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "consent_guard: the page %s", why);

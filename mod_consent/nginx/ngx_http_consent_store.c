@@ -165,31 +165,27 @@ void ngx_http_consent_threads_init(apr_pool_t *p)
     }
 }
 
-void ngx_http_consent_migrate(ngx_cycle_t *cycle,
-                              ngx_http_consent_store_t *st)
+void ngx_http_consent_migrate(ngx_cycle_t *cycle, ngx_array_t *stores)
 {
     ngx_core_conf_t *ccf = (ngx_core_conf_t *)ngx_get_conf(
         cycle->conf_ctx, ngx_core_module);
+    ngx_http_consent_store_t **st = stores->elts;
     apr_array_header_t *logs;
     apr_pool_t *p;
-    const char *err;
+    ngx_uint_t i;
 
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return;
-    }
-    logs = apr_array_make(p, 2, sizeof(consent_log_line_t));
-    if (consent_store_setup_schema(st->driver, st->params, p, &err)
-        != APR_SUCCESS) {
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "consent: store %s "
-                      "unavailable, consent locations answer 503 until it "
-                      "is back: %s",
-                      consent_store_label(st->driver, st->params, p), err);
-    }
-    else if (ccf->user != (ngx_uid_t)NGX_CONF_UNSET_UINT) {
+    for (i = 0; i < stores->nelts; ++i) {
+        if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
+            return;
+        }
+        logs = apr_array_make(p, 2, sizeof(consent_log_line_t));
         /* an sqlite3 file made by root must become the workers' user */
-        consent_store_setup_owner(st->driver, st->params, ccf->user,
-                                  ccf->group, "the worker user", logs, p);
+        consent_store_setup_start(
+            st[i]->driver, st[i]->params,
+            consent_store_label(st[i]->driver, st[i]->params, p),
+            ccf->user != (ngx_uid_t)NGX_CONF_UNSET_UINT, ccf->user,
+            ccf->group, "the worker user", logs, p);
+        ngx_http_consent_log_lines(cycle->log, logs);
+        apr_pool_destroy(p);
     }
-    ngx_http_consent_log_lines(cycle->log, logs);
-    apr_pool_destroy(p);
 }
