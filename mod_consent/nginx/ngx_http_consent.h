@@ -134,6 +134,7 @@ void ngx_http_consent_body_read(ngx_http_request_t *r);
 /* Guard mode (ngx_http_consent_guard.c): the precontent phase handler
  * and the page filters, registered at postconfiguration. */
 ngx_int_t ngx_http_consent_guard_init(ngx_conf_t *cf);
+/* After the store call: the POST goes on with its receipt. */
 void ngx_http_consent_guard_pass(ngx_http_request_t *r,
                                  ngx_http_consent_ctx_t *ctx);
 
@@ -151,9 +152,6 @@ ngx_int_t ngx_http_consent_post_store(ngx_http_request_t *r,
  * connection of the master's (root), hands an sqlite3 file to the worker
  * user; never fatal. */
 void ngx_http_consent_migrate(ngx_cycle_t *cycle, ngx_array_t *stores);
-
-/* Once per worker, before any task (init_process). */
-void ngx_http_consent_threads_init(apr_pool_t *p);
 
 /* Closes every connection the threads opened (exit_process). */
 void ngx_http_consent_close_all(void);

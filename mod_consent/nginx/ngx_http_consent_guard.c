@@ -203,19 +203,6 @@ static ngx_int_t guard_header_filter(ngx_http_request_t *r)
     return next_header_filter(r);
 }
 
-/* What the page had, for the admin (consent_guard_log.h). */
-static void log_report(ngx_http_request_t *r, ngx_http_consent_ctx_t *ctx)
-{
-    apr_array_header_t *lines = apr_array_make(ctx->pool, 4,
-                                               sizeof(consent_log_line_t));
-    const char *uri = apr_pstrmemdup(ctx->pool, (char *)r->uri.data,
-                                     r->uri.len);
-
-    consent_guard_log_report(ctx->guard, uri, &ngx_http_consent_names,
-                             lines, ctx->pool);
-    ngx_http_consent_log_lines(r->connection->log, lines);
-}
-
 static ngx_int_t push_buf(ngx_http_consent_ctx_t *ctx, ngx_buf_t *b)
 {
     u_char *p = b->pos;
@@ -245,6 +232,7 @@ static ngx_int_t guard_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
     ngx_http_consent_ctx_t *ctx;
     ngx_chain_t *cl, *out;
+    apr_array_header_t *lines;
     int last = 0, flush = 0;
 
     /* at a consent_form location the module's context is the handler's */
@@ -264,7 +252,12 @@ static ngx_int_t guard_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (consent_guard_finish(ctx->guard) != APR_SUCCESS) {
             return NGX_ERROR;
         }
-        log_report(r, ctx);
+        /* what the page had, for the admin (consent_guard_log.h) */
+        lines = apr_array_make(ctx->pool, 4, sizeof(consent_log_line_t));
+        consent_guard_log_report(ctx->guard, apr_pstrmemdup(
+            ctx->pool, (char *)r->uri.data, r->uri.len),
+            &ngx_http_consent_names, lines, ctx->pool);
+        ngx_http_consent_log_lines(r->connection->log, lines);
     }
     if (last || flush) {
         ngx_buf_t *b = ngx_calloc_buf(r->pool);
@@ -286,10 +279,7 @@ static ngx_int_t guard_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     if (last) {
         ctx->guard = NULL;
     }
-    if (!out) {
-        return NGX_OK;
-    }
-    return next_body_filter(r, out);
+    return out ? next_body_filter(r, out) : NGX_OK;
 }
 
 ngx_int_t ngx_http_consent_guard_init(ngx_conf_t *cf)

@@ -25,9 +25,6 @@ const consent_conf_names_t ngx_http_consent_names = {
     "consent_mail_from", "consent_mail_command"
 };
 
-/* Per worker: APR pools for what outlives a request (connections). */
-static apr_pool_t *worker_pool;
-
 /* ---- APR, once per process ------------------------------------------- */
 
 /* nginx's levels of the core's (consent_log_level_t) */
@@ -598,11 +595,9 @@ static ngx_int_t consent_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_consent_main_conf_t *mcf;
 
-    if (apr_once(cycle->log) != NGX_OK
-        || apr_pool_create(&worker_pool, NULL) != APR_SUCCESS) {
+    if (apr_once(cycle->log) != NGX_OK) {
         return NGX_ERROR;
     }
-    ngx_http_consent_threads_init(worker_pool);
     mcf = ngx_http_cycle_get_module_main_conf(cycle,
                                               ngx_http_consent_module);
     if (mcf && mcf->mails) {
@@ -617,10 +612,6 @@ static ngx_int_t consent_init_process(ngx_cycle_t *cycle)
 static void consent_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_consent_close_all();
-    if (worker_pool) {
-        apr_pool_destroy(worker_pool);
-        worker_pool = NULL;
-    }
 }
 
 /* ---- the module -------------------------------------------------------- */

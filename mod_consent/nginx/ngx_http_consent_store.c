@@ -12,8 +12,9 @@
  */
 #include "ngx_http_consent.h"
 
+#include <pthread.h>
+
 #include <apr_dbd.h>
-#include <apr_thread_mutex.h>
 
 #include "consent_store_conn.h"
 #include "consent_store_setup.h"
@@ -34,7 +35,7 @@ static __thread consent_conn_t *thread_conns;
 /* Every connection, so that exit_process closes them (threads are gone
  * by then, their thread-locals with them). */
 static consent_conn_t *all_conns;
-static apr_thread_mutex_t *all_lock;
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct {
     ngx_http_consent_loc_conf_t *lcf;
@@ -64,14 +65,10 @@ static consent_conn_t *thread_conn(const ngx_http_consent_store_t *def)
     apr_pool_clear(c->conn.pool);
     c->next = thread_conns;
     thread_conns = c;
-    if (all_lock) {
-        apr_thread_mutex_lock(all_lock);
-    }
+    pthread_mutex_lock(&all_lock);
     c->all_next = all_conns;
     all_conns = c;
-    if (all_lock) {
-        apr_thread_mutex_unlock(all_lock);
-    }
+    pthread_mutex_unlock(&all_lock);
     return c;
 }
 
@@ -155,14 +152,6 @@ void ngx_http_consent_close_all(void)
         free(c);
     }
     all_conns = NULL;
-}
-
-void ngx_http_consent_threads_init(apr_pool_t *p)
-{
-    if (apr_thread_mutex_create(&all_lock, APR_THREAD_MUTEX_DEFAULT, p)
-        != APR_SUCCESS) {
-        all_lock = NULL;
-    }
 }
 
 void ngx_http_consent_migrate(ngx_cycle_t *cycle, ngx_array_t *stores)
