@@ -164,6 +164,27 @@ void consent_store_setup_owner(const char *driver, const char *file,
     }
 }
 
+apr_status_t consent_store_setup_start(const char *driver,
+                                       const char *params, const char *name,
+                                       int set_owner, uid_t uid, gid_t gid,
+                                       const char *who,
+                                       apr_array_header_t *logs,
+                                       apr_pool_t *p)
+{
+    const char *err;
+    apr_status_t rv = consent_store_setup_schema(driver, params, p, &err);
+
+    if (rv != APR_SUCCESS) {
+        note(logs, CONSENT_SETUP_LOG_UNAVAILABLE, apr_psprintf(
+            p, "store %s unavailable, consent locations answer 503 until "
+            "it is back: %s", name, err));
+    }
+    else if (set_owner) {
+        consent_store_setup_owner(driver, params, uid, gid, who, logs, p);
+    }
+    return rv;
+}
+
 void consent_store_reprepare(const apr_dbd_driver_t *driver,
                              apr_dbd_t *handle, apr_hash_t *prepared,
                              apr_pool_t *pool)

@@ -18,6 +18,8 @@
 /* CONSENT#### numbers of what consent_store_setup_owner() logs. */
 #define CONSENT_SETUP_LOG_CHOWN 20
 #define CONSENT_SETUP_LOG_DIR 25
+/* ... and of what consent_store_setup_start() logs */
+#define CONSENT_SETUP_LOG_UNAVAILABLE 21
 
 /* How a message names a store: "driver params", any password (pgsql
  * password=, mysql pass=) shown as ***. */
@@ -45,6 +47,20 @@ apr_status_t consent_store_setup_schema(const char *driver,
 void consent_store_setup_owner(const char *driver, const char *file,
                                uid_t uid, gid_t gid, const char *who,
                                apr_array_header_t *logs, apr_pool_t *p);
+
+/*
+ * Both in turn, as a master starts a store: the schema, and then, when
+ * set_owner, the file handed to uid (who, as above). A store that cannot
+ * be reached is named name in the line appended to logs (errors, as
+ * consent_store_setup_owner's): its locations answer 503 until it is
+ * back, when a worker creates the schema.
+ */
+apr_status_t consent_store_setup_start(const char *driver,
+                                       const char *params, const char *name,
+                                       int set_owner, uid_t uid, gid_t gid,
+                                       const char *who,
+                                       apr_array_header_t *logs,
+                                       apr_pool_t *p);
 
 /*
  * A connection its driver reset after the server restarted (pgsql's

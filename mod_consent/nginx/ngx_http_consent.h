@@ -31,7 +31,7 @@ typedef struct {
     apr_hash_t *stores;             /* driver " " params -> store */
     ngx_array_t *store_list;        /* ngx_http_consent_store_t * */
     const char *schema_dir;         /* http-level consent_template_dir */
-    apr_hash_t *site_keys;          /* "%pp site" (master) -> keyring */
+    apr_hash_t *site_keys;          /* consent_site_keys' cache */
     ngx_thread_pool_t *thread_pool;
     ngx_flag_t mails;               /* a location sends confirmations */
 } ngx_http_consent_main_conf_t;
@@ -45,10 +45,7 @@ typedef struct {
     consent_form_t *form;
     ngx_flag_t guard;
     ngx_flag_t guard_fix;
-    const char *default_lang;
     time_t lifetime;                /* seconds */
-    size_t max_body;
-    const char *success_url;
     const char *site;               /* consent_site, else the server's
                                        first server_name (when merged) */
     const char *location;           /* trimmed, for sub-pages */
@@ -66,33 +63,80 @@ extern const consent_conf_names_t ngx_http_consent_names;
 
 ngx_int_t ngx_http_consent_handler(ngx_http_request_t *r);
 
+/* A request's state, at a form's location (the handler) or a guard's. */
+typedef struct {
+    apr_pool_t *pool;               /* freed with r->pool */
+    consent_flow_request_t req;
+    consent_flow_t *flow;
+    const char *store_error;        /* set by the thread pool task */
+    ngx_int_t status;               /* what the guard's phase handler
+                                       returns when re-entered: NGX_DONE
+                                       while working */
+    /* the guard's page */
+    consent_guard_t *guard;
+    ngx_http_request_t *r;
+    ngx_chain_t *out, **last_out;
+} ngx_http_consent_ctx_t;
+
+/* ---- shared (ngx_http_consent_module.c) ----------------------------- */
+
+/* An APR pool destroyed with pool (a cycle's, a request's); NULL. */
+apr_pool_t *ngx_http_consent_apr_pool(ngx_pool_t *pool);
+
+/* Logs what the core noted (consent_log_line_t), each at its level. */
+void ngx_http_consent_log_lines(ngx_log_t *log,
+                                const apr_array_header_t *lines);
+
+/* Walks a list of headers: the element after *i in *part (both start at
+ * the list's first), NULL at the end. */
+ngx_table_elt_t *ngx_http_consent_next_header(ngx_list_part_t **part,
+                                              ngx_uint_t *i);
+
+/* Whether h is called name (any case). */
+int ngx_http_consent_key_is(ngx_table_elt_t *h, const char *name);
+
+/* The first header name (any case) in list not deleted, or NULL. */
+ngx_table_elt_t *ngx_http_consent_header(ngx_list_t *list,
+                                         const char *name);
+
 /* ---- shared by the handler and guard mode (ngx_http_consent_handler.c) */
+
+/* s copied into p, NULL when empty. */
+const char *ngx_http_consent_cstr(apr_pool_t *p, ngx_str_t *s);
+
+/* r's context, made (without its request) on first use; NULL. */
+ngx_http_consent_ctx_t *ngx_http_consent_ctx(ngx_http_request_t *r);
 
 /* The core's neutral request, from r (strings copied into p). */
 void ngx_http_consent_request(ngx_http_request_t *r,
                               ngx_http_consent_loc_conf_t *lcf,
                               apr_pool_t *p, consent_flow_request_t *req);
 
+/* Adds an answer header (Content-Type as nginx keeps it). */
+ngx_int_t ngx_http_consent_add_header(ngx_http_request_t *r,
+                                      const char *key, const char *val);
+
 /* Logs what the core noted and sends f->answer; the handler result. */
 ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
                                        consent_flow_t *f);
 
-/* The body read, in one piece (in p): small (consent_max_body), but it
- * may sit in a temporary file past client_body_buffer_size. */
-ngx_int_t ngx_http_consent_gather_body(ngx_http_request_t *r,
-                                       apr_pool_t *p, size_t max,
-                                       char **body, size_t *len,
-                                       int *too_large);
+/* What the flow's first step asks of r: the body read, the store call
+ * or the answer sent; the result as a content handler returns it. */
+ngx_int_t ngx_http_consent_step(ngx_http_request_t *r,
+                                ngx_http_consent_loc_conf_t *lcf,
+                                ngx_http_consent_ctx_t *ctx);
 
-/* After a store call: logs a connection error, notes the store as failed
- * (probed again before the next form page) or working. */
-void ngx_http_consent_note_store(ngx_http_request_t *r,
-                                 ngx_http_consent_loc_conf_t *lcf,
-                                 consent_flow_t *f, const char *error);
+/* The body reader's callback (ngx_http_read_client_request_body): the
+ * core judges the body, then the store call, after which r is answered
+ * or, in guard mode, goes on (ngx_http_consent_guard_pass). */
+void ngx_http_consent_body_read(ngx_http_request_t *r);
 
 /* Guard mode (ngx_http_consent_guard.c): the precontent phase handler
  * and the page filters, registered at postconfiguration. */
 ngx_int_t ngx_http_consent_guard_init(ngx_conf_t *cf);
+/* After the store call: the POST goes on with its receipt. */
+void ngx_http_consent_guard_pass(ngx_http_request_t *r,
+                                 ngx_http_consent_ctx_t *ctx);
 
 /* ---- the store, off the event loop (ngx_http_consent_store.c) ------ */
 
@@ -104,13 +148,10 @@ ngx_int_t ngx_http_consent_post_store(ngx_http_request_t *r,
                                       consent_flow_t *f, const char **error,
                                       ngx_http_event_handler_pt resume);
 
-/* Creates the schema with a connection of the master's (root), hands an
- * sqlite3 file to the worker user; never fatal. */
-void ngx_http_consent_migrate(ngx_cycle_t *cycle,
-                              ngx_http_consent_store_t *st);
-
-/* Once per worker, before any task (init_process). */
-void ngx_http_consent_threads_init(apr_pool_t *p);
+/* Creates the schema of each store (ngx_http_consent_store_t *) with a
+ * connection of the master's (root), hands an sqlite3 file to the worker
+ * user; never fatal. */
+void ngx_http_consent_migrate(ngx_cycle_t *cycle, ngx_array_t *stores);
 
 /* Closes every connection the threads opened (exit_process). */
 void ngx_http_consent_close_all(void);

@@ -15,55 +15,8 @@
 
 #define RECEIPT_HEADER "Consent-Receipt"
 
-typedef struct {
-    apr_pool_t *pool;
-    consent_flow_request_t req;
-    consent_flow_t *flow;
-    const char *store_error;
-    ngx_int_t status;               /* what the phase handler returns when
-                                       re-entered: NGX_DONE while working */
-    /* the page */
-    consent_guard_t *guard;
-    ngx_http_request_t *r;
-    ngx_chain_t *out, **last_out;
-} guard_ctx_t;
-
 static ngx_http_output_header_filter_pt next_header_filter;
 static ngx_http_output_body_filter_pt next_body_filter;
-
-static void apr_pool_cleanup_ngx(void *data)
-{
-    apr_pool_destroy(data);
-}
-
-static guard_ctx_t *guard_ctx(ngx_http_request_t *r)
-{
-    guard_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
-    ngx_pool_cleanup_t *cln;
-
-    if (ctx) {
-        return ctx;
-    }
-    ctx = ngx_pcalloc(r->pool, sizeof *ctx);
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (!ctx || !cln || apr_pool_create(&ctx->pool, NULL) != APR_SUCCESS) {
-        return NULL;
-    }
-    cln->handler = apr_pool_cleanup_ngx;
-    cln->data = ctx->pool;
-    ctx->r = r;
-    ctx->status = NGX_DONE;
-    ngx_http_set_ctx(r, ctx, ngx_http_consent_module);
-    return ctx;
-}
-
-static int key_is(ngx_table_elt_t *h, const char *name)
-{
-    size_t n = ngx_strlen(name);
-
-    return h->key.len == n
-           && ngx_strncasecmp(h->key.data, (u_char *)name, n) == 0;
-}
 
 /*
  * The request headers the application gets: never a Consent-Receipt the
@@ -78,31 +31,23 @@ static ngx_int_t upstream_headers(ngx_http_request_t *r, apr_pool_t *p)
 {
     ngx_list_t list;
     ngx_list_part_t *part = &r->headers_in.headers.part;
-    ngx_table_elt_t *h = part->elts, *copy;
-    ngx_uint_t i;
+    ngx_table_elt_t *h, *copy;
+    ngx_uint_t i = 0;
 
     if (ngx_list_init(&list, r->pool, 20, sizeof(ngx_table_elt_t))
         != NGX_OK) {
         return NGX_ERROR;
     }
-    for (i = 0; /* void */; ++i) {
-        if (i >= part->nelts) {
-            if (!part->next) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
+    while ((h = ngx_http_consent_next_header(&part, &i))) {
         if (consent_flow_is_receipt_header(apr_pstrmemdup(
-                p, (char *)h[i].key.data, h[i].key.len))
-            || key_is(&h[i], "Accept-Encoding")) {
+                p, (char *)h->key.data, h->key.len))
+            || ngx_http_consent_key_is(h, "Accept-Encoding")) {
             continue;
         }
         if (!(copy = ngx_list_push(&list))) {
             return NGX_ERROR;
         }
-        *copy = h[i];
+        *copy = *h;
     }
     r->headers_in.headers = list;
     if (list.last == &list.part) {
@@ -112,49 +57,24 @@ static ngx_int_t upstream_headers(ngx_http_request_t *r, apr_pool_t *p)
     return NGX_OK;
 }
 
-static ngx_int_t add_receipt(ngx_http_request_t *r, const char *receipt)
+/* ---- the request, before the application ------------------------------ */
+
+/* The POST, its proof stored, goes on to the application with its
+ * receipt (after the store call, on the event loop). */
+void ngx_http_consent_guard_pass(ngx_http_request_t *r,
+                                 ngx_http_consent_ctx_t *ctx)
 {
     ngx_table_elt_t *h = ngx_list_push(&r->headers_in.headers);
     size_t n = sizeof RECEIPT_HEADER - 1;
 
     if (!h || !(h->lowcase_key = ngx_pnalloc(r->pool, n))) {
-        return NGX_ERROR;
-    }
-    ngx_str_set(&h->key, RECEIPT_HEADER);
-    h->value.data = (u_char *)receipt;
-    h->value.len = ngx_strlen(receipt);
-    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, n);
-    return NGX_OK;
-}
-
-/* ---- the request, before the application ------------------------------ */
-
-/* Ends the request with the core's answer (the phase handler's caller
- * must not touch r after this). */
-static void answer(ngx_http_request_t *r, guard_ctx_t *ctx)
-{
-    ngx_http_finalize_request(r, ngx_http_consent_send_answer(r,
-                                                              ctx->flow));
-}
-
-/* Back on the event loop after the store call. */
-static void stored(ngx_http_request_t *r)
-{
-    ngx_http_consent_loc_conf_t *lcf =
-        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    guard_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
-
-    r->write_event_handler = ngx_http_request_empty_handler;
-    ngx_http_consent_note_store(r, lcf, ctx->flow, ctx->store_error);
-    consent_flow_stored(ctx->flow);
-    if (ctx->flow->step != CONSENT_FLOW_PASS) {
-        answer(r, ctx);
-        return;
-    }
-    if (add_receipt(r, ctx->flow->receipt) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+    ngx_str_set(&h->key, RECEIPT_HEADER);
+    h->value.data = (u_char *)ctx->flow->receipt;
+    h->value.len = ngx_strlen(ctx->flow->receipt);
+    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, n);
     ngx_log_error(NGX_LOG_DEBUG, r->connection->log, 0, "consent: proof %s "
                   "stored, POST goes on", ctx->flow->receipt);
     ctx->status = NGX_DECLINED;
@@ -163,40 +83,11 @@ static void stored(ngx_http_request_t *r)
     ngx_http_core_run_phases(r);
 }
 
-static void body_read(ngx_http_request_t *r)
-{
-    ngx_http_consent_loc_conf_t *lcf =
-        ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    guard_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
-    char *body;
-    size_t len;
-    int too_large;
-
-    if (ngx_http_consent_gather_body(r, ctx->pool, lcf->max_body, &body,
-                                     &len, &too_large) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-    consent_flow_body(ctx->flow, body, len, too_large);
-    if (ctx->flow->step != CONSENT_FLOW_STORE) {
-        answer(r, ctx);
-        return;
-    }
-    /* r stays blocked, so alive, until stored() ends or resumes it */
-    if (ngx_http_consent_post_store(r, lcf, ctx->flow, &ctx->store_error,
-                                    stored) != NGX_OK) {
-        consent_flow_store(ctx->flow, NULL, NULL, NULL);
-        consent_flow_stored(ctx->flow);
-        answer(r, ctx);
-    }
-}
-
 static ngx_int_t guard_phase(ngx_http_request_t *r)
 {
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    guard_ctx_t *ctx;
-    ngx_int_t rc;
+    ngx_http_consent_ctx_t *ctx;
 
     if (!lcf->guard || !lcf->form || r != r->main) {
         return NGX_DECLINED;
@@ -204,99 +95,52 @@ static ngx_int_t guard_phase(ngx_http_request_t *r)
     if ((ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module))) {
         return ctx->status;
     }
-    if (!(ctx = guard_ctx(r)) || upstream_headers(r, ctx->pool) != NGX_OK) {
+    if (!(ctx = ngx_http_consent_ctx(r))
+        || upstream_headers(r, ctx->pool) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     ngx_http_consent_request(r, lcf, ctx->pool, &ctx->req);
     ctx->flow = consent_flow_guard_start(&lcf->flow, &ctx->req, ctx->pool);
-    switch (ctx->flow->step) {
-    case CONSENT_FLOW_PASS:
+    if (ctx->flow->step == CONSENT_FLOW_PASS) {
         ctx->status = NGX_DECLINED;
         return NGX_DECLINED;
-    case CONSENT_FLOW_READ_BODY:
-        rc = ngx_http_read_client_request_body(r, body_read);
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
-        }
-        ngx_http_finalize_request(r, NGX_DONE);
-        return NGX_DONE;
-    default:
-        if (!ctx->flow->answer.close
-            && ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        answer(r, ctx);
-        return NGX_DONE;
     }
+    /* the body read, or the answer: the request ends here */
+    ngx_http_finalize_request(r, ngx_http_consent_step(r, lcf, ctx));
+    return NGX_DONE;
 }
 
 /* ---- the page, on its way out ------------------------------------------ */
-
-static const char *out_header(ngx_http_request_t *r, const char *name)
-{
-    ngx_list_part_t *part = &r->headers_out.headers.part;
-    ngx_table_elt_t *h = part->elts;
-    ngx_uint_t i;
-
-    for (i = 0; /* void */; ++i) {
-        if (i >= part->nelts) {
-            if (!part->next) {
-                return NULL;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-        if (h[i].hash && key_is(&h[i], name)) {
-            return (const char *)h[i].value.data;
-        }
-    }
-}
 
 /* The page will differ from the application's: new length, a token for
  * this person only, in the language of the request. */
 static ngx_int_t edited_page_headers(ngx_http_request_t *r)
 {
     ngx_list_part_t *part = &r->headers_out.headers.part;
-    ngx_table_elt_t *h = part->elts, *cc, *vary;
-    ngx_uint_t i;
+    ngx_table_elt_t *h;
+    ngx_uint_t i = 0;
 
-    for (i = 0; /* void */; ++i) {
-        if (i >= part->nelts) {
-            if (!part->next) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-        if (key_is(&h[i], "Cache-Control")) {
-            h[i].hash = 0;
+    while ((h = ngx_http_consent_next_header(&part, &i))) {
+        if (ngx_http_consent_key_is(h, "Cache-Control")) {
+            h->hash = 0;
         }
     }
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
     ngx_http_clear_etag(r);
     ngx_http_clear_last_modified(r);
-    cc = ngx_list_push(&r->headers_out.headers);
-    vary = ngx_list_push(&r->headers_out.headers);
-    if (!cc || !vary) {
+    if (ngx_http_consent_add_header(r, "Cache-Control", "no-store")
+        != NGX_OK) {
         return NGX_ERROR;
     }
-    cc->hash = 1;
-    ngx_str_set(&cc->key, "Cache-Control");
-    ngx_str_set(&cc->value, "no-store");
-    vary->hash = 1;
-    ngx_str_set(&vary->key, "Vary");
-    ngx_str_set(&vary->value, "Accept-Language");
-    return NGX_OK;
+    return ngx_http_consent_add_header(r, "Vary", "Accept-Language");
 }
 
 /* What the guard lets out: copied, as the input buffers go back to the
  * upstream module once marked consumed. */
 static apr_status_t write_out(void *baton, const char *data, apr_size_t len)
 {
-    guard_ctx_t *ctx = baton;
+    ngx_http_consent_ctx_t *ctx = baton;
     ngx_chain_t *cl;
     ngx_buf_t *b;
 
@@ -320,31 +164,28 @@ static ngx_int_t guard_header_filter(ngx_http_request_t *r)
 {
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    guard_ctx_t *ctx;
-    const char *ct, *why;
-    apr_pool_t *tmp;
+    ngx_http_consent_ctx_t *ctx;
+    ngx_table_elt_t *ce;
+    const char *why;
 
     if (!lcf->guard || !lcf->form || r != r->main || r->header_only) {
         return next_header_filter(r);
     }
-    if (!(ctx = guard_ctx(r))) {
+    if (!(ctx = ngx_http_consent_ctx(r))) {
         return NGX_ERROR;
     }
     if (ctx->flow && ctx->flow->step != CONSENT_FLOW_PASS) {
         return next_header_filter(r);   /* our own answer, not the page */
     }
-    tmp = ctx->pool;
-    ct = r->headers_out.content_type.len ? apr_pstrmemdup(
-        tmp, (char *)r->headers_out.content_type.data,
-        r->headers_out.content_type.len) : NULL;
+    ce = r->headers_out.content_encoding
+        ? r->headers_out.content_encoding
+        : ngx_http_consent_header(&r->headers_out.headers,
+                                  "Content-Encoding");
     if (!consent_flow_guard_inspectable(
-            (int)r->headers_out.status, ct,
-            r->headers_out.charset.len ? apr_pstrmemdup(
-                tmp, (char *)r->headers_out.charset.data,
-                r->headers_out.charset.len) : NULL,
-            r->headers_out.content_encoding
-                ? (const char *)r->headers_out.content_encoding->value.data
-                : out_header(r, "Content-Encoding"), &why, tmp)) {
+            (int)r->headers_out.status,
+            ngx_http_consent_cstr(ctx->pool, &r->headers_out.content_type),
+            ngx_http_consent_cstr(ctx->pool, &r->headers_out.charset),
+            ce ? (const char *)ce->value.data : NULL, &why, ctx->pool)) {
         if (why) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "consent_guard: the page %s", why);
@@ -362,30 +203,7 @@ static ngx_int_t guard_header_filter(ngx_http_request_t *r)
     return next_header_filter(r);
 }
 
-/* What the page had, for the admin (consent_guard_log.h). */
-static void log_report(ngx_http_request_t *r, guard_ctx_t *ctx)
-{
-    static const ngx_uint_t level[] = {
-        NGX_LOG_ERR, NGX_LOG_WARN, NGX_LOG_INFO, NGX_LOG_DEBUG
-    };
-    apr_array_header_t *lines = apr_array_make(ctx->pool, 4,
-                                               sizeof(consent_log_line_t));
-    const char *uri = apr_pstrmemdup(ctx->pool, (char *)r->uri.data,
-                                     r->uri.len);
-    int i;
-
-    consent_guard_log_report(ctx->guard, uri, &ngx_http_consent_names,
-                             lines, ctx->pool);
-    for (i = 0; i < lines->nelts; ++i) {
-        const consent_log_line_t *l = &APR_ARRAY_IDX(lines, i,
-                                                     consent_log_line_t);
-
-        ngx_log_error(level[l->level], r->connection->log, 0, "consent: %s",
-                      l->text);
-    }
-}
-
-static ngx_int_t push_buf(guard_ctx_t *ctx, ngx_buf_t *b)
+static ngx_int_t push_buf(ngx_http_consent_ctx_t *ctx, ngx_buf_t *b)
 {
     u_char *p = b->pos;
     size_t n = (size_t)(b->last - b->pos);
@@ -412,8 +230,9 @@ static ngx_int_t guard_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    guard_ctx_t *ctx;
+    ngx_http_consent_ctx_t *ctx;
     ngx_chain_t *cl, *out;
+    apr_array_header_t *lines;
     int last = 0, flush = 0;
 
     /* at a consent_form location the module's context is the handler's */
@@ -433,7 +252,12 @@ static ngx_int_t guard_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (consent_guard_finish(ctx->guard) != APR_SUCCESS) {
             return NGX_ERROR;
         }
-        log_report(r, ctx);
+        /* what the page had, for the admin (consent_guard_log.h) */
+        lines = apr_array_make(ctx->pool, 4, sizeof(consent_log_line_t));
+        consent_guard_log_report(ctx->guard, apr_pstrmemdup(
+            ctx->pool, (char *)r->uri.data, r->uri.len),
+            &ngx_http_consent_names, lines, ctx->pool);
+        ngx_http_consent_log_lines(r->connection->log, lines);
     }
     if (last || flush) {
         ngx_buf_t *b = ngx_calloc_buf(r->pool);
@@ -455,10 +279,7 @@ static ngx_int_t guard_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     if (last) {
         ctx->guard = NULL;
     }
-    if (!out) {
-        return NGX_OK;
-    }
-    return next_body_filter(r, out);
+    return out ? next_body_filter(r, out) : NGX_OK;
 }
 
 ngx_int_t ngx_http_consent_guard_init(ngx_conf_t *cf)

@@ -5,49 +5,13 @@
  */
 #include "ngx_http_consent.h"
 
-typedef struct {
-    consent_flow_t *flow;
-    consent_flow_request_t req;
-    apr_pool_t *pool;               /* freed with r->pool */
-    const char *store_error;        /* set by the thread pool task */
-} consent_ctx_t;
-
-static void apr_pool_cleanup_ngx(void *data)
-{
-    apr_pool_destroy(data);
-}
-
-static const char *cstr(apr_pool_t *p, ngx_str_t *s)
+const char *ngx_http_consent_cstr(apr_pool_t *p, ngx_str_t *s)
 {
     return s->len ? apr_pstrmemdup(p, (const char *)s->data, s->len) : NULL;
 }
 
-static const char *header_in(ngx_http_request_t *r, apr_pool_t *p,
-                             const char *name)
-{
-    ngx_list_part_t *part = &r->headers_in.headers.part;
-    ngx_table_elt_t *h = part->elts;
-    size_t n = ngx_strlen(name);
-    ngx_uint_t i;
-
-    for (i = 0; /* void */; ++i) {
-        if (i >= part->nelts) {
-            if (!part->next) {
-                return NULL;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-        if (h[i].key.len == n
-            && ngx_strncasecmp(h[i].key.data, (u_char *)name, n) == 0) {
-            return cstr(p, &h[i].value);
-        }
-    }
-}
-
-static ngx_int_t add_header(ngx_http_request_t *r, const char *key,
-                            const char *val)
+ngx_int_t ngx_http_consent_add_header(ngx_http_request_t *r,
+                                      const char *key, const char *val)
 {
     ngx_table_elt_t *h;
 
@@ -72,9 +36,6 @@ static ngx_int_t add_header(ngx_http_request_t *r, const char *key,
 ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
                                        consent_flow_t *f)
 {
-    static const ngx_uint_t level[] = {
-        NGX_LOG_ERR, NGX_LOG_WARN, NGX_LOG_INFO, NGX_LOG_DEBUG
-    };
     const consent_answer_t *a = &f->answer;
     const apr_array_header_t *hs = apr_table_elts(a->headers);
     ngx_buf_t *b;
@@ -82,13 +43,7 @@ ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
     ngx_int_t rc;
     int i;
 
-    for (i = 0; i < f->logs->nelts; ++i) {
-        const consent_flow_log_t *l = &APR_ARRAY_IDX(f->logs, i,
-                                                     consent_flow_log_t);
-
-        ngx_log_error(level[l->level], r->connection->log, 0,
-                      "consent: %s", l->text);
-    }
+    ngx_http_consent_log_lines(r->connection->log, f->logs);
     if (!a->body && a->status >= NGX_HTTP_BAD_REQUEST) {
         return a->status;           /* nginx's own page (404, 500) */
     }
@@ -99,7 +54,7 @@ ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
     for (i = 0; i < hs->nelts; ++i) {
         const apr_table_entry_t *e = &APR_ARRAY_IDX(hs, i, apr_table_entry_t);
 
-        if (add_header(r, e->key, e->val) != NGX_OK) {
+        if (ngx_http_consent_add_header(r, e->key, e->val) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -124,37 +79,38 @@ ngx_int_t ngx_http_consent_send_answer(ngx_http_request_t *r,
     return ngx_http_output_filter(r, &out);
 }
 
-void ngx_http_consent_note_store(ngx_http_request_t *r,
-                                 ngx_http_consent_loc_conf_t *lcf,
-                                 consent_flow_t *f, const char *error)
-{
-    if (error) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "consent: store "
-                      "%s unavailable: %s", lcf->store->driver, error);
-    }
-    lcf->store->failed = consent_flow_store_failed(f) ? ngx_time() : 0;
-}
-
 /* Back on the event loop after the store call. */
-static void store_done(ngx_http_request_t *r)
+static void stored(ngx_http_request_t *r)
 {
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    consent_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+    ngx_http_consent_ctx_t *ctx =
+        ngx_http_get_module_ctx(r, ngx_http_consent_module);
 
     r->write_event_handler = ngx_http_request_empty_handler;
-    ngx_http_consent_note_store(r, lcf, ctx->flow, ctx->store_error);
+    if (ctx->store_error) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "consent: store "
+                      "%s unavailable: %s", lcf->store->driver,
+                      ctx->store_error);
+    }
+    /* a failed store is probed again before the next form page */
+    lcf->store->failed = consent_flow_store_failed(ctx->flow) ? ngx_time()
+                                                              : 0;
     consent_flow_stored(ctx->flow);
+    if (ctx->flow->step == CONSENT_FLOW_PASS) {
+        ngx_http_consent_guard_pass(r, ctx);
+        return;
+    }
     ngx_http_finalize_request(r, ngx_http_consent_send_answer(r, ctx->flow));
 }
 
 /* The store call, or an answer when it cannot be posted. */
 static ngx_int_t to_store(ngx_http_request_t *r,
                           ngx_http_consent_loc_conf_t *lcf,
-                          consent_ctx_t *ctx)
+                          ngx_http_consent_ctx_t *ctx)
 {
     if (ngx_http_consent_post_store(r, lcf, ctx->flow, &ctx->store_error,
-                                    store_done) == NGX_OK) {
+                                    stored) == NGX_OK) {
         return NGX_DONE;
     }
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "consent: cannot "
@@ -164,65 +120,61 @@ static ngx_int_t to_store(ngx_http_request_t *r,
     return ngx_http_consent_send_answer(r, ctx->flow);
 }
 
-ngx_int_t ngx_http_consent_gather_body(ngx_http_request_t *r,
-                                       apr_pool_t *pool, size_t max,
-                                       char **body, size_t *len,
-                                       int *too_large)
+/* The body read, in one piece (in pool), "" when none or when past max
+ * (consent_max_body: *too_large). It may sit in a temporary file past
+ * client_body_buffer_size. NULL when it cannot be read. */
+static char *gather_body(ngx_http_request_t *r, apr_pool_t *pool, size_t max,
+                         size_t *len, int *too_large)
 {
     ngx_chain_t *cl;
-    size_t total = 0;
+    size_t total = 0, n;
     char *buf;
-    ssize_t n;
 
     *too_large = 0;
     *len = 0;
-    *body = "";
-    if (!r->request_body || !r->request_body->bufs) {
-        return NGX_OK;
+    if (!r->request_body) {
+        return "";
     }
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         total += ngx_buf_size(cl->buf);
     }
     if (total > max) {
         *too_large = 1;
-        return NGX_OK;
+        return "";
     }
     buf = apr_palloc(pool, total + 1);
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         ngx_buf_t *b = cl->buf;
 
-        if (b->in_file) {
-            n = ngx_read_file(b->file, (u_char *)buf + *len,
-                              (size_t)(b->file_last - b->file_pos),
-                              b->file_pos);
-            if (n != b->file_last - b->file_pos) {
-                return NGX_ERROR;
-            }
-            *len += (size_t)n;
+        n = b->in_file ? (size_t)(b->file_last - b->file_pos)
+                       : (size_t)(b->last - b->pos);
+        if (!b->in_file) {
+            ngx_memcpy(buf + *len, b->pos, n);
         }
-        else {
-            ngx_memcpy(buf + *len, b->pos, b->last - b->pos);
-            *len += (size_t)(b->last - b->pos);
+        else if (ngx_read_file(b->file, (u_char *)buf + *len, n,
+                               b->file_pos) != (ssize_t)n) {
+            return NULL;
         }
+        *len += n;
     }
     buf[*len] = '\0';
-    *body = buf;
-    return NGX_OK;
+    return buf;
 }
 
-static void body_read(ngx_http_request_t *r)
+void ngx_http_consent_body_read(ngx_http_request_t *r)
 {
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    consent_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+    ngx_http_consent_ctx_t *ctx =
+        ngx_http_get_module_ctx(r, ngx_http_consent_module);
     char *body;
     size_t len;
     int too_large;
     ngx_int_t rc;
 
-    if (ngx_http_consent_gather_body(r, ctx->pool, lcf->max_body, &body,
-                                     &len, &too_large)
-        != NGX_OK) {
+    body = gather_body(r, ctx->pool, lcf->flow.max_body, &len,
+                       &too_large);
+    if (!body) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -232,7 +184,8 @@ static void body_read(ngx_http_request_t *r)
             r, ctx->flow));
         return;
     }
-    /* the body read holds a reference to r: store_done finalizes */
+    /* the body read holds a reference to r (blocked, so alive): the
+     * resume handler finalizes it or lets it go on */
     rc = to_store(r, lcf, ctx);
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
@@ -270,38 +223,45 @@ void ngx_http_consent_request(ngx_http_request_t *r,
                               apr_pool_t *p, consent_flow_request_t *req)
 {
     size_t n = lcf->location ? ngx_strlen(lcf->location) : 0;
+    ngx_table_elt_t *h;
 
-    req->method = cstr(p, &r->method_name);
+    req->method = ngx_http_consent_cstr(p, &r->method_name);
     req->path = r->uri.len >= n ? apr_pstrmemdup(
         p, (char *)r->uri.data + n, r->uri.len - n) : "?";
-    req->args = cstr(p, &r->args);
+    req->args = ngx_http_consent_cstr(p, &r->args);
     req->content_type = r->headers_in.content_type
-        ? cstr(p, &r->headers_in.content_type->value) : NULL;
+        ? ngx_http_consent_cstr(p, &r->headers_in.content_type->value)
+        : NULL;
     req->content_length = r->headers_in.content_length_n;
     req->chunked = r->headers_in.chunked;
     req->if_none_match = r->headers_in.if_none_match
-        ? cstr(p, &r->headers_in.if_none_match->value) : NULL;
-    req->accept_language = header_in(r, p, "Accept-Language");
+        ? ngx_http_consent_cstr(p, &r->headers_in.if_none_match->value)
+        : NULL;
+    h = ngx_http_consent_header(&r->headers_in.headers, "Accept-Language");
+    req->accept_language = h ? ngx_http_consent_cstr(p, &h->value) : NULL;
     req->user_agent = r->headers_in.user_agent
-        ? cstr(p, &r->headers_in.user_agent->value) : NULL;
-    req->ip = cstr(p, &r->connection->addr_text);
+        ? ngx_http_consent_cstr(p, &r->headers_in.user_agent->value)
+        : NULL;
+    req->ip = ngx_http_consent_cstr(p, &r->connection->addr_text);
     req->now = apr_time_now();
     req->store_suspect = lcf->store->failed != 0;
     req->base_url = lcf->flow.confirm_email ? base_url(r, lcf, p) : NULL;
 }
 
-static consent_ctx_t *make_ctx(ngx_http_request_t *r,
-                               ngx_http_consent_loc_conf_t *lcf)
+ngx_http_consent_ctx_t *ngx_http_consent_ctx(ngx_http_request_t *r)
 {
-    consent_ctx_t *ctx = ngx_pcalloc(r->pool, sizeof *ctx);
-    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
+    ngx_http_consent_ctx_t *ctx = ngx_http_get_module_ctx(
+        r, ngx_http_consent_module);
 
-    if (!ctx || !cln || apr_pool_create(&ctx->pool, NULL) != APR_SUCCESS) {
+    if (ctx) {
+        return ctx;
+    }
+    ctx = ngx_pcalloc(r->pool, sizeof *ctx);
+    if (!ctx || !(ctx->pool = ngx_http_consent_apr_pool(r->pool))) {
         return NULL;
     }
-    cln->handler = apr_pool_cleanup_ngx;
-    cln->data = ctx->pool;
-    ngx_http_consent_request(r, lcf, ctx->pool, &ctx->req);
+    ctx->r = r;
+    ctx->status = NGX_DONE;
     ngx_http_set_ctx(r, ctx, ngx_http_consent_module);
     return ctx;
 }
@@ -310,19 +270,29 @@ ngx_int_t ngx_http_consent_handler(ngx_http_request_t *r)
 {
     ngx_http_consent_loc_conf_t *lcf =
         ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    consent_ctx_t *ctx;
-    ngx_int_t rc;
+    ngx_http_consent_ctx_t *ctx;
 
     if (!lcf->form || lcf->guard || r != r->main) {
         return NGX_DECLINED;
     }
-    if (!(ctx = make_ctx(r, lcf))) {
+    if (!(ctx = ngx_http_consent_ctx(r))) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+    ngx_http_consent_request(r, lcf, ctx->pool, &ctx->req);
     ctx->flow = consent_flow_start(&lcf->flow, &ctx->req, ctx->pool);
+    return ngx_http_consent_step(r, lcf, ctx);
+}
+
+ngx_int_t ngx_http_consent_step(ngx_http_request_t *r,
+                                ngx_http_consent_loc_conf_t *lcf,
+                                ngx_http_consent_ctx_t *ctx)
+{
+    ngx_int_t rc;
+
     switch (ctx->flow->step) {
     case CONSENT_FLOW_READ_BODY:
-        rc = ngx_http_read_client_request_body(r, body_read);
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_http_consent_body_read);
         return rc >= NGX_HTTP_SPECIAL_RESPONSE ? rc : NGX_DONE;
     case CONSENT_FLOW_STORE:
         if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -330,7 +300,7 @@ ngx_int_t ngx_http_consent_handler(ngx_http_request_t *r)
         }
         rc = to_store(r, lcf, ctx);
         if (rc == NGX_DONE) {
-            r->main->count++;       /* store_done finalizes */
+            r->main->count++;       /* stored() finalizes */
         }
         return rc;
     default:

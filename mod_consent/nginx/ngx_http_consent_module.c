@@ -14,126 +14,29 @@
 #include "consent_log.h"
 #include "consent_mail.h"
 #include "consent_site.h"
+#include "consent_site_keys.h"
 #include "consent_tenant.h"
 
 #define DEFAULT_LIFETIME 7200
 #define DEFAULT_MAX_BODY (64 * 1024)
-
-static ngx_int_t consent_init_module(ngx_cycle_t *cycle);
-static ngx_int_t consent_init_process(ngx_cycle_t *cycle);
-static void consent_exit_process(ngx_cycle_t *cycle);
-static void *consent_create_main_conf(ngx_conf_t *cf);
-static void *consent_create_loc_conf(ngx_conf_t *cf);
-static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
-                                    void *child);
-static char *set_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_store(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_template_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_default_lang(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_lifetime(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_max_body(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_success_url(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_site(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_confirm(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_confirm_lifetime(ngx_conf_t *cf, ngx_command_t *cmd,
-                                  void *c);
-static char *set_mail_command(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
-static char *set_mail_from(ngx_conf_t *cf, ngx_command_t *cmd, void *c);
 
 const consent_conf_names_t ngx_http_consent_names = {
     "nginx", "consent_form", "consent_guard", "consent_guard_fix", "on",
     "consent_mail_from", "consent_mail_command"
 };
 
-#define ANY_LEVEL (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
-
-static ngx_command_t consent_commands[] = {
-    { ngx_string("consent_secret_file"), ANY_LEVEL | NGX_CONF_TAKE1,
-      set_secret_file, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_store"), ANY_LEVEL | NGX_CONF_TAKE2,
-      set_store, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_template_dir"), ANY_LEVEL | NGX_CONF_TAKE1,
-      set_template_dir, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_form"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
-      set_form, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_guard"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
-      set_form, NGX_HTTP_LOC_CONF_OFFSET, 1, NULL },
-    { ngx_string("consent_guard_fix"), ANY_LEVEL | NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_consent_loc_conf_t, guard_fix), NULL },
-    { ngx_string("consent_default_language"), ANY_LEVEL | NGX_CONF_TAKE1,
-      set_default_lang, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_token_lifetime"), ANY_LEVEL | NGX_CONF_TAKE1,
-      set_lifetime, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_max_body"), ANY_LEVEL | NGX_CONF_TAKE1,
-      set_max_body, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_success_url"), ANY_LEVEL | NGX_CONF_TAKE1,
-      set_success_url, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_site"),
-      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
-      set_site, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_confirm"), ANY_LEVEL | NGX_CONF_TAKE1,
-      set_confirm, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_confirm_lifetime"), ANY_LEVEL | NGX_CONF_TAKE1,
-      set_confirm_lifetime, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_mail_command"),
-      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
-      set_mail_command, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { ngx_string("consent_mail_from"),
-      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
-      set_mail_from, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    ngx_null_command
-};
-
-static ngx_http_module_t consent_module_ctx = {
-    NULL,                           /* preconfiguration */
-    ngx_http_consent_guard_init,    /* postconfiguration */
-    consent_create_main_conf,
-    NULL,                           /* init main */
-    NULL, NULL,                     /* server */
-    consent_create_loc_conf,
-    consent_merge_loc_conf
-};
-
-ngx_module_t ngx_http_consent_module = {
-    NGX_MODULE_V1,
-    &consent_module_ctx,
-    consent_commands,
-    NGX_HTTP_MODULE,
-    NULL,                           /* init master */
-    consent_init_module,
-    consent_init_process,
-    NULL, NULL,                     /* threads */
-    consent_exit_process,
-    NULL,                           /* exit master */
-    NGX_MODULE_V1_PADDING
-};
-
-/* Per worker: APR pools for what outlives a request (connections). */
-static apr_pool_t *worker_pool;
-
 /* ---- APR, once per process ------------------------------------------- */
 
-static ngx_uint_t log_level(consent_log_level_t level)
-{
-    switch (level) {
-    case CONSENT_LOG_ERR:
-        return NGX_LOG_ERR;
-    case CONSENT_LOG_WARNING:
-        return NGX_LOG_WARN;
-    case CONSENT_LOG_INFO:
-        return NGX_LOG_INFO;
-    default:
-        return NGX_LOG_DEBUG;
-    }
-}
+/* nginx's levels of the core's (consent_log_level_t) */
+static const ngx_uint_t log_level[] = {
+    NGX_LOG_ERR, NGX_LOG_WARN, NGX_LOG_INFO, NGX_LOG_DEBUG
+};
 
 static void core_log(void *baton, consent_log_level_t level,
                      apr_status_t rv, const char *file, int line,
                      const char *msg)
 {
-    ngx_log_error(log_level(level), ngx_cycle->log, 0, "consent: %s", msg);
+    ngx_log_error(log_level[level], ngx_cycle->log, 0, "consent: %s", msg);
 }
 
 /*
@@ -166,22 +69,79 @@ static void apr_pool_cleanup_ngx(void *data)
     apr_pool_destroy(data);
 }
 
+apr_pool_t *ngx_http_consent_apr_pool(ngx_pool_t *pool)
+{
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(pool, 0);
+    apr_pool_t *p;
+
+    if (!cln || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    cln->handler = apr_pool_cleanup_ngx;
+    cln->data = p;
+    return p;
+}
+
+void ngx_http_consent_log_lines(ngx_log_t *log,
+                                const apr_array_header_t *lines)
+{
+    int i;
+
+    for (i = 0; i < lines->nelts; ++i) {
+        const consent_log_line_t *l = &APR_ARRAY_IDX(lines, i,
+                                                     consent_log_line_t);
+
+        ngx_log_error(log_level[l->level], log, 0, "consent: %s", l->text);
+    }
+}
+
+ngx_table_elt_t *ngx_http_consent_next_header(ngx_list_part_t **part,
+                                              ngx_uint_t *i)
+{
+    while (*i >= (*part)->nelts) {
+        if (!(*part)->next) {
+            return NULL;
+        }
+        *part = (*part)->next;
+        *i = 0;
+    }
+    return (ngx_table_elt_t *)(*part)->elts + (*i)++;
+}
+
+int ngx_http_consent_key_is(ngx_table_elt_t *h, const char *name)
+{
+    size_t n = ngx_strlen(name);
+
+    return h->key.len == n
+           && ngx_strncasecmp(h->key.data, (u_char *)name, n) == 0;
+}
+
+ngx_table_elt_t *ngx_http_consent_header(ngx_list_t *list, const char *name)
+{
+    ngx_list_part_t *part = &list->part;
+    ngx_uint_t i = 0;
+    ngx_table_elt_t *h;
+
+    while ((h = ngx_http_consent_next_header(&part, &i))) {
+        if (h->hash && ngx_http_consent_key_is(h, name)) {
+            return h;
+        }
+    }
+    return NULL;
+}
+
 static void *consent_create_main_conf(ngx_conf_t *cf)
 {
     ngx_http_consent_main_conf_t *mcf;
-    ngx_pool_cleanup_t *cln;
 
     if (apr_once(cf->log) != NGX_OK) {
         return NULL;
     }
     mcf = ngx_pcalloc(cf->pool, sizeof *mcf);
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (!mcf || !cln || apr_pool_create(&mcf->pool, NULL) != APR_SUCCESS) {
+    /* this cycle's forms and templates go with the cycle (reload) */
+    if (!mcf || !(mcf->pool = ngx_http_consent_apr_pool(cf->pool))) {
         return NULL;
     }
-    /* this cycle's forms and templates go with the cycle (reload) */
-    cln->handler = apr_pool_cleanup_ngx;
-    cln->data = mcf->pool;
     mcf->site = consent_site_make(mcf->pool);
     mcf->stores = apr_hash_make(mcf->pool);
     mcf->site_keys = apr_hash_make(mcf->pool);
@@ -198,7 +158,7 @@ static void *consent_create_loc_conf(ngx_conf_t *cf)
     }
     lcf->guard_fix = NGX_CONF_UNSET;
     lcf->lifetime = NGX_CONF_UNSET;
-    lcf->max_body = NGX_CONF_UNSET_SIZE;
+    lcf->flow.max_body = NGX_CONF_UNSET_SIZE;
     lcf->confirm = NGX_CONF_UNSET;
     lcf->confirm_lifetime = NGX_CONF_UNSET;
     return lcf;
@@ -356,32 +316,6 @@ static char *set_form(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     return NGX_CONF_OK;
 }
 
-static char *set_default_lang(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
-{
-    ngx_http_consent_loc_conf_t *lcf = c;
-    ngx_str_t *value = cf->args->elts;
-
-    if (!consent_conf_lang_ok((const char *)value[1].data, value[1].len)) {
-        return "needs a language tag such as en or fr";
-    }
-    lcf->default_lang = (const char *)value[1].data;
-    return NGX_CONF_OK;
-}
-
-static char *set_lifetime(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
-{
-    ngx_http_consent_loc_conf_t *lcf = c;
-    ngx_str_t *value = cf->args->elts;
-    time_t t = ngx_parse_time(&value[1], 1);
-
-    if (t == (time_t)NGX_ERROR
-        || !consent_conf_lifetime_ok(apr_time_from_sec(t))) {
-        return "needs a duration between 10s and 30d (e.g. 7200, 120m, 2h)";
-    }
-    lcf->lifetime = t;
-    return NGX_CONF_OK;
-}
-
 static char *set_max_body(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
 {
     ngx_http_consent_loc_conf_t *lcf = c;
@@ -391,44 +325,9 @@ static char *set_max_body(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     if (n == NGX_ERROR || !consent_conf_max_body_ok(n)) {
         return "needs a size between 1024 and 16777216 bytes (e.g. 64k)";
     }
-    lcf->max_body = (size_t)n;
+    lcf->flow.max_body = (size_t)n;
     return NGX_CONF_OK;
 }
-
-static char *set_success_url(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
-{
-    ngx_http_consent_loc_conf_t *lcf = c;
-    ngx_str_t *value = cf->args->elts;
-    const char *arg = (const char *)value[1].data;
-
-    if (!consent_conf_success_url_ok(arg, main_conf(cf)->pool)) {
-        return "needs an absolute URL or a path starting with /";
-    }
-    lcf->success_url = arg;
-    return NGX_CONF_OK;
-}
-
-/* consent_site NAME: as Apache's ConsentSite (consent_tenant.h). */
-static char *set_site(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
-{
-    ngx_http_consent_loc_conf_t *lcf = c;
-    ngx_str_t *value = cf->args->elts;
-    apr_pool_t *p = main_conf(cf)->pool;
-    const char *name, *err;
-
-    if (lcf->site) {
-        return "is duplicate";
-    }
-    name = apr_pstrmemdup(p, (char *)value[1].data, value[1].len);
-    if ((err = consent_site_check(name, p))) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_site: %s", err);
-        return NGX_CONF_ERROR;
-    }
-    lcf->site = name;
-    return NGX_CONF_OK;
-}
-
-/* ---- double opt-in (consent_confirm.h), as Apache's ConsentConfirm --- */
 
 static char *set_confirm(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
 {
@@ -446,59 +345,85 @@ static char *set_confirm(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     return NGX_CONF_OK;
 }
 
-static char *set_confirm_lifetime(ngx_conf_t *cf, ngx_command_t *cmd,
-                                  void *c)
+/* ---- one word the core checks ------------------------------------------ */
+
+/* The rule of a one-word directive (its command's post): the core's
+ * check, NULL or why not; why is logged on a line of its own ("name:
+ * why") or, when short, said by nginx after '"name" directive'. */
+typedef struct {
+    const char *(*check)(const char *arg, apr_pool_t *p);
+    unsigned once:1;                /* a second one is refused */
+    unsigned own_line:1;
+} word_rule_t;
+
+static const char *lang_check(const char *arg, apr_pool_t *p)
 {
-    ngx_http_consent_loc_conf_t *lcf = c;
+    return consent_conf_lang_ok(arg, strlen(arg))
+           ? NULL : "needs a language tag such as en or fr";
+}
+
+static const char *success_url_check(const char *arg, apr_pool_t *p)
+{
+    return consent_conf_success_url_ok(arg, p)
+           ? NULL : "needs an absolute URL or a path starting with /";
+}
+
+static const char *mail_command_check(const char *arg, apr_pool_t *p)
+{
+    const char *why;
+
+    return consent_mail_argv(arg, &why, p) ? NULL : why;
+}
+
+static const char *mail_from_check(const char *arg, apr_pool_t *p)
+{
+    const char *why;
+
+    return consent_mail_from_ok(arg, &why, p)
+           ? NULL : apr_psprintf(p, "%s: %s", arg, why);
+}
+
+/* The word, checked, kept at cmd->offset in the location's conf. */
+static char *set_word(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    const word_rule_t *rule = cmd->post;
+    const char **slot = (const char **)((char *)c + cmd->offset);
+    ngx_str_t *value = cf->args->elts;
+    apr_pool_t *p = main_conf(cf)->pool;
+    const char *arg = apr_pstrmemdup(p, (char *)value[1].data,
+                                     value[1].len), *why;
+
+    if (rule->once && *slot) {
+        return "is duplicate";
+    }
+    if (!(why = rule->check(arg, p))) {
+        *slot = arg;
+        return NGX_CONF_OK;
+    }
+    if (!rule->own_line) {
+        return (char *)why;
+    }
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s", &cmd->name, why);
+    return NGX_CONF_ERROR;
+}
+
+/* A duration in nginx's units (7200, 120m, 2h), checked by the core's
+ * rule (cmd->post), kept in seconds at cmd->offset. */
+typedef struct {
+    int (*ok)(apr_interval_time_t t);
+    const char *refusal;
+} duration_rule_t;
+
+static char *set_duration(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    const duration_rule_t *rule = cmd->post;
     ngx_str_t *value = cf->args->elts;
     time_t t = ngx_parse_time(&value[1], 1);
 
-    if (t == (time_t)NGX_ERROR
-        || !consent_conf_confirm_lifetime_ok(apr_time_from_sec(t))) {
-        return "needs a duration between 60s and 90 days (e.g. 7d, 48h, "
-               "3600)";
+    if (t == (time_t)NGX_ERROR || !rule->ok(apr_time_from_sec(t))) {
+        return (char *)rule->refusal;
     }
-    lcf->confirm_lifetime = t;
-    return NGX_CONF_OK;
-}
-
-static char *set_mail_command(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
-{
-    ngx_http_consent_loc_conf_t *lcf = c;
-    ngx_str_t *value = cf->args->elts;
-    apr_pool_t *p = main_conf(cf)->pool;
-    const char *arg = apr_pstrmemdup(p, (char *)value[1].data,
-                                     value[1].len), *why;
-
-    if (lcf->mail_command) {
-        return "is duplicate";
-    }
-    if (!consent_mail_argv(arg, &why, p)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_mail_command: %s",
-                           why);
-        return NGX_CONF_ERROR;
-    }
-    lcf->mail_command = arg;
-    return NGX_CONF_OK;
-}
-
-static char *set_mail_from(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
-{
-    ngx_http_consent_loc_conf_t *lcf = c;
-    ngx_str_t *value = cf->args->elts;
-    apr_pool_t *p = main_conf(cf)->pool;
-    const char *arg = apr_pstrmemdup(p, (char *)value[1].data,
-                                     value[1].len), *why;
-
-    if (lcf->mail_from) {
-        return "is duplicate";
-    }
-    if (!consent_mail_from_ok(arg, &why, p)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_mail_from: %s: %s",
-                           arg, why);
-        return NGX_CONF_ERROR;
-    }
-    lcf->mail_from = arg;
+    *(time_t *)((char *)c + cmd->offset) = t;
     return NGX_CONF_OK;
 }
 
@@ -558,54 +483,20 @@ static const char *server_site(ngx_conf_t *cf)
     return site;
 }
 
-/* The site's keyring, derived once per master keyring and site. */
-static consent_keyring_t *site_keys(ngx_conf_t *cf,
-                                    ngx_http_consent_loc_conf_t *lcf)
+/* The definition as the location's site serves it (consent_site.h:
+ * the notice names the site), then its pages in its location's layout,
+ * compiled once per layout. */
+static char *site_pages(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf)
 {
     ngx_http_consent_main_conf_t *mcf = main_conf(cf);
-    const char *key = apr_psprintf(mcf->pool, "%pp %s", (void *)lcf->keys,
-                                   lcf->site);
-    consent_keyring_t *ring = apr_hash_get(mcf->site_keys, key,
-                                           APR_HASH_KEY_STRING);
-    const char *err;
+    apr_array_header_t *problems;
 
-    if (ring) {
-        return ring;
-    }
-    ring = consent_site_keyring(lcf->keys, lcf->site, mcf->pool, &err);
-    if (!ring) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_site %s: %s",
-                           lcf->site, err);
-        return NULL;
-    }
-    apr_hash_set(mcf->site_keys, key, APR_HASH_KEY_STRING, ring);
-    return ring;
-}
-
-/* The definition as the location's site serves it (consent_site.h:
- * the notice names the site); its pages are compiled after, once per
- * layout. */
-static char *site_form(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf)
-{
-    consent_form_t *form = consent_site_for(main_conf(cf)->site, lcf->form,
-                                            lcf->site);
-
-    if (!form) {
+    if (!(lcf->form = consent_site_for(mcf->site, lcf->form, lcf->site))) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_form %s: cannot "
                            "build its notices for site %s", lcf->form_path,
                            lcf->site);
         return NGX_CONF_ERROR;
     }
-    lcf->form = form;
-    return NGX_CONF_OK;
-}
-
-/* The form's pages in its location's layout (see consent_site.h). */
-static char *compile_pages(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf)
-{
-    ngx_http_consent_main_conf_t *mcf = main_conf(cf);
-    apr_array_header_t *problems;
-
     problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
     lcf->flow.ui = consent_site_pages(mcf->site, &lcf->form,
                                       lcf->template_dir, problems);
@@ -623,12 +514,13 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
 {
     ngx_http_consent_loc_conf_t *prev = parent, *conf = child;
     apr_pool_t *p = main_conf(cf)->pool;
+    const char *err;
 
     MERGE_PTR(keys);
     MERGE_PTR(store);
     MERGE_PTR(template_dir);
-    MERGE_PTR(default_lang);
-    MERGE_PTR(success_url);
+    MERGE_PTR(flow.default_lang);
+    MERGE_PTR(flow.success_url);
     MERGE_PTR(site);
     MERGE_PTR(mail_command);
     MERGE_PTR(mail_from);
@@ -638,7 +530,7 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_value(conf->guard_fix, prev->guard_fix, 0);
     ngx_conf_merge_sec_value(conf->lifetime, prev->lifetime,
                              DEFAULT_LIFETIME);
-    ngx_conf_merge_size_value(conf->max_body, prev->max_body,
+    ngx_conf_merge_size_value(conf->flow.max_body, prev->flow.max_body,
                               DEFAULT_MAX_BODY);
     if (!conf->form) {
         return NGX_CONF_OK;
@@ -660,9 +552,14 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
     /* tokens and links are signed with the site's keys, proofs sealed
      * with the master's, as on Apache: a mixed fleet is one service */
-    if (!(conf->flow.keys = site_keys(cf, conf))
-        || site_form(cf, conf) != NGX_CONF_OK
-        || compile_pages(cf, conf) != NGX_CONF_OK) {
+    conf->flow.keys = consent_site_keys(main_conf(cf)->site_keys, conf->keys,
+                                        conf->site, p, &err);
+    if (!conf->flow.keys) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_site %s: %s",
+                           conf->site, err);
+        return NGX_CONF_ERROR;
+    }
+    if (site_pages(cf, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
     conf->flow.seal_keys = conf->keys;
@@ -670,10 +567,7 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
     conf->flow.form = conf->form;
     conf->flow.withdraw_url = apr_pstrcat(p, conf->location, "/withdraw",
                                           NULL);
-    conf->flow.default_lang = conf->default_lang;
     conf->flow.lifetime = apr_time_from_sec(conf->lifetime);
-    conf->flow.max_body = conf->max_body;
-    conf->flow.success_url = conf->success_url;
     conf->flow.guard_fix = conf->guard_fix;
     return merge_confirm(cf, conf);
 }
@@ -685,20 +579,14 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static ngx_int_t consent_init_module(ngx_cycle_t *cycle)
 {
     ngx_http_consent_main_conf_t *mcf;
-    ngx_http_consent_store_t **st;
-    ngx_uint_t i;
 
     if (ngx_test_config || !cycle->conf_ctx[ngx_http_module.index]) {
         return NGX_OK;
     }
     mcf = ngx_http_cycle_get_module_main_conf(cycle,
                                               ngx_http_consent_module);
-    if (!mcf) {
-        return NGX_OK;
-    }
-    st = mcf->store_list->elts;
-    for (i = 0; i < mcf->store_list->nelts; ++i) {
-        ngx_http_consent_migrate(cycle, st[i]);
+    if (mcf) {
+        ngx_http_consent_migrate(cycle, mcf->store_list);
     }
     return NGX_OK;
 }
@@ -707,11 +595,9 @@ static ngx_int_t consent_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_consent_main_conf_t *mcf;
 
-    if (apr_once(cycle->log) != NGX_OK
-        || apr_pool_create(&worker_pool, NULL) != APR_SUCCESS) {
+    if (apr_once(cycle->log) != NGX_OK) {
         return NGX_ERROR;
     }
-    ngx_http_consent_threads_init(worker_pool);
     mcf = ngx_http_cycle_get_module_main_conf(cycle,
                                               ngx_http_consent_module);
     if (mcf && mcf->mails) {
@@ -726,8 +612,85 @@ static ngx_int_t consent_init_process(ngx_cycle_t *cycle)
 static void consent_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_consent_close_all();
-    if (worker_pool) {
-        apr_pool_destroy(worker_pool);
-        worker_pool = NULL;
-    }
 }
+
+/* ---- the module -------------------------------------------------------- */
+
+#define ANY_LEVEL (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
+#define LCF(field) offsetof(ngx_http_consent_loc_conf_t, field)
+#define WORD(check, once, own_line) \
+    (void *)&(const word_rule_t){ check, once, own_line }
+#define DURATION(ok, refusal) (void *)&(const duration_rule_t){ ok, refusal }
+
+static ngx_command_t consent_commands[] = {
+    { ngx_string("consent_secret_file"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_secret_file, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_store"), ANY_LEVEL | NGX_CONF_TAKE2,
+      set_store, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_template_dir"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_template_dir, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_form"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+      set_form, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_guard"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+      set_form, NGX_HTTP_LOC_CONF_OFFSET, 1, NULL },
+    { ngx_string("consent_guard_fix"), ANY_LEVEL | NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, LCF(guard_fix),
+      NULL },
+    { ngx_string("consent_default_language"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_word, NGX_HTTP_LOC_CONF_OFFSET, LCF(flow.default_lang),
+      WORD(lang_check, 0, 0) },
+    { ngx_string("consent_token_lifetime"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_duration, NGX_HTTP_LOC_CONF_OFFSET, LCF(lifetime),
+      DURATION(consent_conf_lifetime_ok, "needs a duration between 10s "
+               "and 30d (e.g. 7200, 120m, 2h)") },
+    { ngx_string("consent_max_body"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_max_body, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_success_url"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_word, NGX_HTTP_LOC_CONF_OFFSET, LCF(flow.success_url),
+      WORD(success_url_check, 0, 0) },
+    /* as Apache's ConsentSite (consent_tenant.h) */
+    { ngx_string("consent_site"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+      set_word, NGX_HTTP_LOC_CONF_OFFSET, LCF(site),
+      WORD(consent_site_check, 1, 1) },
+    /* double opt-in (consent_confirm.h), as Apache's ConsentConfirm */
+    { ngx_string("consent_confirm"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_confirm, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { ngx_string("consent_confirm_lifetime"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_duration, NGX_HTTP_LOC_CONF_OFFSET, LCF(confirm_lifetime),
+      DURATION(consent_conf_confirm_lifetime_ok, "needs a duration "
+               "between 60s and 90 days (e.g. 7d, 48h, 3600)") },
+    { ngx_string("consent_mail_command"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+      set_word, NGX_HTTP_LOC_CONF_OFFSET, LCF(mail_command),
+      WORD(mail_command_check, 1, 1) },
+    { ngx_string("consent_mail_from"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
+      set_word, NGX_HTTP_LOC_CONF_OFFSET, LCF(mail_from),
+      WORD(mail_from_check, 1, 1) },
+    ngx_null_command
+};
+
+static ngx_http_module_t consent_module_ctx = {
+    NULL,                           /* preconfiguration */
+    ngx_http_consent_guard_init,    /* postconfiguration */
+    consent_create_main_conf,
+    NULL,                           /* init main */
+    NULL, NULL,                     /* server */
+    consent_create_loc_conf,
+    consent_merge_loc_conf
+};
+
+ngx_module_t ngx_http_consent_module = {
+    NGX_MODULE_V1,
+    &consent_module_ctx,
+    consent_commands,
+    NGX_HTTP_MODULE,
+    NULL,                           /* init master */
+    consent_init_module,
+    consent_init_process,
+    NULL, NULL,                     /* threads */
+    consent_exit_process,
+    NULL,                           /* exit master */
+    NGX_MODULE_V1_PADDING
+};

@@ -12,19 +12,18 @@
  */
 #include "ngx_http_consent.h"
 
-#include <apr_dbd.h>
-#include <apr_thread_mutex.h>
+#include <pthread.h>
 
+#include <apr_dbd.h>
+
+#include "consent_store_conn.h"
 #include "consent_store_setup.h"
 
 typedef struct consent_conn_s consent_conn_t;
 
 struct consent_conn_s {
     const ngx_http_consent_store_t *def;
-    apr_pool_t *pool;
-    consent_store_t *store;         /* NULL while closed */
-    const apr_dbd_driver_t *driver;
-    apr_dbd_t *handle;
+    consent_store_conn_t conn;
     char lane[64];
     consent_lane_cache_t cache;
     consent_conn_t *next;           /* this thread's */
@@ -36,77 +35,13 @@ static __thread consent_conn_t *thread_conns;
 /* Every connection, so that exit_process closes them (threads are gone
  * by then, their thread-locals with them). */
 static consent_conn_t *all_conns;
-static apr_thread_mutex_t *all_lock;
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct {
     ngx_http_consent_loc_conf_t *lcf;
     consent_flow_t *flow;
     const char **error;             /* opening the connection */
 } consent_task_t;
-
-static void conn_close(consent_conn_t *c)
-{
-    if (c->handle) {
-        apr_dbd_close(c->driver, c->handle);
-    }
-    c->handle = NULL;
-    c->store = NULL;
-    if (c->pool) {
-        apr_pool_clear(c->pool);
-    }
-}
-
-/* Opens, migrates (a store down at start-up gets its schema when it is
- * back), sets the connection up and prepares the statements. */
-static const char *conn_open(consent_conn_t *c)
-{
-    const char *err = NULL;
-    apr_status_t rv;
-
-    rv = apr_dbd_get_driver(c->pool, c->def->driver, &c->driver);
-    if (rv != APR_SUCCESS) {
-        return apr_pstrcat(c->pool, "no APR DBD driver ", c->def->driver,
-                           NULL);
-    }
-    rv = apr_dbd_open_ex(c->driver, c->pool, c->def->params, &c->handle,
-                         &err);
-    if (rv != APR_SUCCESS) {
-        c->handle = NULL;
-        return err ? err : "cannot open the store";
-    }
-    if (consent_store_migrate(c->driver, c->handle, c->pool, &err)
-        != APR_SUCCESS
-        || consent_store_connection_init(c->driver, c->handle, c->pool, &err)
-           != APR_SUCCESS
-        || consent_store_open(&c->store, c->driver, c->handle, c->pool, &err)
-           != APR_SUCCESS) {
-        c->store = NULL;
-        return err ? err : "cannot prepare the store";
-    }
-    return NULL;
-}
-
-/* apr-util 1.6's pgsql driver segfaults when BEGIN fails on a connection
- * whose server went away, and libpq only learns that on its next use:
- * ask first, so a restarted PostgreSQL costs a reconnect, not a worker. */
-static int conn_alive(consent_conn_t *c, apr_pool_t *p)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-
-    if (strcmp(c->def->driver, "pgsql") != 0) {
-        return 1;
-    }
-    /* random access: PQexec, which waits for the answer (sequential
-     * access only sends, and a send to a dead server can look fine) */
-    if (apr_dbd_select(c->driver, p, c->handle, &res, "SELECT 1", 1) != 0) {
-        return 0;
-    }
-    while (apr_dbd_get_row(c->driver, p, res, &row, -1) == 0) {
-        /* drain */
-    }
-    return 1;
-}
 
 static consent_conn_t *thread_conn(const ngx_http_consent_store_t *def)
 {
@@ -118,23 +53,22 @@ static consent_conn_t *thread_conn(const ngx_http_consent_store_t *def)
         }
     }
     c = calloc(1, sizeof *c);
-    if (!c || apr_pool_create(&c->pool, NULL) != APR_SUCCESS) {
+    if (!c || apr_pool_create(&c->conn.pool, NULL) != APR_SUCCESS) {
         free(c);
         return NULL;
     }
     c->def = def;
-    apr_cpystrn(c->lane, consent_store_lane_id(c->pool), sizeof c->lane);
-    apr_pool_clear(c->pool);
+    c->conn.driver_name = def->driver;
+    c->conn.params = def->params;
+    apr_cpystrn(c->lane, consent_store_lane_id(c->conn.pool),
+                sizeof c->lane);
+    apr_pool_clear(c->conn.pool);
     c->next = thread_conns;
     thread_conns = c;
-    if (all_lock) {
-        apr_thread_mutex_lock(all_lock);
-    }
+    pthread_mutex_lock(&all_lock);
     c->all_next = all_conns;
     all_conns = c;
-    if (all_lock) {
-        apr_thread_mutex_unlock(all_lock);
-    }
+    pthread_mutex_unlock(&all_lock);
     return c;
 }
 
@@ -150,18 +84,13 @@ static void store_task(void *data, ngx_log_t *log)
         consent_flow_store(f, NULL, NULL, NULL);
         return;
     }
-    if (c->store && !conn_alive(c, f->pool)) {
-        conn_close(c);
-    }
-    if (!c->store && (*t->error = conn_open(c)) != NULL) {
-        *t->error = apr_pstrdup(f->pool, *t->error);
-        conn_close(c);
-    }
-    consent_flow_store(f, c->store, c->lane, &c->cache);
+    consent_flow_store(f, consent_store_conn_get(&c->conn, f->pool,
+                                                 t->error),
+                       c->lane, &c->cache);
     if (consent_flow_store_failed(f)) {
         /* a fresh connection next time; the lane memory is checked
          * against the store anyway, forget it to save a retry */
-        conn_close(c);
+        consent_store_conn_close(&c->conn);
         memset(&c->cache, 0, sizeof c->cache);
     }
 }
@@ -218,52 +147,34 @@ void ngx_http_consent_close_all(void)
 
     for (c = all_conns; c; c = next) {
         next = c->all_next;
-        conn_close(c);
-        apr_pool_destroy(c->pool);
+        consent_store_conn_close(&c->conn);
+        apr_pool_destroy(c->conn.pool);
         free(c);
     }
     all_conns = NULL;
 }
 
-void ngx_http_consent_threads_init(apr_pool_t *p)
-{
-    if (apr_thread_mutex_create(&all_lock, APR_THREAD_MUTEX_DEFAULT, p)
-        != APR_SUCCESS) {
-        all_lock = NULL;
-    }
-}
-
-void ngx_http_consent_migrate(ngx_cycle_t *cycle,
-                              ngx_http_consent_store_t *st)
+void ngx_http_consent_migrate(ngx_cycle_t *cycle, ngx_array_t *stores)
 {
     ngx_core_conf_t *ccf = (ngx_core_conf_t *)ngx_get_conf(
         cycle->conf_ctx, ngx_core_module);
+    ngx_http_consent_store_t **st = stores->elts;
     apr_array_header_t *logs;
     apr_pool_t *p;
-    const char *err;
-    int i;
+    ngx_uint_t i;
 
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return;
-    }
-    logs = apr_array_make(p, 2, sizeof(consent_log_line_t));
-    if (consent_store_setup_schema(st->driver, st->params, p, &err)
-        != APR_SUCCESS) {
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "consent: store %s "
-                      "unavailable, consent locations answer 503 until it "
-                      "is back: %s",
-                      consent_store_label(st->driver, st->params, p), err);
-    }
-    else if (ccf->user != (ngx_uid_t)NGX_CONF_UNSET_UINT) {
+    for (i = 0; i < stores->nelts; ++i) {
+        if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
+            return;
+        }
+        logs = apr_array_make(p, 2, sizeof(consent_log_line_t));
         /* an sqlite3 file made by root must become the workers' user */
-        consent_store_setup_owner(st->driver, st->params, ccf->user,
-                                  ccf->group, "the worker user", logs, p);
+        consent_store_setup_start(
+            st[i]->driver, st[i]->params,
+            consent_store_label(st[i]->driver, st[i]->params, p),
+            ccf->user != (ngx_uid_t)NGX_CONF_UNSET_UINT, ccf->user,
+            ccf->group, "the worker user", logs, p);
+        ngx_http_consent_log_lines(cycle->log, logs);
+        apr_pool_destroy(p);
     }
-    for (i = 0; i < logs->nelts; ++i) {
-        const consent_log_line_t *l = &APR_ARRAY_IDX(logs, i,
-                                                     consent_log_line_t);
-
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "consent: %s", l->text);
-    }
-    apr_pool_destroy(p);
 }
