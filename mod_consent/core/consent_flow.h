@@ -226,4 +226,39 @@ apr_status_t consent_flow_issue_token(const consent_form_t *form,
                                       consent_page_kind_t page,
                                       const char **token, apr_pool_t *p);
 
+/* ---- consent_flow_table.c: the flow and an APR table of headers ---- */
+
+/* A guarded page the guard edits differs from the application's: a new
+ * length, a token for this person only, in the language of the request.
+ * Sets the response headers h to say so. */
+void consent_flow_edit_page_headers(apr_table_t *h);
+
+/* What the directives of a location set (merged by the adapter), as
+ * opposed to what start-up resolves (form, pages, style) and what the
+ * serving server gives (keys, site, mail). */
+typedef struct {
+    const char *default_lang;       /* NULL: en */
+    apr_interval_time_t lifetime;
+    apr_size_t max_body;
+    const char *success_url;        /* NULL: a confirmation page */
+    int confirm_email;
+    apr_interval_time_t confirm_lifetime;
+    int guard_fix;
+} consent_location_values_t;
+
+/* Copies v into the flow's configuration fc. */
+void consent_location_values(consent_flow_conf_t *fc,
+                             const consent_location_values_t *v);
+
+/* The flow's request headers read from an apr table (Content-Type,
+ * Content-Length: -1 without, larger than any limit when unreadable,
+ * Transfer-Encoding, If-None-Match, Accept-Language, User-Agent). */
+void consent_flow_request_headers(consent_flow_request_t *req,
+                                  const apr_table_t *headers);
+
+/* Only the guard's check says a consent was stored: every client
+ * spelling of Consent-Receipt (consent_flow_is_receipt_header) goes
+ * from the request headers h. */
+void consent_flow_strip_receipts(apr_table_t *h, apr_pool_t *p);
+
 #endif

@@ -4,6 +4,8 @@
 #include "consent.h"
 #include "consent_log.h"
 
+#include <apr_strings.h>
+
 static void log_stderr(void *baton, consent_log_level_t level,
                        apr_status_t rv, const char *file, int line,
                        const char *msg)
@@ -67,4 +69,24 @@ const char *consent_problem_str(apr_pool_t *p, const consent_problem_t *pb)
                             pb->rule, pb->message);
     }
     return apr_psprintf(p, "%s: [%s] %s", pb->file, pb->rule, pb->message);
+}
+
+apr_array_header_t *consent_problem_lines(const apr_array_header_t *problems,
+                                          int id, const char *what,
+                                          apr_pool_t *p)
+{
+    apr_array_header_t *lines = apr_array_make(p, problems->nelts + 1,
+                                               sizeof(consent_log_line_t));
+    int i;
+
+    for (i = 0; i < problems->nelts; ++i) {
+        consent_log_line_t *l = apr_array_push(lines);
+
+        l->level = CONSENT_LOG_ERR;
+        l->id = id;
+        l->text = apr_pstrcat(p, what, ": ", consent_problem_str(
+                              p, &APR_ARRAY_IDX(problems, i,
+                                                consent_problem_t)), NULL);
+    }
+    return lines;
 }

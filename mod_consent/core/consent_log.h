@@ -7,6 +7,7 @@
 #define CONSENT_LOG_H
 
 #include <apr_errno.h>
+#include <apr_tables.h>
 
 typedef enum {
     CONSENT_LOG_ERR,
@@ -22,6 +23,13 @@ typedef struct {
     int id;
     const char *text;
 } consent_log_line_t;
+
+/* problems (consent_problem_t) as log lines (consent_log_line_t, errors
+ * numbered id; 0: no number), each "what: file:line: [rule] message",
+ * so an admin sees every mistake at once. */
+apr_array_header_t *consent_problem_lines(const apr_array_header_t *problems,
+                                          int id, const char *what,
+                                          apr_pool_t *p);
 
 typedef void consent_log_fn(void *baton, consent_log_level_t level,
                             apr_status_t rv, const char *file, int line,

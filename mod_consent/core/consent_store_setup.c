@@ -210,3 +210,25 @@ int consent_store_setup_retry_due(volatile apr_uint32_t *after,
     return now_sec >= at
            && apr_atomic_cas32(after, now_sec + every_sec, at) == at;
 }
+
+apr_status_t consent_store_setup_retry(volatile apr_uint32_t *ready,
+                                       volatile apr_uint32_t *after,
+                                       apr_uint32_t every_sec,
+                                       const char *driver,
+                                       const char *params, const char **err,
+                                       apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (apr_atomic_read32(ready)
+        || !consent_store_setup_retry_due(
+               after, (apr_uint32_t)apr_time_sec(apr_time_now()),
+               every_sec)) {
+        return APR_SUCCESS;
+    }
+    rv = consent_store_setup_schema(driver, params, p, err);
+    if (rv == APR_SUCCESS) {
+        apr_atomic_set32(ready, 1);
+    }
+    return rv;
+}

@@ -82,4 +82,18 @@ int consent_store_setup_retry_due(volatile apr_uint32_t *after,
                                   apr_uint32_t now_sec,
                                   apr_uint32_t every_sec);
 
+/*
+ * In a worker, a store whose schema could not be made at start-up: at
+ * most once per every seconds (consent_store_setup_retry_due) one
+ * thread tries again. *ready (set at start-up, shared by the process's
+ * threads, apr_atomic only) becomes 1 once it worked. An error when this
+ * call tried and failed, with *err, for the caller to log; else
+ * APR_SUCCESS.
+ */
+apr_status_t consent_store_setup_retry(volatile apr_uint32_t *ready,
+                              volatile apr_uint32_t *after,
+                              apr_uint32_t every_sec, const char *driver,
+                              const char *params, const char **err,
+                              apr_pool_t *p);
+
 #endif

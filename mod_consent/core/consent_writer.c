@@ -20,6 +20,7 @@
 
 #include "consent_writer.h"
 #include "consent_log.h"
+#include "consent_store_setup.h"
 
 /* Enough to keep a commit's cost shared; a bound so one batch's
  * transaction stays short when a flood arrives. */
@@ -372,4 +373,23 @@ consent_store_status_t consent_writer_record(consent_writer_t *w,
         proof->mac = NULL;
     }
     return wt.status;
+}
+
+apr_status_t consent_writer_shared(struct consent_writer_t **w,
+                                   apr_hash_t *started, const char *driver,
+                                   const char *params, apr_pool_t *p)
+{
+    const char *key = apr_pstrcat(p, driver, "\n", params, NULL);
+    apr_status_t rv;
+
+    *w = apr_hash_get(started, key, APR_HASH_KEY_STRING);
+    if (*w) {
+        return APR_SUCCESS;
+    }
+    rv = consent_writer_start(w, driver, params,
+                              consent_store_label(driver, params, p), p);
+    if (rv == APR_SUCCESS) {
+        apr_hash_set(started, key, APR_HASH_KEY_STRING, *w);
+    }
+    return rv;
 }

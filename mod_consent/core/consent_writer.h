@@ -51,4 +51,14 @@ consent_store_status_t consent_writer_record(consent_writer_t *w,
                                              apr_pool_t *p,
                                              const char **err);
 
+/*
+ * One group-commit writer per store and per process (consent_writer.h):
+ * servers that share a store share its writer. *w is the writer started
+ * (in started, keyed by driver and params) for the same store, else a
+ * new one, named by the store's label and kept in started once it runs.
+ */
+apr_status_t consent_writer_shared(struct consent_writer_t **w,
+                                   apr_hash_t *started, const char *driver,
+                                   const char *params, apr_pool_t *p);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "consent_conf.h"
 #include "consent_confirm.h"
+#include "consent_mail.h"
 #include "consent_site.h"
 #include "consent_tenant.h"
 
@@ -77,15 +78,15 @@ void *consent_create_dir_conf(apr_pool_t *p, char *dir)
     consent_dir_conf *conf = apr_pcalloc(p, sizeof *conf);
 
     conf->location = dir;
-    conf->lifetime = CONSENT_DEFAULT_LIFETIME;
-    conf->max_body = CONSENT_DEFAULT_MAX_BODY;
-    conf->confirm_lifetime = CONSENT_CONFIRM_DEFAULT_LIFETIME;
+    conf->v.lifetime = CONSENT_DEFAULT_LIFETIME;
+    conf->v.max_body = CONSENT_DEFAULT_MAX_BODY;
+    conf->v.confirm_lifetime = CONSENT_CONFIRM_DEFAULT_LIFETIME;
     return conf;
 }
 
 #define MERGE_PTR(f) conf->f = add->f ? add->f : base->f
 #define MERGE_SET(f) do { \
-        conf->f = add->f##_set ? add->f : base->f; \
+        conf->v.f = add->f##_set ? add->v.f : base->v.f; \
         conf->f##_set = add->f##_set || base->f##_set; \
     } while (0)
 
@@ -93,30 +94,18 @@ void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     consent_dir_conf *base = basev, *add = addv;
     consent_dir_conf *conf = apr_pcalloc(p, sizeof *conf);
-
     /* A form and the location it was declared in belong together. */
-    if (add->form) {
-        conf->form = add->form;
-        conf->form_path = add->form_path;
-        conf->location = add->location;
-        conf->withdraw_url = add->withdraw_url;
-        conf->ui = add->ui;
-        conf->style = add->style;
-        conf->guard = add->guard;
-    }
-    else {
-        conf->form = base->form;
-        conf->form_path = base->form_path;
-        conf->location = base->location;
-        conf->withdraw_url = base->withdraw_url;
-        conf->ui = base->ui;
-        conf->style = base->style;
-        conf->guard = base->guard;
-    }
+    const consent_dir_conf *with_form = add->form ? add : base;
+
+    conf->form = with_form->form;
+    conf->form_path = with_form->form_path;
+    conf->location = with_form->location;
+    conf->flow = with_form->flow;
+    conf->guard = with_form->guard;
     MERGE_SET(guard_fix);
     MERGE_PTR(template_dir);
-    MERGE_PTR(default_lang);
-    MERGE_PTR(success_url);
+    MERGE_PTR(v.default_lang);
+    MERGE_PTR(v.success_url);
     MERGE_PTR(style_file);
     MERGE_SET(lifetime);
     MERGE_SET(max_body);
@@ -133,14 +122,8 @@ void *consent_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 static const char *problems_to_error(cmd_parms *cmd,
                                      apr_array_header_t *problems)
 {
-    int i;
-
-    for (i = 0; i < problems->nelts; ++i) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
-                     "%s: %s", cmd->directive->directive,
-                     consent_problem_str(cmd->temp_pool, &APR_ARRAY_IDX(
-                         problems, i, consent_problem_t)));
-    }
+    consent_log_lines(NULL, NULL, consent_problem_lines(
+        problems, 0, cmd->directive->directive, cmd->temp_pool), 1);
     return apr_psprintf(cmd->pool, "%s: %d problem(s), the first: %s",
                         cmd->directive->directive, problems->nelts,
                         problems->nelts ? consent_problem_str(cmd->pool,
@@ -192,8 +175,6 @@ static const char *load_form(cmd_parms *cmd, consent_dir_conf *conf,
     conf->form_path = path;
     conf->location = consent_conf_location(conf->location,
                                            strlen(conf->location), cmd->pool);
-    conf->withdraw_url = apr_pstrcat(cmd->pool, conf->location, "/withdraw",
-                                     NULL);
     conf->guard = guard;
     /* the schema ships with the templates: the Location's directory,
      * else the server's, else the installed one */
@@ -225,7 +206,7 @@ static const char *set_guard_fix(cmd_parms *cmd, void *dconf, int on)
 {
     consent_dir_conf *conf = dconf;
 
-    conf->guard_fix = on;
+    conf->v.guard_fix = on;
     conf->guard_fix_set = 1;
     return NULL;
 }
@@ -315,7 +296,7 @@ static const char *set_lifetime(cmd_parms *cmd, void *dconf, const char *arg)
         return "ConsentTokenLifetime: a duration between 10s and 30 days "
                "(e.g. 7200, 120min)";
     }
-    conf->lifetime = t;
+    conf->v.lifetime = t;
     conf->lifetime_set = 1;
     return NULL;
 }
@@ -328,7 +309,7 @@ static const char *set_default_lang(cmd_parms *cmd, void *dconf,
     if (!consent_conf_lang_ok(arg, strlen(arg))) {
         return "ConsentDefaultLanguage: a language tag such as en or fr";
     }
-    conf->default_lang = arg;
+    conf->v.default_lang = arg;
     return NULL;
 }
 
@@ -341,7 +322,7 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
         || !consent_conf_max_body_ok(n)) {
         return "ConsentMaxBody: a size in bytes between 1024 and 16777216";
     }
-    conf->max_body = (apr_size_t)n;
+    conf->v.max_body = (apr_size_t)n;
     conf->max_body_set = 1;
     return NULL;
 }
@@ -355,7 +336,7 @@ static const char *set_success_url(cmd_parms *cmd, void *dconf,
         return "ConsentSuccessURL: an absolute URL or a path starting "
                "with /";
     }
-    conf->success_url = arg;
+    conf->v.success_url = arg;
     return NULL;
 }
 
@@ -371,6 +352,73 @@ static const char *set_style(cmd_parms *cmd, void *dconf, const char *arg)
                            " is not a readable file", NULL);
     }
     conf->style_file = path;
+    return NULL;
+}
+
+/* Double opt-in (issue 17): a held submission and the link L/confirm?t=
+ * are the core's request flow (consent_flow.c, consent_confirm.c). */
+static const char *set_confirm(cmd_parms *cmd, void *dconf,
+                               const char *arg)
+{
+    consent_dir_conf *conf = dconf;
+
+    if (!consent_conf_confirm_mode(arg, &conf->v.confirm_email)) {
+        return "ConsentConfirm: email or off";
+    }
+    conf->confirm_email_set = 1;
+    return NULL;
+}
+
+static const char *set_confirm_lifetime(cmd_parms *cmd, void *dconf,
+                                        const char *arg)
+{
+    consent_dir_conf *conf = dconf;
+    apr_interval_time_t t;
+    apr_size_t n = strlen(arg);
+    const char *num = arg;
+
+    /* days are how people count this one: 7d, as well as 3600 or 90min */
+    if (n > 1 && arg[n - 1] == 'd') {
+        num = apr_psprintf(cmd->temp_pool, "%" APR_INT64_T_FMT,
+                           apr_atoi64(apr_pstrndup(cmd->temp_pool, arg,
+                                                   n - 1)) * 86400);
+    }
+    if (ap_timeout_parameter_parse(num, &t, "s") != APR_SUCCESS
+        || !consent_conf_confirm_lifetime_ok(t)) {
+        return "ConsentConfirmLifetime: a duration between 60s and 90 days "
+               "(e.g. 7d, 48h, 3600)";
+    }
+    conf->v.confirm_lifetime = t;
+    conf->confirm_lifetime_set = 1;
+    return NULL;
+}
+
+static const char *set_mail_command(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    consent_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &consent_module);
+    const char *why;
+
+    if (!consent_mail_argv(arg, &why, cmd->temp_pool)) {
+        return apr_pstrcat(cmd->pool, "ConsentMailCommand: ", why, NULL);
+    }
+    sconf->mail_command = arg;
+    return NULL;
+}
+
+static const char *set_mail_from(cmd_parms *cmd, void *dconf,
+                                 const char *arg)
+{
+    consent_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &consent_module);
+    const char *why;
+
+    if (!consent_mail_from_ok(arg, &why, cmd->temp_pool)) {
+        return apr_pstrcat(cmd->pool, "ConsentMailFrom: ", arg, ": ", why,
+                           NULL);
+    }
+    sconf->mail_from = arg;
     return NULL;
 }
 
@@ -409,7 +457,19 @@ const command_rec consent_cmds[] = {
     AP_INIT_TAKE1("ConsentStyle", set_style, NULL, RSRC_CONF | ACCESS_CONF,
                   "a CSS file of --consent-* custom properties appended "
                   "to the pages' stylesheet"),
-    CONSENT_CONFIRM_CMDS,
+    AP_INIT_TAKE1("ConsentConfirm", set_confirm, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "email: double opt-in, choices count once confirmed "
+                  "from a mailed link (default off)"),
+    AP_INIT_TAKE1("ConsentConfirmLifetime", set_confirm_lifetime,
+                  NULL, RSRC_CONF | ACCESS_CONF,
+                  "how long a confirmation link works (default 7d)"),
+    AP_INIT_TAKE1("ConsentMailCommand", set_mail_command, NULL,
+                  RSRC_CONF, "the command (quoted) that reads a message on "
+                  "its standard input (default /usr/sbin/sendmail -t -i)"),
+    AP_INIT_TAKE1("ConsentMailFrom", set_mail_from, NULL, RSRC_CONF,
+                  "From of confirmation messages, required with "
+                  "ConsentConfirm email"),
     { NULL }
 };
 
@@ -417,13 +477,8 @@ const command_rec consent_cmds[] = {
 static int logged(server_rec *s, int id, const char *what,
                   apr_array_header_t *problems, apr_pool_t *p)
 {
-    int i;
-
-    for (i = 0; i < problems->nelts; ++i) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "CONSENT%04d: %s: %s",
-                     id, what, consent_problem_str(p, &APR_ARRAY_IDX(
-                         problems, i, consent_problem_t)));
-    }
+    consent_log_lines(s, NULL, consent_problem_lines(problems, id, what, p),
+                      1);
     return problems->nelts == 0;
 }
 
@@ -432,8 +487,8 @@ static int logged(server_rec *s, int id, const char *what,
  * L/consent.css. A guarded location belongs to the application, which
  * keeps its own look.
  */
-static int style_pages(consent_dir_conf *conf, const char *dir,
-                       apr_pool_t *pconf, server_rec *s)
+static int style_pages(const consent_dir_conf *conf, consent_flow_conf_t *fc,
+                       const char *dir, apr_pool_t *pconf, server_rec *s)
 {
     const consent_dir_conf *sdef =
         ap_get_module_config(s->lookup_defaults, &consent_module);
@@ -445,8 +500,8 @@ static int style_pages(consent_dir_conf *conf, const char *dir,
         return 1;
     }
     problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
-    conf->style = consent_site_style(registry->site, dir, file, problems);
-    if (!conf->style) {
+    fc->style = consent_site_style(registry->site, dir, file, problems);
+    if (!fc->style) {
         if (!problems->nelts) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CONSENT_LOGNO(0181)
                          "no " CONSENT_STYLE_NAME " in %s nor in "
@@ -455,8 +510,8 @@ static int style_pages(consent_dir_conf *conf, const char *dir,
         }
         return logged(s, 180, "ConsentStyle", problems, pconf);
     }
-    conf->ui = consent_site_styled(registry->site, conf->ui, conf->style,
-                                   conf->location);
+    fc->ui = consent_site_styled(registry->site, fc->ui, fc->style,
+                                 conf->location);
     return 1;
 }
 
@@ -469,18 +524,19 @@ static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
 {
     consent_server_conf *sc =
         ap_get_module_config(s->module_config, &consent_module);
+    consent_flow_conf_t *fc = apr_pcalloc(pconf, sizeof *fc);
     apr_array_header_t *problems;
     const char *dir = template_dir_of(conf, s);
 
     problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
-    conf->ui = consent_site_ui(registry->site, dir, problems);
-    if (!conf->ui) {
+    fc->ui = consent_site_ui(registry->site, dir, problems);
+    if (!fc->ui) {
         return logged(s, 1, "templates", problems, pconf);
     }
-    if (!style_pages(conf, dir, pconf, s)) {
+    if (!style_pages(conf, fc, dir, pconf, s)) {
         return 0;
     }
-    if (!consent_site_compile(registry->site, &conf->form, conf->ui,
+    if (!consent_site_compile(registry->site, &conf->form, fc->ui,
                               problems)) {
         return logged(s, 2, apr_pstrcat(pconf, "form ", conf->form_path,
                                         NULL), problems, pconf);
@@ -490,6 +546,46 @@ static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0122)
                      "form %s: cannot build its notices for site %s",
                      conf->form_path, sc->site);
+        return 0;
+    }
+    fc->form = conf->form;
+    fc->withdraw_url = apr_pstrcat(pconf, conf->location, "/withdraw", NULL);
+    conf->flow = fc;
+    return 1;
+}
+
+/* ConsentConfirm may be set for the whole server as well. */
+static int confirm_on(const consent_dir_conf *conf, server_rec *s)
+{
+    const consent_dir_conf *sdef =
+        ap_get_module_config(s->lookup_defaults, &consent_module);
+
+    if (conf->confirm_email_set) {
+        return conf->v.confirm_email;
+    }
+    return sdef && sdef->v.confirm_email;
+}
+
+/* 1 when the location may start; else 0 after logging why. */
+static int confirm_check(consent_dir_conf *conf, server_rec *s,
+                         apr_pool_t *pconf)
+{
+    consent_server_conf *sc =
+        ap_get_module_config(s->module_config, &consent_module);
+    const char *problem;
+
+    if (!confirm_on(conf, s)) {
+        return 1;
+    }
+    problem = consent_conf_confirm_problem(conf->form, conf->guard,
+                                           sc->mail_from, sc->mail_command,
+                                           &consent_httpd_names,
+                                           &sc->mail_argv, pconf);
+    if (problem) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     CONSENT_LOGNO(0060) "ConsentConfirm email at %s "
+                     "(form %s): %s", conf->location, conf->form_path,
+                     problem);
         return 0;
     }
     return 1;
@@ -520,7 +616,7 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
         }
         if (!site_keys(use->server, pconf)
             || !compile_pages(use->conf, pconf, use->server)
-            || !consent_confirm_check(use->conf, use->server, pconf)) {
+            || !confirm_check(use->conf, use->server, pconf)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         for (j = 0; j < servers->nelts; ++j) {

@@ -19,7 +19,6 @@
 #include <apr_atomic.h>
 #include <mod_dbd.h>
 
-#include "consent_handler.h"
 #include "consent_store.h"
 #include "consent_store_setup.h"
 #include "consent_writer.h"
@@ -60,36 +59,6 @@ static const dbd_cfg_t *dbd_config_of(server_rec *main_s, server_rec *s,
     return NULL;
 }
 
-/* An sqlite3 file made by root must become the User's, or every write
- * from a child fails (consent_store_setup.h). */
-static void give_to_user(const consent_server_conf *conf, server_rec *s,
-                         apr_pool_t *p)
-{
-    apr_array_header_t *logs = apr_array_make(p, 2,
-                                              sizeof(consent_log_line_t));
-    int i;
-
-    consent_store_setup_owner(conf->dbd_driver, conf->dbd_params,
-                              ap_unixd_config.user_id,
-                              ap_unixd_config.group_id, "the httpd User",
-                              logs, p);
-    for (i = 0; i < logs->nelts; ++i) {
-        const consent_log_line_t *l = &APR_ARRAY_IDX(logs, i,
-                                                     consent_log_line_t);
-
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "CONSENT%04d: %s", l->id,
-                     l->text);
-    }
-}
-
-/* How a message names a store: driver and parameters, any password
- * hidden. */
-const char *consent_dbd_store_name(const consent_server_conf *conf,
-                                   apr_pool_t *p)
-{
-    return consent_store_label(conf->dbd_driver, conf->dbd_params, p);
-}
-
 /* How a message names a server: as its <VirtualHost> says. */
 const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p)
 {
@@ -103,32 +72,15 @@ const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p)
                         (int)s->defn_line_number);
 }
 
-/* Opens our own connection and migrates; logs and returns 0 on failure. */
-static int migrate(consent_server_conf *conf, server_rec *s, apr_pool_t *p)
+/* The schema could not be made with our own connection: rv, err. */
+static void unavailable(consent_server_conf *conf, server_rec *s,
+                        apr_status_t rv, const char *err, apr_pool_t *p)
 {
-    const char *err;
-    apr_status_t rv;
-
-    rv = consent_store_setup_schema(conf->dbd_driver, conf->dbd_params, p,
-                                    &err);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0021)
-                     "store %s of %s unavailable, consent locations answer "
-                     "503 until it is back: %s",
-                     consent_dbd_store_name(conf, p),
-                     consent_dbd_vhost_name(s, p), err);
-        return 0;
-    }
-    return 1;
-}
-
-static unsigned int store_id(const consent_server_conf *conf)
-{
-    apr_ssize_t dlen = (apr_ssize_t)strlen(conf->dbd_driver);
-    apr_ssize_t plen = (apr_ssize_t)strlen(conf->dbd_params);
-
-    return apr_hashfunc_default(conf->dbd_driver, &dlen) * 31
-           + apr_hashfunc_default(conf->dbd_params, &plen);
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0021)
+                 "store %s of %s unavailable, consent locations answer "
+                 "503 until it is back: %s",
+                 consent_store_label(conf->dbd_driver, conf->dbd_params, p),
+                 consent_dbd_vhost_name(s, p), err);
 }
 
 /* Our statements, once per mod_dbd record: a second ap_dbd_prepare of a
@@ -172,7 +124,6 @@ static const char *check_server(server_rec *main_s, server_rec *s,
     }
     conf->dbd_driver = cfg->name;
     conf->dbd_params = cfg->params;
-    conf->store_id = store_id(conf);
     prepare_once(s, cfg, prepared, st);
     return NULL;
 }
@@ -280,6 +231,8 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
         consent_server_conf *conf =
             ap_get_module_config(s->module_config, &consent_module);
         const char *store, *ready;
+        apr_array_header_t *logs;
+        apr_status_t rv;
 
         if (!serves_forms(s, servers) || !conf->dbd_driver) {
             continue;
@@ -288,10 +241,18 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
                             NULL);
         ready = apr_hash_get(done, store, APR_HASH_KEY_STRING);
         if (!ready) {
-            ready = migrate(conf, s, pconf) ? "1" : "0";
-            if (*ready == '1') {
-                give_to_user(conf, s, pconf);
-            }
+            /* an sqlite3 file made by root must become the User's, or
+             * every write from a child fails */
+            logs = apr_array_make(pconf, 2, sizeof(consent_log_line_t));
+            rv = consent_store_setup_start(
+                conf->dbd_driver, conf->dbd_params,
+                apr_psprintf(pconf, "%s of %s", consent_store_label(
+                    conf->dbd_driver, conf->dbd_params, pconf),
+                    consent_dbd_vhost_name(s, pconf)),
+                1, ap_unixd_config.user_id, ap_unixd_config.group_id,
+                "the httpd User", logs, pconf);
+            consent_log_lines(s, NULL, logs, 0);
+            ready = rv == APR_SUCCESS ? "1" : "0";
             apr_hash_set(done, store, APR_HASH_KEY_STRING, ready);
         }
         apr_atomic_set32(&conf->schema_ready, *ready == '1');
@@ -304,14 +265,13 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
  */
 static void retry_migrate(request_rec *r, consent_server_conf *conf)
 {
-    if (apr_atomic_read32(&conf->schema_ready)
-        || !consent_store_setup_retry_due(
-               &conf->migrate_after,
-               (apr_uint32_t)apr_time_sec(apr_time_now()), MIGRATE_RETRY)) {
-        return;
-    }
-    if (migrate(conf, r->server, r->pool)) {
-        apr_atomic_set32(&conf->schema_ready, 1);
+    const char *err;
+    apr_status_t rv = consent_store_setup_retry(
+        &conf->schema_ready, &conf->migrate_after, MIGRATE_RETRY,
+        conf->dbd_driver, conf->dbd_params, &err, r->pool);
+
+    if (rv != APR_SUCCESS) {
+        unavailable(conf, r->server, rv, err, r->pool);
     }
 }
 
@@ -368,11 +328,8 @@ static apr_status_t dbd_connected(apr_pool_t *p, dbd_cfg_t *cfg,
     return OK;
 }
 
-/*
- * One group-commit writer per store and per process (consent_writer.h):
- * vhosts that share a store share its writer, and its lane. It stops,
- * after writing what it was given, when the child's pool goes.
- */
+/* One group-commit writer per store and per process (consent_writer.h).
+ * It stops, after writing what it was given, when the child's pool goes. */
 static void start_writers(apr_pool_t *pchild, server_rec *main_server)
 {
     apr_hash_t *writers = apr_hash_make(pchild);
@@ -381,29 +338,21 @@ static void start_writers(apr_pool_t *pchild, server_rec *main_server)
     for (s = main_server; s; s = s->next) {
         consent_server_conf *conf =
             ap_get_module_config(s->module_config, &consent_module);
-        const char *key, *name;
         apr_status_t rv;
 
         if (!conf->dbd_driver || !conf->dbd_params) {
             continue;
         }
-        key = apr_pstrcat(pchild, conf->dbd_driver, "\n", conf->dbd_params,
-                          NULL);
-        conf->writer = apr_hash_get(writers, key, APR_HASH_KEY_STRING);
-        if (conf->writer) {
-            continue;
-        }
-        name = consent_dbd_store_name(conf, pchild);
-        rv = consent_writer_start(&conf->writer, conf->dbd_driver,
-                                  conf->dbd_params, name, pchild);
+        rv = consent_writer_shared(&conf->writer, writers, conf->dbd_driver,
+                                   conf->dbd_params, pchild);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0028)
                          "store %s of %s: cannot start its writer thread, "
-                         "submissions answer 503", name,
+                         "submissions answer 503",
+                         consent_store_label(conf->dbd_driver,
+                                             conf->dbd_params, pchild),
                          consent_dbd_vhost_name(s, pchild));
-            continue;
         }
-        apr_hash_set(writers, key, APR_HASH_KEY_STRING, conf->writer);
     }
 }
 

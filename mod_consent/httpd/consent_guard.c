@@ -16,8 +16,6 @@
 #include <http_request.h>
 #include <util_filter.h>
 
-#include "consent_handler.h"
-#include "consent_guard_httpd.h"
 #include "consent_guard_log.h"
 
 APLOG_USE_MODULE(consent);
@@ -63,16 +61,6 @@ static apr_status_t write_out(void *baton, const char *data, apr_size_t len)
     return apr_brigade_write(ctx->out, NULL, NULL, data, len);
 }
 
-/* The page will differ from the application's: new length, a token for
- * this person only, in the language of the request. */
-static void edited_page_headers(request_rec *r)
-{
-    apr_table_unset(r->headers_out, "Content-Length");
-    apr_table_unset(r->headers_out, "ETag");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_mergen(r->headers_out, "Vary", "Accept-Language");
-}
-
 static apr_status_t guard_start(ap_filter_t *f, const consent_dir_conf *conf)
 {
     request_rec *r = f->r;
@@ -81,7 +69,7 @@ static apr_status_t guard_start(ap_filter_t *f, const consent_dir_conf *conf)
     ctx->r = r;
     ctx->out = apr_brigade_create(r->pool, f->c->bucket_alloc);
     ctx->logs = apr_array_make(r->pool, 2, sizeof(consent_flow_log_t));
-    edited_page_headers(r);
+    consent_flow_edit_page_headers(r->headers_out);
     consent_guard_restore_request(r);
     f->ctx = ctx;
     return consent_flow_guard_page(
@@ -94,9 +82,6 @@ static apr_status_t guard_start(ap_filter_t *f, const consent_dir_conf *conf)
  * (consent_guard_log.h); first a line per form signed. */
 static void log_report(guard_ctx *ctx)
 {
-    static const int level[] = {
-        APLOG_ERR, APLOG_WARNING, APLOG_INFO, APLOG_DEBUG
-    };
     request_rec *r = ctx->r;
     apr_array_header_t *lines = apr_array_make(r->pool, 4,
                                                sizeof(consent_log_line_t));
@@ -111,13 +96,7 @@ static void log_report(guard_ctx *ctx)
     }
     consent_guard_log_report(ctx->guard, r->uri, &consent_httpd_names,
                              lines, r->pool);
-    for (i = 0; i < lines->nelts; ++i) {
-        const consent_log_line_t *l = &APR_ARRAY_IDX(lines, i,
-                                                     consent_log_line_t);
-
-        ap_log_rerror(APLOG_MARK, level[l->level], 0, r, "CONSENT%04d: %s",
-                      l->id, l->text);
-    }
+    consent_log_lines(NULL, r, lines, 0);
 }
 
 /* One bucket into the guard; metadata goes straight to the output. */

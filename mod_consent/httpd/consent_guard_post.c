@@ -18,8 +18,6 @@
 #include <http_request.h>
 #include <util_filter.h>
 
-#include "consent_handler.h"
-#include "consent_guard_httpd.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -135,14 +133,13 @@ static void pass_on(request_rec *r, guard_state *st)
 /* Reads the body through KEEP when the flow asks (the fields for the
  * check, the bytes for the application), then stores the proof: the
  * request goes on with its receipt, or is answered here. */
-static int check(request_rec *r, const consent_dir_conf *conf,
-                 guard_state *st, consent_flow_t *f)
+static int check(request_rec *r, guard_state *st, consent_flow_t *f)
 {
     ap_filter_t *keep;
     int rc;
 
     st->kept = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    st->max = conf->max_body;
+    st->max = f->conf->max_body;
     keep = ap_add_input_filter_handle(keep_filter, st, r, r->connection);
     rc = consent_request_advance(r, f);
     ap_remove_input_filter(keep);
@@ -165,29 +162,6 @@ static int check(request_rec *r, const consent_dir_conf *conf,
                   st->receipt, r->uri);
     pass_on(r, st);
     return DECLINED;
-}
-
-static int collect_receipt(void *rec, const char *key, const char *value)
-{
-    if (consent_flow_is_receipt_header(key)) {
-        *(const char **)apr_array_push(rec) = key;
-    }
-    return 1;
-}
-
-/* Only the check says a consent was stored: every client spelling of the
- * header goes. */
-static void strip_receipts(request_rec *r)
-{
-    apr_array_header_t *keys = apr_array_make(r->pool, 2,
-                                              sizeof(const char *));
-    int i;
-
-    apr_table_do(collect_receipt, keys, r->headers_in, NULL);
-    for (i = 0; i < keys->nelts; ++i) {
-        apr_table_unset(r->headers_in, APR_ARRAY_IDX(keys, i,
-                                                     const char *));
-    }
 }
 
 /* After an internal redirect (same pool) the new request gets the body
@@ -214,14 +188,15 @@ static int guard_fixups(request_rec *r)
     if (r->prev && (st = state_of(r, 0)) != NULL) {
         return redirected(r, st);
     }
-    strip_receipts(r);
+    /* only the check says a consent was stored */
+    consent_flow_strip_receipts(r->headers_in, r->pool);
     /* the page must come uncompressed for the guard to read it */
     st = state_of(r, 1);
     st->accept_encoding = apr_table_get(r->headers_in, "Accept-Encoding");
     apr_table_unset(r->headers_in, "Accept-Encoding");
     f = consent_request_flow(r, conf, 1);
     if (f->step == CONSENT_FLOW_READ_BODY) {
-        return check(r, conf, st, f);
+        return check(r, st, f);
     }
     if (f->step == CONSENT_FLOW_ANSWER) {
         rc = consent_send_answer(r, f);

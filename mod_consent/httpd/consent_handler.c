@@ -14,7 +14,7 @@
 #include <http_request.h>
 #include <util_filter.h>
 
-#include "consent_handler.h"
+#include "consent_store_setup.h"
 
 APLOG_USE_MODULE(consent);
 
@@ -26,26 +26,16 @@ consent_flow_conf_t *consent_request_conf(request_rec *r,
 {
     consent_server_conf *sc =
         ap_get_module_config(r->server->module_config, &consent_module);
-    consent_flow_conf_t *fc = apr_pcalloc(r->pool, sizeof *fc);
+    consent_flow_conf_t *fc = apr_pmemdup(r->pool, conf->flow, sizeof *fc);
 
-    fc->form = conf->form;
-    fc->ui = conf->ui;
+    consent_location_values(fc, &conf->v);
     fc->keys = sc->site_keys;
     /* proofs are sealed by the master, never a site key: a customer
      * given their site's key cannot forge store records */
     fc->seal_keys = sc->keys;
     fc->site = sc->site;
-    fc->withdraw_url = conf->withdraw_url;
-    fc->default_lang = conf->default_lang;
-    fc->lifetime = conf->lifetime;
-    fc->max_body = conf->max_body;
-    fc->success_url = conf->success_url;
-    fc->confirm_email = conf->confirm_email;
     fc->mail_argv = sc->mail_argv;
     fc->mail_from = sc->mail_from;
-    fc->confirm_lifetime = conf->confirm_lifetime;
-    fc->style = conf->style;
-    fc->guard_fix = conf->guard_fix;
     return fc;
 }
 
@@ -63,19 +53,6 @@ static const char *location_url(request_rec *r, const consent_dir_conf *conf)
                                  port, conf->location, r->pool);
 }
 
-/* An unreadable Content-Length counts as larger than any limit. */
-static apr_off_t content_length(request_rec *r)
-{
-    const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_off_t n;
-
-    if (!cl) {
-        return -1;
-    }
-    return apr_strtoff(&n, cl, NULL, 10) == APR_SUCCESS && n >= 0
-           ? n : APR_INT64_MAX;
-}
-
 static consent_flow_request_t *flow_request(request_rec *r,
                                             const consent_dir_conf *conf)
 {
@@ -88,16 +65,11 @@ static consent_flow_request_t *flow_request(request_rec *r,
     /* what follows L: "" for the form itself */
     req->path = strncmp(r->uri, conf->location, n) == 0 ? r->uri + n : "?";
     req->args = r->args;
-    req->content_type = apr_table_get(r->headers_in, "Content-Type");
-    req->content_length = content_length(r);
-    req->chunked = apr_table_get(r->headers_in, "Transfer-Encoding") != NULL;
-    req->if_none_match = apr_table_get(r->headers_in, "If-None-Match");
-    req->accept_language = apr_table_get(r->headers_in, "Accept-Language");
-    req->user_agent = apr_table_get(r->headers_in, "User-Agent");
+    consent_flow_request_headers(req, r->headers_in);
     req->ip = r->useragent_ip;      /* mod_remoteip's, when it runs */
     req->now = r->request_time;
     req->store_suspect = apr_atomic_read32(&sc->store_failed) != 0;
-    req->base_url = conf->confirm_email ? location_url(r, conf) : NULL;
+    req->base_url = conf->v.confirm_email ? location_url(r, conf) : NULL;
     return req;
 }
 
@@ -111,30 +83,27 @@ consent_flow_t *consent_request_flow(request_rec *r,
                  : consent_flow_start(fc, req, r->pool);
 }
 
+/* An error for want of the store says which store, of which server. */
 void consent_log_flow(request_rec *r, const consent_flow_t *f)
 {
-    static const int level[] = {
-        APLOG_ERR, APLOG_WARNING, APLOG_INFO, APLOG_DEBUG
-    };
     consent_server_conf *sc =
         ap_get_module_config(r->server->module_config, &consent_module);
+    apr_array_header_t *lines = apr_array_copy(r->pool, f->logs);
     int i;
 
-    for (i = 0; i < f->logs->nelts; ++i) {
-        const consent_flow_log_t *l = &APR_ARRAY_IDX(f->logs, i,
-                                                     consent_flow_log_t);
+    for (i = 0; consent_flow_store_failed(f) && i < lines->nelts; ++i) {
+        consent_flow_log_t *l = &APR_ARRAY_IDX(lines, i, consent_flow_log_t);
 
-        if (l->level == CONSENT_LOG_ERR && consent_flow_store_failed(f)) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CONSENT%04d: %s "
-                          "(store %s of %s)", l->id, l->text,
-                          consent_dbd_store_name(sc, r->pool),
-                          consent_dbd_vhost_name(r->server, r->pool));
-        }
-        else {
-            ap_log_rerror(APLOG_MARK, level[l->level], 0, r,
-                          "CONSENT%04d: %s", l->id, l->text);
+        if (l->level == CONSENT_LOG_ERR) {
+            l->text = apr_psprintf(r->pool, "%s (store %s of %s)", l->text,
+                                   consent_store_label(sc->dbd_driver,
+                                                       sc->dbd_params,
+                                                       r->pool),
+                                   consent_dbd_vhost_name(r->server,
+                                                          r->pool));
         }
     }
+    consent_log_lines(NULL, r, lines, 0);
 }
 
 /*
@@ -189,7 +158,8 @@ static void run_store(request_rec *r, consent_flow_t *f)
     if (!sc->writer && f->op == CONSENT_FLOW_OP_RECORD) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0030)
                       "store %s of %s has no writer: answering 503",
-                      consent_dbd_store_name(sc, r->pool),
+                      consent_store_label(sc->dbd_driver, sc->dbd_params,
+                                          r->pool),
                       consent_dbd_vhost_name(r->server, r->pool));
     }
     else if (consent_flow_needs_store(f)) {
@@ -281,7 +251,7 @@ int consent_handler(request_rec *r)
         return DECLINED;
     }
     conf = ap_get_module_config(r->per_dir_config, &consent_module);
-    if (!conf->form || !conf->ui) {
+    if (!conf->form || !conf->flow) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0012)
                       "SetHandler consent-form without ConsentForm");
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -29,6 +29,32 @@ static void log_to_httpd(void *baton, consent_log_level_t level,
                   "%s", msg);
 }
 
+void consent_log_lines(server_rec *s, request_rec *r,
+                       const apr_array_header_t *lines, int fatal)
+{
+    /* without a server (a directive): at start-up, on the console */
+    int emerg = APLOG_EMERG | (s || r ? 0 : APLOG_STARTUP);
+    int i;
+
+    for (i = 0; i < lines->nelts; ++i) {
+        const consent_log_line_t *l = &APR_ARRAY_IDX(lines, i,
+                                                     consent_log_line_t);
+        int level = fatal ? emerg : level_map[l->level];
+        const char *no = l->id ? apr_psprintf(lines->pool, "CONSENT%04d: ",
+                                              l->id) : "";
+
+        /* the module's index: APLOG_USE_MODULE is AP_DECLARE_MODULE's */
+        if (r) {
+            ap_log_rerror_(__FILE__, __LINE__, consent_module.module_index,
+                           level, 0, r, "%s%s", no, l->text);
+        }
+        else {
+            ap_log_error_(__FILE__, __LINE__, consent_module.module_index,
+                          level, 0, s, "%s%s", no, l->text);
+        }
+    }
+}
+
 static int consent_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp)
 {

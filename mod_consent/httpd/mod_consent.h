@@ -9,6 +9,9 @@
 #include <httpd.h>
 #include <http_config.h>
 
+#include "consent_flow.h"
+#include "consent_store_setup.h"
+#include "consent_writer.h"
 #include "consent_conf.h"
 #include "consent_form.h"
 #include "consent_render.h"
@@ -38,8 +41,6 @@ typedef struct {
      * read from mod_dbd in check_config (consent_dbd.c) */
     const char *dbd_driver;
     const char *dbd_params;
-    unsigned int store_id;          /* hash of both: a thread's lane memory
-                                       is kept for one store at a time */
     /* shared by a process's request threads: apr_atomic only */
     volatile apr_uint32_t schema_ready;
     /* 1 when this process last failed to use the store, 0 when fine */
@@ -47,7 +48,7 @@ typedef struct {
     /* when a child may next try to create the schema (apr_time_sec) */
     volatile apr_uint32_t migrate_after;
     struct consent_writer_t *writer;    /* this process's, child_init */
-    /* double opt-in (consent_confirm.c) */
+    /* double opt-in (consent_config.c) */
     const char *mail_command;       /* ConsentMailCommand */
     const char *const *mail_argv;   /* ...split, checked at start-up */
     const char *mail_from;          /* ConsentMailFrom */
@@ -55,30 +56,33 @@ typedef struct {
 
 typedef struct {
     const char *location;           /* <Location> path, for sub-pages */
-    const char *withdraw_url;       /* location + "/withdraw", made once */
     const char *form_path;          /* ConsentForm */
     consent_form_t *form;
     const char *template_dir;       /* ConsentTemplateDir */
-    const consent_ui_t *ui;         /* resolved in post_config */
-    const char *default_lang;       /* ConsentDefaultLanguage */
-    apr_interval_time_t lifetime;   /* ConsentTokenLifetime */
-    int lifetime_set;
-    apr_size_t max_body;            /* ConsentMaxBody */
-    int max_body_set;
-    const char *success_url;        /* ConsentSuccessURL */
     int guard;                      /* form came from ConsentGuard */
-    int guard_fix;                  /* ConsentGuardFix */
-    int guard_fix_set;
     const char *style_file;         /* ConsentStyle */
-    const consent_style_t *style;   /* L/consent.css, set in check_config;
-                                       NULL: none (guard mode) */
-    int confirm_email;              /* ConsentConfirm email */
+    /* the form, its pages, style (NULL: none, guard mode) and
+     * L/withdraw, resolved in check_config; the rest is per request
+     * (consent_request_conf) */
+    const consent_flow_conf_t *flow;
+    /* ConsentDefaultLanguage, ConsentTokenLifetime, ConsentMaxBody,
+     * ConsentSuccessURL, ConsentConfirm, ConsentConfirmLifetime,
+     * ConsentGuardFix */
+    consent_location_values_t v;
+    int lifetime_set;
+    int max_body_set;
+    int guard_fix_set;
     int confirm_email_set;
-    apr_interval_time_t confirm_lifetime;   /* ConsentConfirmLifetime */
     int confirm_lifetime_set;
 } consent_dir_conf;
 
 extern const command_rec consent_cmds[];
+
+/* Writes lines (consent_log_line_t) to r's log, else s's: each at its
+ * level with its CONSENT#### number (none when 0); fatal: at start-up,
+ * every line stops it (APLOG_EMERG, to the console too without s). */
+void consent_log_lines(server_rec *s, request_rec *r,
+                       const apr_array_header_t *lines, int fatal);
 /* What messages call the directives (consent_conf.h). */
 extern const consent_conf_names_t consent_httpd_names;
 
@@ -95,33 +99,26 @@ void consent_config_start(apr_pool_t *pconf, server_rec *s);
 
 int consent_handler(request_rec *r);
 
-/* Double opt-in (consent_confirm.c): directives and the start-up check
- * of a location (the pages are the core's flow). */
-#define CONSENT_CONFIRM_CMDS \
-    AP_INIT_TAKE1("ConsentConfirm", consent_set_confirm, NULL, \
-                  RSRC_CONF | ACCESS_CONF, \
-                  "email: double opt-in, choices count once confirmed " \
-                  "from a mailed link (default off)"), \
-    AP_INIT_TAKE1("ConsentConfirmLifetime", consent_set_confirm_lifetime, \
-                  NULL, RSRC_CONF | ACCESS_CONF, \
-                  "how long a confirmation link works (default 7d)"), \
-    AP_INIT_TAKE1("ConsentMailCommand", consent_set_mail_command, NULL, \
-                  RSRC_CONF, "the command (quoted) that reads a message on " \
-                  "its standard input (default /usr/sbin/sendmail -t -i)"), \
-    AP_INIT_TAKE1("ConsentMailFrom", consent_set_mail_from, NULL, RSRC_CONF, \
-                  "From of confirmation messages, required with " \
-                  "ConsentConfirm email")
-const char *consent_set_confirm(cmd_parms *cmd, void *dconf,
-                                const char *arg);
-const char *consent_set_confirm_lifetime(cmd_parms *cmd, void *dconf,
-                                         const char *arg);
-const char *consent_set_mail_command(cmd_parms *cmd, void *dconf,
-                                     const char *arg);
-const char *consent_set_mail_from(cmd_parms *cmd, void *dconf,
-                                  const char *arg);
-/* 1 when the location may start; else 0 after logging why. */
-int consent_confirm_check(consent_dir_conf *conf, server_rec *s,
-                          apr_pool_t *pconf);
+/* The core's request flow (consent_flow.h) in httpd, shared by the
+ * handler and guard mode's hook (consent_handler.c): conf as the core
+ * wants it, with the serving server's site and keys. */
+consent_flow_conf_t *consent_request_conf(request_rec *r,
+                                          const consent_dir_conf *conf);
+
+/* The flow of r at conf's location (guard: guard mode's). */
+consent_flow_t *consent_request_flow(request_rec *r,
+                                     const consent_dir_conf *conf,
+                                     int guard);
+
+/* Reads the body and runs the store call when the flow asks: OK, or
+ * the status of a body that cannot be read. */
+int consent_request_advance(request_rec *r, consent_flow_t *f);
+
+/* The flow's log lines, with their CONSENT#### numbers. */
+void consent_log_flow(request_rec *r, const consent_flow_t *f);
+
+/* Logs, then sends f's answer: the handler's result. */
+int consent_send_answer(request_rec *r, consent_flow_t *f);
 
 /* At each start: which site uses which store and secret files, for
  * consentctl --site (consent_sites.c). */
@@ -129,6 +126,13 @@ void consent_sites_write(apr_pool_t *pconf, server_rec *main_s);
 
 /* Guard mode (consent_guard.c): its filters and hooks. */
 void consent_guard_register(apr_pool_t *p);
+/* ... the POST check and the body replay (consent_guard_post.c). */
+void consent_guard_register_post(apr_pool_t *p);
+
+/* Gives back to the request what the check set aside for the
+ * application's sake (Accept-Encoding), once the application answered:
+ * mod_deflate may then compress the edited page for the client. */
+void consent_guard_restore_request(request_rec *r);
 
 /* The store: prepared in mod_dbd, schema created (consent_dbd.c). */
 /* servers: those that declare a form; main_s: the list of all, merged. */
@@ -138,9 +142,7 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
                          apr_array_header_t *servers);
 /* Hooks of the store: mod_dbd's post_connect, the writer's child_init. */
 void consent_dbd_register(apr_pool_t *p);
-/* How log messages name a store (password hidden) and a server. */
-const char *consent_dbd_store_name(const consent_server_conf *conf,
-                                   apr_pool_t *p);
+/* How log messages name a server. */
 const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p);
 /* The request's store connection, or NULL: answer 503. */
 consent_store_t *consent_dbd_store(request_rec *r);
