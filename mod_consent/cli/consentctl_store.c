@@ -166,6 +166,12 @@ static consent_store_t *open_store(const consentctl_opts *o, int writes)
         && !sqlite_file_exists(o->params, o->pool)) {
         return NULL;
     }
+    /* the server's writers may be committing: a busy timeout from the
+     * first statement on (the schema check comes before
+     * consent_store_connection_init), else "database is locked" */
+    if (strcmp(driver, "sqlite3") == 0) {
+        (void)consent_store_sqlite_defaults(o->pool);
+    }
     if ((rv = apr_dbd_open_ex(c->driver, o->pool, o->params, &c->handle,
                               &err))) {
         fprintf(stderr, "consentctl: cannot open the %s store: %s\n",

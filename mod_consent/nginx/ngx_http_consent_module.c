@@ -594,12 +594,19 @@ static ngx_int_t consent_init_module(ngx_cycle_t *cycle)
 static ngx_int_t consent_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_consent_main_conf_t *mcf;
+    const apr_dbd_driver_t *sqlite;
 
     if (apr_once(cycle->log) != NGX_OK) {
         return NGX_ERROR;
     }
     mcf = ngx_http_cycle_get_module_main_conf(cycle,
                                               ngx_http_consent_module);
+    /* every sqlite3 connection of this worker waits for locks from its
+     * first statement (the schema check) on, as Apache's do */
+    if (mcf && mcf->store_list->nelts
+        && apr_dbd_get_driver(mcf->pool, "sqlite3", &sqlite) == APR_SUCCESS) {
+        (void)consent_store_sqlite_defaults(mcf->pool);
+    }
     if (mcf && mcf->mails) {
         /* the mail command is this worker's child, waited for by the
          * thread that sent it: nginx's SIGCHLD handler would reap it
