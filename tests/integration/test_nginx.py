@@ -242,6 +242,35 @@ def test_static_file_while_the_store_is_locked(postgres, fresh_nginx):
 
 # --- store down, then back ----------------------------------------------------
 
+def test_a_worker_waits_for_a_locked_sqlite3_store(fresh_nginx):
+    """A worker's first connection meets the file locked for a moment (a
+    commit, a checkpoint, consentctl): its first statement waits for the
+    lock, as Apache's do, instead of failing "database is locked" (503)."""
+    import sqlite3
+    import time
+
+    server = fresh_nginx().start()
+    _, token = get_form(server)        # no store connection yet
+    held = threading.Event()
+
+    def hold():
+        db = sqlite3.connect(server.params, isolation_level=None)
+        db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        db.execute("BEGIN EXCLUSIVE")
+        db.execute("UPDATE consent_schema_version SET version = version")
+        db.execute("COMMIT")            # the lock stays: exclusive mode
+        held.set()
+        time.sleep(1.5)
+        db.close()
+
+    t = threading.Thread(target=hold)
+    t.start()
+    assert held.wait(10)
+    r = consent(server, "locked@example.org", token)
+    t.join()
+    assert r.status_code == 200, (r.status_code, server.error_log()[-2000:])
+
+
 def test_store_down_is_503_then_recovers_without_reload(fresh_nginx):
     server = fresh_nginx()
     store_dir = os.path.join(server.dir, "later")
