@@ -88,10 +88,15 @@ void consent_log_flow(request_rec *r, const consent_flow_t *f)
 {
     consent_server_conf *sc =
         ap_get_module_config(r->server->module_config, &consent_module);
-    apr_array_header_t *lines = apr_array_copy(r->pool, f->logs);
+    apr_array_header_t *lines;
     int i;
 
-    for (i = 0; consent_flow_store_failed(f) && i < lines->nelts; ++i) {
+    if (!consent_flow_store_failed(f)) {
+        consent_log_lines(NULL, r, f->logs, 0);
+        return;
+    }
+    lines = apr_array_copy(r->pool, f->logs);      /* f's stay as they are */
+    for (i = 0; i < lines->nelts; ++i) {
         consent_flow_log_t *l = &APR_ARRAY_IDX(lines, i, consent_flow_log_t);
 
         if (l->level == CONSENT_LOG_ERR) {
