@@ -3,7 +3,9 @@ no password, peer authentication with a pg_ident.conf map. Start-up
 connects as root, Apache's children as its User, consentctl as the
 operator: all three are mapped to one database role."""
 import os
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -54,9 +56,17 @@ def test_peer_map_serves_root_user_and_operator(peer_postgres, fresh_apache):
     assert p.returncode == 0, p.stderr
     assert receipt in harness.consentctl("-d", "pgsql", "-p", params,
                                          "export").stdout
-    # an OS user the map does not name is refused
-    p = subprocess.run(["runuser", "-u", "nobody", "--", harness.CONSENTCTL,
-                        "-d", "pgsql", "-p", params, "export"],
-                       capture_output=True, text=True, timeout=60)
+    # an OS user the map does not name is refused; it runs a copy of
+    # consentctl, as the clone may sit in a directory only root enters
+    # (mktemp -d)
+    where = tempfile.mkdtemp()
+    os.chmod(where, 0o755)
+    ctl = shutil.copy(harness.CONSENTCTL, where)
+    try:
+        p = subprocess.run(["runuser", "-u", "nobody", "--", ctl,
+                            "-d", "pgsql", "-p", params, "export"],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(where)
     assert p.returncode == 4, p.stderr
     assert "Peer authentication failed" in p.stderr, p.stderr
