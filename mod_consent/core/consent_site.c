@@ -3,6 +3,7 @@
 #include <apr_file_info.h>
 
 #include "consent_guard.h"
+#include "consent_log.h"
 #include "consent_notice.h"
 #include "consent_site.h"
 
@@ -79,7 +80,7 @@ consent_form_t *consent_site_form(consent_site_t *site, const char *path,
     return form;
 }
 
-const consent_ui_t *consent_site_ui(consent_site_t *site,
+static const consent_ui_t *consent_site_ui(consent_site_t *site,
                                     const char *template_dir,
                                     apr_array_header_t *problems)
 {
@@ -97,7 +98,7 @@ const consent_ui_t *consent_site_ui(consent_site_t *site,
     return ui;
 }
 
-int consent_site_compile(consent_site_t *site, consent_form_t **form,
+static int consent_site_compile(consent_site_t *site, consent_form_t **form,
                          const consent_ui_t *ui,
                          apr_array_header_t *problems)
 {
@@ -147,7 +148,7 @@ static const char *style_base(const char *dir, apr_pool_t *p)
                                                                  : NULL;
 }
 
-const consent_style_t *consent_site_style(consent_site_t *site,
+static const consent_style_t *consent_site_style(consent_site_t *site,
                                           const char *template_dir,
                                           const char *style_file,
                                           apr_array_header_t *problems)
@@ -178,7 +179,7 @@ const consent_style_t *consent_site_style(consent_site_t *site,
     return st;
 }
 
-const consent_ui_t *consent_site_styled(consent_site_t *site,
+static const consent_ui_t *consent_site_styled(consent_site_t *site,
                                         const consent_ui_t *ui,
                                         const consent_style_t *style,
                                         const char *location)
@@ -228,4 +229,51 @@ consent_form_t *consent_site_for(consent_site_t *site, consent_form_t *form,
     form->site = name;
     return consent_notice_build(form, site->pool) == APR_SUCCESS ? form
                                                                  : NULL;
+}
+
+/* The pages of a location that serves the stylesheet link it. */
+static int location_style(consent_site_t *site,
+                          const consent_site_location_t *loc,
+                          const char *dir, consent_flow_conf_t *fc,
+                          apr_array_header_t *problems)
+{
+    if (loc->guard) {
+        return 1;
+    }
+    fc->style = consent_site_style(site, dir, loc->style_file, problems);
+    if (fc->style) {
+        fc->ui = consent_site_styled(site, fc->ui, fc->style, loc->path);
+        return 1;
+    }
+    if (!problems->nelts) {
+        consent_log(CONSENT_LOG_WARNING, 0, "no " CONSENT_STYLE_NAME " in %s "
+                    "nor in " CONSENT_TEMPLATE_DIR ": the pages of %s are "
+                    "unstyled", dir, loc->path);
+    }
+    return !problems->nelts;
+}
+
+int consent_site_location(consent_site_t *site,
+                          const consent_site_location_t *loc,
+                          consent_flow_conf_t *fc,
+                          apr_array_header_t *problems)
+{
+    const char *dir = loc->template_dir ? loc->template_dir
+                                        : CONSENT_TEMPLATE_DIR;
+    consent_form_t *form = loc->form;
+
+    if (!(fc->ui = consent_site_ui(site, dir, problems))
+        || !location_style(site, loc, dir, fc, problems)
+        || !consent_site_compile(site, &form, fc->ui, problems)) {
+        return 0;
+    }
+    if (!(fc->form = consent_site_for(site, form, loc->site))) {
+        consent_problem_add(problems, form->file, form->line, "site",
+                            "cannot build its notices for site %s",
+                            loc->site);
+        return 0;
+    }
+    fc->withdraw_url = apr_pstrcat(site->pool, loc->path, "/withdraw",
+                                   NULL);
+    return 1;
 }

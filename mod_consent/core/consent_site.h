@@ -10,6 +10,7 @@
 #ifndef CONSENT_SITE_H
 #define CONSENT_SITE_H
 
+#include "consent_flow.h"
 #include "consent_form.h"
 #include "consent_render.h"
 #include "consent_style.h"
@@ -45,35 +46,6 @@ const consent_ui_t *consent_site_pages(consent_site_t *site,
                                        const char *template_dir,
                                        apr_array_header_t *problems);
 
-/* consent_site_pages() in two steps, for a layout with a stylesheet:
- * the templates and translations of template_dir (NULL: the installed
- * ones), loaded once; then *form's pages with ui, compiled once per ui
- * (*form replaced by a copy when compiled with another). */
-const consent_ui_t *consent_site_ui(consent_site_t *site,
-                                    const char *template_dir,
-                                    apr_array_header_t *problems);
-int consent_site_compile(consent_site_t *site, consent_form_t **form,
-                         const consent_ui_t *ui,
-                         apr_array_header_t *problems);
-
-/*
- * The stylesheet a location serves at L/consent.css: the theme of
- * template_dir (its consent.css, else the installed one) extended by
- * style_file (NULL: none), loaded once per pair. NULL with problems when
- * refused; NULL without problems when there is no theme at all (the
- * pages are unstyled).
- */
-const consent_style_t *consent_site_style(consent_site_t *site,
-                                          const char *template_dir,
-                                          const char *style_file,
-                                          apr_array_header_t *problems);
-
-/* ui whose pages link style as served at location, one copy per place. */
-const consent_ui_t *consent_site_styled(consent_site_t *site,
-                                        const consent_ui_t *ui,
-                                        const consent_style_t *style,
-                                        const char *location);
-
 /*
  * form as served by the site name: the notice names the site
  * (consent_notice.c, format 2), so a definition served by two sites is
@@ -83,5 +55,30 @@ const consent_ui_t *consent_site_styled(consent_site_t *site,
  */
 consent_form_t *consent_site_for(consent_site_t *site, consent_form_t *form,
                                  const char *name);
+
+/* Where and how a form is served: what a location's directives say. */
+typedef struct {
+    consent_form_t *form;           /* consent_site_form's */
+    int guard;                      /* a guard definition: no style, the
+                                       application keeps its look */
+    const char *template_dir;       /* NULL: the installed templates */
+    const char *style_file;         /* ConsentStyle, consent_style; NULL */
+    const char *path;               /* the location L, no trailing slash */
+    const char *site;               /* the site serving it (ConsentSite) */
+} consent_site_location_t;
+
+/*
+ * A location's share of the flow configuration, resolved at start-up by
+ * both adapters: the templates of loc->template_dir, the stylesheet
+ * served at L/consent.css (the directory's theme extended by
+ * loc->style_file, linked from every page), the form compiled with them
+ * and served as loc->site, and L/withdraw. Sets fc->form, ui, style and
+ * withdraw_url; 0 with problems when refused. A missing theme is not
+ * refused (the pages are unstyled): it is logged as a warning.
+ */
+int consent_site_location(consent_site_t *site,
+                          const consent_site_location_t *loc,
+                          consent_flow_conf_t *fc,
+                          apr_array_header_t *problems);
 
 #endif

@@ -131,20 +131,6 @@ static const char *problems_to_error(cmd_parms *cmd,
                         : "?");
 }
 
-/* A Location's own ConsentTemplateDir, else its server's, else ours. */
-static const char *template_dir_of(const consent_dir_conf *conf,
-                                   server_rec *s)
-{
-    const consent_dir_conf *sdef =
-        ap_get_module_config(s->lookup_defaults, &consent_module);
-
-    if (conf->template_dir) {
-        return conf->template_dir;
-    }
-    return sdef && sdef->template_dir ? sdef->template_dir
-                                      : CONSENT_TEMPLATE_DIR;
-}
-
 /*
  * ConsentForm FILE and ConsentGuard FILE: loaded, validated and linted
  * right here; a guard definition also by the rule "guard" (every purpose
@@ -482,99 +468,50 @@ static int logged(server_rec *s, int id, const char *what,
     return problems->nelts == 0;
 }
 
-/*
- * The pages of a form's location link the stylesheet it serves at
- * L/consent.css. A guarded location belongs to the application, which
- * keeps its own look.
- */
-static int style_pages(const consent_dir_conf *conf, consent_flow_conf_t *fc,
-                       const char *dir, apr_pool_t *pconf, server_rec *s)
+/* What a Location says, with what its server says where it says nothing
+ * (template directory, style, double opt-in): its flow is set up with
+ * these at start-up. */
+static const consent_dir_conf *resolved(const consent_dir_conf *conf,
+                                        server_rec *s, apr_pool_t *pconf)
 {
-    const consent_dir_conf *sdef =
-        ap_get_module_config(s->lookup_defaults, &consent_module);
-    const char *file = conf->style_file ? conf->style_file
-                       : sdef ? sdef->style_file : NULL;
-    apr_array_header_t *problems;
-
-    if (conf->guard) {
-        return 1;
-    }
-    problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
-    fc->style = consent_site_style(registry->site, dir, file, problems);
-    if (!fc->style) {
-        if (!problems->nelts) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CONSENT_LOGNO(0181)
-                         "no " CONSENT_STYLE_NAME " in %s nor in "
-                         CONSENT_TEMPLATE_DIR ": the pages of %s are "
-                         "unstyled", dir, conf->location);
-        }
-        return logged(s, 180, "ConsentStyle", problems, pconf);
-    }
-    fc->ui = consent_site_styled(registry->site, fc->ui, fc->style,
-                                 conf->location);
-    return 1;
+    return consent_merge_dir_conf(pconf, ap_get_module_config(
+        s->lookup_defaults, &consent_module), (void *)conf);
 }
 
-/*
- * A form's pages, compiled once per template directory and stylesheet
- * (consent_site.h); then the form as this server's site serves it.
- */
-static int compile_pages(consent_dir_conf *conf, apr_pool_t *pconf,
-                         server_rec *s)
+/* A form's pages, compiled once per template directory and stylesheet,
+ * as this server's site serves it (consent_site.h). */
+static int compile_pages(consent_dir_conf *conf, const consent_dir_conf *eff,
+                         apr_pool_t *pconf, server_rec *s)
 {
     consent_server_conf *sc =
         ap_get_module_config(s->module_config, &consent_module);
     consent_flow_conf_t *fc = apr_pcalloc(pconf, sizeof *fc);
     apr_array_header_t *problems;
-    const char *dir = template_dir_of(conf, s);
+    consent_site_location_t loc = {
+        conf->form, conf->guard, eff->template_dir, eff->style_file,
+        conf->location, sc->site
+    };
 
     problems = apr_array_make(pconf, 4, sizeof(consent_problem_t));
-    fc->ui = consent_site_ui(registry->site, dir, problems);
-    if (!fc->ui) {
-        return logged(s, 1, "templates", problems, pconf);
-    }
-    if (!style_pages(conf, fc, dir, pconf, s)) {
-        return 0;
-    }
-    if (!consent_site_compile(registry->site, &conf->form, fc->ui,
-                              problems)) {
+    if (!consent_site_location(registry->site, &loc, fc, problems)) {
         return logged(s, 2, apr_pstrcat(pconf, "form ", conf->form_path,
                                         NULL), problems, pconf);
     }
-    if (!(conf->form = consent_site_for(registry->site, conf->form,
-                                        sc->site))) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0122)
-                     "form %s: cannot build its notices for site %s",
-                     conf->form_path, sc->site);
-        return 0;
-    }
-    fc->form = conf->form;
-    fc->withdraw_url = apr_pstrcat(pconf, conf->location, "/withdraw", NULL);
+    conf->form = (consent_form_t *)fc->form;
     conf->flow = fc;
     return 1;
 }
 
-/* ConsentConfirm may be set for the whole server as well. */
-static int confirm_on(const consent_dir_conf *conf, server_rec *s)
-{
-    const consent_dir_conf *sdef =
-        ap_get_module_config(s->lookup_defaults, &consent_module);
-
-    if (conf->confirm_email_set) {
-        return conf->v.confirm_email;
-    }
-    return sdef && sdef->v.confirm_email;
-}
-
 /* 1 when the location may start; else 0 after logging why. */
-static int confirm_check(consent_dir_conf *conf, server_rec *s,
+static int confirm_check(const consent_dir_conf *conf,
+                         const consent_dir_conf *eff, server_rec *s,
                          apr_pool_t *pconf)
 {
     consent_server_conf *sc =
         ap_get_module_config(s->module_config, &consent_module);
     const char *problem;
 
-    if (!confirm_on(conf, s)) {
+    if (!eff->v.confirm_email) {
         return 1;
     }
     problem = consent_conf_confirm_problem(conf->form, conf->guard,
@@ -591,6 +528,27 @@ static int confirm_check(consent_dir_conf *conf, server_rec *s,
     return 1;
 }
 
+/* A form's location may start: its server's keys and site, its pages,
+ * its double opt-in; else 0 after logging why. */
+static int use_ok(form_use *use, apr_pool_t *pconf)
+{
+    consent_server_conf *sc =
+        ap_get_module_config(use->server->module_config, &consent_module);
+    const consent_dir_conf *eff;
+
+    if (!sc->keys) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, use->server,
+                     CONSENT_LOGNO(0003) "ConsentForm %s is used but no "
+                     "ConsentSecretFile is set for this server",
+                     use->conf->form_path);
+        return 0;
+    }
+    eff = resolved(use->conf, use->server, pconf);
+    return site_keys(use->server, pconf)
+           && compile_pages(use->conf, eff, pconf, use->server)
+           && confirm_check(use->conf, eff, use->server, pconf);
+}
+
 int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
                          server_rec *s)
 {
@@ -604,19 +562,8 @@ int consent_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
     servers = registry->servers;
     for (i = 0; i < registry->dirs->nelts; ++i) {
         form_use *use = &APR_ARRAY_IDX(registry->dirs, i, form_use);
-        consent_server_conf *sc =
-            ap_get_module_config(use->server->module_config, &consent_module);
 
-        if (!sc->keys) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, use->server,
-                         CONSENT_LOGNO(0003) "ConsentForm %s is used but no "
-                         "ConsentSecretFile is set for this server",
-                         use->conf->form_path);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-        if (!site_keys(use->server, pconf)
-            || !compile_pages(use->conf, pconf, use->server)
-            || !confirm_check(use->conf, use->server, pconf)) {
+        if (!use_ok(use, pconf)) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         for (j = 0; j < servers->nelts; ++j) {

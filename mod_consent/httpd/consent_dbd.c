@@ -60,7 +60,7 @@ static const dbd_cfg_t *dbd_config_of(server_rec *main_s, server_rec *s,
 }
 
 /* How a message names a server: as its <VirtualHost> says. */
-const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p)
+static const char *vhost_name(const server_rec *s, apr_pool_t *p)
 {
     const char *name = s->server_hostname ? s->server_hostname : "?";
 
@@ -72,15 +72,13 @@ const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p)
                         (int)s->defn_line_number);
 }
 
-/* The schema could not be made with our own connection: rv, err. */
-static void unavailable(consent_server_conf *conf, server_rec *s,
-                        apr_status_t rv, const char *err, apr_pool_t *p)
+const char *consent_dbd_store_of(server_rec *s, apr_pool_t *p)
 {
-    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0021)
-                 "store %s of %s unavailable, consent locations answer "
-                 "503 until it is back: %s",
-                 consent_store_label(conf->dbd_driver, conf->dbd_params, p),
-                 consent_dbd_vhost_name(s, p), err);
+    consent_server_conf *conf =
+        ap_get_module_config(s->module_config, &consent_module);
+
+    return apr_psprintf(p, "%s of %s", consent_store_label(
+        conf->dbd_driver, conf->dbd_params, p), vhost_name(s, p));
 }
 
 /* Our statements, once per mod_dbd record: a second ap_dbd_prepare of a
@@ -246,9 +244,7 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
             logs = apr_array_make(pconf, 2, sizeof(consent_log_line_t));
             rv = consent_store_setup_start(
                 conf->dbd_driver, conf->dbd_params,
-                apr_psprintf(pconf, "%s of %s", consent_store_label(
-                    conf->dbd_driver, conf->dbd_params, pconf),
-                    consent_dbd_vhost_name(s, pconf)),
+                consent_dbd_store_of(s, pconf),
                 1, ap_unixd_config.user_id, ap_unixd_config.group_id,
                 "the httpd User", logs, pconf);
             consent_log_lines(s, NULL, logs, 0);
@@ -271,7 +267,10 @@ static void retry_migrate(request_rec *r, consent_server_conf *conf)
         conf->dbd_driver, conf->dbd_params, &err, r->pool);
 
     if (rv != APR_SUCCESS) {
-        unavailable(conf, r->server, rv, err, r->pool);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, r->server,
+                     CONSENT_LOGNO(0021) "store %s unavailable, consent "
+                     "locations answer 503 until it is back: %s",
+                     consent_dbd_store_of(r->server, r->pool), err);
     }
 }
 
@@ -347,11 +346,9 @@ static void start_writers(apr_pool_t *pchild, server_rec *main_server)
                                    conf->dbd_params, pchild);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CONSENT_LOGNO(0028)
-                         "store %s of %s: cannot start its writer thread, "
+                         "store %s: cannot start its writer thread, "
                          "submissions answer 503",
-                         consent_store_label(conf->dbd_driver,
-                                             conf->dbd_params, pchild),
-                         consent_dbd_vhost_name(s, pchild));
+                         consent_dbd_store_of(s, pchild));
         }
     }
 }

@@ -86,8 +86,6 @@ consent_flow_t *consent_request_flow(request_rec *r,
 /* An error for want of the store says which store, of which server. */
 void consent_log_flow(request_rec *r, const consent_flow_t *f)
 {
-    consent_server_conf *sc =
-        ap_get_module_config(r->server->module_config, &consent_module);
     apr_array_header_t *lines;
     int i;
 
@@ -100,12 +98,8 @@ void consent_log_flow(request_rec *r, const consent_flow_t *f)
         consent_flow_log_t *l = &APR_ARRAY_IDX(lines, i, consent_flow_log_t);
 
         if (l->level == CONSENT_LOG_ERR) {
-            l->text = apr_psprintf(r->pool, "%s (store %s of %s)", l->text,
-                                   consent_store_label(sc->dbd_driver,
-                                                       sc->dbd_params,
-                                                       r->pool),
-                                   consent_dbd_vhost_name(r->server,
-                                                          r->pool));
+            l->text = apr_psprintf(r->pool, "%s (store %s)", l->text,
+                                   consent_dbd_store_of(r->server, r->pool));
         }
     }
     consent_log_lines(NULL, r, lines, 0);
@@ -162,10 +156,8 @@ static void run_store(request_rec *r, consent_flow_t *f)
     f->writer = sc->writer;
     if (!sc->writer && f->op == CONSENT_FLOW_OP_RECORD) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CONSENT_LOGNO(0030)
-                      "store %s of %s has no writer: answering 503",
-                      consent_store_label(sc->dbd_driver, sc->dbd_params,
-                                          r->pool),
-                      consent_dbd_vhost_name(r->server, r->pool));
+                      "store %s has no writer: answering 503",
+                      consent_dbd_store_of(r->server, r->pool));
     }
     else if (consent_flow_needs_store(f)) {
         store = consent_dbd_store(r);

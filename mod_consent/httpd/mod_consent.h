@@ -142,8 +142,9 @@ void consent_dbd_migrate(apr_pool_t *pconf, server_rec *main_s,
                          apr_array_header_t *servers);
 /* Hooks of the store: mod_dbd's post_connect, the writer's child_init. */
 void consent_dbd_register(apr_pool_t *p);
-/* How log messages name a server. */
-const char *consent_dbd_vhost_name(const server_rec *s, apr_pool_t *p);
+/* How log messages name s's store: "sqlite3 /var/lib/x.db of vhost
+ * a.example:80 (/etc/apache2/sites-enabled/a.conf:1)". */
+const char *consent_dbd_store_of(server_rec *s, apr_pool_t *p);
 /* The request's store connection, or NULL: answer 503. */
 consent_store_t *consent_dbd_store(request_rec *r);
 /* Notes a failed or successful use of the store. */

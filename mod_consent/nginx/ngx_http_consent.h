@@ -41,6 +41,7 @@ typedef struct {
                                        proofs are sealed by it */
     ngx_http_consent_store_t *store;
     const char *template_dir;
+    const char *style_file;         /* consent_style */
     const char *form_path;          /* consent_form / consent_guard */
     consent_form_t *form;
     ngx_flag_t guard;

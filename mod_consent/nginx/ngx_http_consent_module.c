@@ -233,19 +233,28 @@ static char *set_store(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     return NGX_CONF_OK;
 }
 
-static char *set_template_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+/* A file or directory (cmd->post: the core's check), relative to
+ * nginx's prefix, kept at cmd->offset in the location's conf. */
+typedef struct {
+    int (*ok)(const char *path, apr_pool_t *p);
+    const char *refusal;
+} path_rule_t;
+
+static char *set_path(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
 {
-    ngx_http_consent_loc_conf_t *lcf = c;
+    const path_rule_t *rule = cmd->post;
     ngx_str_t *value = cf->args->elts;
     const char *path = full_path(cf, &value[1]);
 
-    if (!consent_conf_dir_ok(path, main_conf(cf)->pool)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" is not a "
-                           "directory", &value[1]);
+    if (!rule->ok(path, main_conf(cf)->pool)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: \"%V\" %s",
+                           &cmd->name, &value[1], rule->refusal);
         return NGX_CONF_ERROR;
     }
-    lcf->template_dir = path;
-    if (cf->cmd_type == NGX_HTTP_MAIN_CONF) {
+    *(const char **)((char *)c + cmd->offset) = path;
+    /* the schema ships with the templates */
+    if (cmd->offset == offsetof(ngx_http_consent_loc_conf_t, template_dir)
+        && cf->cmd_type == NGX_HTTP_MAIN_CONF) {
         main_conf(cf)->schema_dir = path;
     }
     return NGX_CONF_OK;
@@ -483,27 +492,24 @@ static const char *server_site(ngx_conf_t *cf)
     return site;
 }
 
-/* The definition as the location's site serves it (consent_site.h:
- * the notice names the site), then its pages in its location's layout,
- * compiled once per layout. */
+/* The location's pages, styled, as its site serves them (consent_site.h:
+ * the notice names the site), compiled once per layout. */
 static char *site_pages(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *lcf)
 {
     ngx_http_consent_main_conf_t *mcf = main_conf(cf);
     apr_array_header_t *problems;
+    consent_site_location_t loc = {
+        lcf->form, (int)lcf->guard, lcf->template_dir, lcf->style_file,
+        lcf->location, lcf->site
+    };
 
-    if (!(lcf->form = consent_site_for(mcf->site, lcf->form, lcf->site))) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_form %s: cannot "
-                           "build its notices for site %s", lcf->form_path,
-                           lcf->site);
-        return NGX_CONF_ERROR;
-    }
     problems = apr_array_make(mcf->pool, 4, sizeof(consent_problem_t));
-    lcf->flow.ui = consent_site_pages(mcf->site, &lcf->form,
-                                      lcf->template_dir, problems);
-    if (!lcf->flow.ui) {
-        log_problems(cf, "consent_form", problems);
+    if (!consent_site_location(mcf->site, &loc, &lcf->flow, problems)) {
+        log_problems(cf, lcf->guard ? "consent_guard" : "consent_form",
+                     problems);
         return NGX_CONF_ERROR;
     }
+    lcf->form = (consent_form_t *)lcf->flow.form;
     return NGX_CONF_OK;
 }
 
@@ -519,6 +525,7 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
     MERGE_PTR(keys);
     MERGE_PTR(store);
     MERGE_PTR(template_dir);
+    MERGE_PTR(style_file);
     MERGE_PTR(flow.default_lang);
     MERGE_PTR(flow.success_url);
     MERGE_PTR(site);
@@ -564,9 +571,6 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
     conf->flow.seal_keys = conf->keys;
     conf->flow.site = conf->site;
-    conf->flow.form = conf->form;
-    conf->flow.withdraw_url = apr_pstrcat(p, conf->location, "/withdraw",
-                                          NULL);
     conf->flow.lifetime = apr_time_from_sec(conf->lifetime);
     conf->flow.guard_fix = conf->guard_fix;
     return merge_confirm(cf, conf);
@@ -627,6 +631,7 @@ static void consent_exit_process(ngx_cycle_t *cycle)
 #define LCF(field) offsetof(ngx_http_consent_loc_conf_t, field)
 #define WORD(check, once, own_line) \
     (void *)&(const word_rule_t){ check, once, own_line }
+#define PATH(ok, refusal) (void *)&(const path_rule_t){ ok, refusal }
 #define DURATION(ok, refusal) (void *)&(const duration_rule_t){ ok, refusal }
 
 static ngx_command_t consent_commands[] = {
@@ -635,7 +640,12 @@ static ngx_command_t consent_commands[] = {
     { ngx_string("consent_store"), ANY_LEVEL | NGX_CONF_TAKE2,
       set_store, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
     { ngx_string("consent_template_dir"), ANY_LEVEL | NGX_CONF_TAKE1,
-      set_template_dir, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
+      set_path, NGX_HTTP_LOC_CONF_OFFSET, LCF(template_dir),
+      PATH(consent_conf_dir_ok, "is not a directory") },
+    /* as Apache's ConsentStyle (consent_style.h) */
+    { ngx_string("consent_style"), ANY_LEVEL | NGX_CONF_TAKE1,
+      set_path, NGX_HTTP_LOC_CONF_OFFSET, LCF(style_file),
+      PATH(consent_conf_file_ok, "is not a readable file") },
     { ngx_string("consent_form"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
       set_form, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
     { ngx_string("consent_guard"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,

@@ -78,6 +78,7 @@ DIRECTIVES = {
     "consenttokenlifetime": "consent_token_lifetime",
     "consentdefaultlanguage": "consent_default_language",
     "consenttemplatedir": "consent_template_dir",
+    "consentstyle": "consent_style",
     "consentsecretfile": "consent_secret_file",
     "consentguardfix": "consent_guard_fix",
     "consentsite": "consent_site",

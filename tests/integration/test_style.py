@@ -2,7 +2,8 @@
 memory (strong ETag, 304, long cache for the versioned URL), linked by
 every page it renders, allowed by their CSP; ConsentStyle appends a
 site's custom properties and is checked at start-up; a layout directory's
-own consent.css replaces the default."""
+own consent.css replaces the default. Every test runs against Apache and
+nginx (consent_style is ConsentStyle's nginx name)."""
 import os
 import re
 import shutil
@@ -12,10 +13,15 @@ import requests
 
 import departures
 import harness
-from conftest import get_form, submit
+from conftest import SERVERS, get_form, submit
 
 DEFAULT = open(os.path.join(harness.TEMPLATES, "consent.css"), "rb").read()
 LINK = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server_kind(request):
+    return request.param
 
 
 def href_of(html):
@@ -150,10 +156,18 @@ def test_a_bad_site_file_stops_start_up(fresh_apache, tmp_path, text, line,
     assert "%s:%d: [style]" % (path, line) in out and says in out, out
 
 
-def test_a_missing_site_file_is_refused(fresh_apache, tmp_path):
-    s = fresh_apache(extra="ConsentStyle %s/none.css\n" % tmp_path)
+def test_a_missing_site_file_is_refused(fresh_apache, server_kind,
+                                        tmp_path):
+    line = "ConsentStyle %s/none.css" % tmp_path
+    if server_kind == "apache":         # for the whole server there
+        s = fresh_apache(extra=line + "\n")
+        name = "ConsentStyle"
+    else:
+        s = fresh_apache(forms=[("/newsletter", harness.EXAMPLE,
+                                 "    " + line)])
+        name = "consent_style"
     rc, out = s.check_config()
-    assert rc != 0 and "ConsentStyle" in out and "none.css" in out, out
+    assert rc != 0 and name in out and "none.css" in out, out
 
 
 def test_a_large_site_file_is_refused(fresh_apache, tmp_path):
