@@ -325,6 +325,37 @@ static void site_compiles_each_thing_once(void **state)
                         "guard");
 }
 
+/* One call resolves what a location serves, for both adapters. */
+static void site_location_styles_compiles_and_sites(void **state)
+{
+    apr_array_header_t *problems =
+        apr_array_make(pool, 4, sizeof(consent_problem_t));
+    consent_site_t *site = consent_site_make(pool);
+    consent_site_location_t loc = {
+        consent_site_form(site, TEMPLATES "/examples/newsletter.xml", 0,
+                          TEMPLATES, problems),
+        0, TEMPLATES, NULL, "/news", "a.test"
+    };
+    consent_flow_conf_t fc = { 0 }, guarded = { 0 };
+
+    assert_true(consent_site_location(site, &loc, &fc, problems));
+    assert_non_null(fc.style);
+    assert_non_null(fc.ui);
+    assert_string_equal(fc.form->site, "a.test");
+    assert_string_equal(fc.withdraw_url, "/news/withdraw");
+    /* a guard's pages are the application's: no stylesheet */
+    loc.guard = 1;
+    assert_true(consent_site_location(site, &loc, &guarded, problems));
+    assert_null(guarded.style);
+    /* a style file that is no stylesheet stops the location */
+    loc.guard = 0;
+    loc.style_file = TEMPLATES "/examples/newsletter.xml";
+    assert_false(consent_site_location(site, &loc, &fc, problems));
+    assert_true(problems->nelts > 0);
+    assert_string_equal(APR_ARRAY_IDX(problems, 0, consent_problem_t).rule,
+                        "style");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +369,7 @@ int main(void)
         cmocka_unit_test(guard_rules_once_apache_only),
         cmocka_unit_test(style_page_and_log_numbers),
         cmocka_unit_test(site_copies_a_form_per_site),
+        cmocka_unit_test(site_location_styles_compiles_and_sites),
     };
     int rc;
 
