@@ -36,6 +36,7 @@ import glob
 import os
 import re
 import signal
+import time
 
 import pytest
 import requests
@@ -174,15 +175,31 @@ def start(server, logs):
     server.start(wrapper=valgrind(logs), single=server.single)
 
 
+# How long a process may take to exit under memcheck: pools destroyed,
+# then the leak check of the whole heap (a few seconds here).
+EXIT_SECONDS = 300
+
+
 def stop(server):
     """-X: SIGTERM (apachectl stop). Parent and child: graceful-stop
-    (SIGWINCH), for which the parent waits as long as its child takes;
-    after `stop` it would SIGKILL a child still in valgrind's leak check
-    at 9 s and its report would be lost. Either way an exit by a signal
-    fails the test (harness.ApacheServer.stop)."""
-    if not server.single and server.proc and server.proc.poll() is None:
-        server.proc.send_signal(signal.SIGWINCH)
-        server.proc.wait(300)
+    (SIGWINCH), for which the parent waits as long as its child takes.
+    Either way the process gets EXIT_SECONDS to write its report (the
+    harness's own stop would SIGKILL it at 30 s and the report would be
+    cut), a process still there then fails the test as hung, and an exit
+    by a signal fails it too (harness.ApacheServer.stop)."""
+    proc = server.proc
+    if proc and proc.poll() is None:
+        began = time.monotonic()
+        if server.single:
+            proc.send_signal(signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGWINCH)
+        if not server.wait_exit(EXIT_SECONDS):
+            server.stop()
+            pytest.fail("apache2 under valgrind did not exit within %d s "
+                        "of its stop signal" % EXIT_SECONDS)
+        print("apache2 under valgrind exited %.1f s after its stop signal"
+              % (time.monotonic() - began))
     server.stop()
 
 
