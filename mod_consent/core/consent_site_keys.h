@@ -19,4 +19,17 @@ consent_keyring_t *consent_site_keys(apr_hash_t *cache,
                                      const char *site, apr_pool_t *p,
                                      const char **err);
 
+/*
+ * A server's site and its keyring, the same rule on both servers: *site
+ * as a directive named it (ConsentSite, consent_site), else made from
+ * host (consent_conf_host_site); its keys as consent_site_keys gives
+ * them. NULL with *why: "\"host\" does not make a site name (...)"
+ * (*site left NULL: the adapter says which directive to set), or why
+ * the keys cannot be derived.
+ */
+consent_keyring_t *consent_site_keys_of(apr_hash_t *cache,
+                                        const consent_keyring_t *master,
+                                        const char **site, const char *host,
+                                        apr_pool_t *p, const char **why);
+
 #endif

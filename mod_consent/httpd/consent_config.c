@@ -9,6 +9,7 @@
 #include "consent_confirm.h"
 #include "consent_mail.h"
 #include "consent_site.h"
+#include "consent_site_keys.h"
 #include "consent_tenant.h"
 
 APLOG_USE_MODULE(consent);
@@ -28,6 +29,7 @@ typedef struct {
     consent_site_t *site;           /* definitions, layouts, page sets */
     apr_array_header_t *dirs;       /* form_use: a form and its place */
     apr_array_header_t *servers;    /* server_rec* with a form */
+    apr_hash_t *site_keys;          /* consent_site_keys' cache */
 } consent_registry;
 
 static consent_registry *registry;
@@ -230,29 +232,23 @@ static const char *set_site(cmd_parms *cmd, void *dconf, const char *arg)
 }
 
 /* check_config: the server's site (ConsentSite, else its ServerName
- * lower-cased) and that site's keys, derived once per server. */
+ * lower-cased) and that site's keys, derived once per site. */
 static int site_keys(server_rec *s, apr_pool_t *pconf)
 {
     consent_server_conf *sc =
         ap_get_module_config(s->module_config, &consent_module);
-    const char *err;
+    const char *why;
 
-    if (sc->site_keys) {
-        return 1;
+    if (!registry->site_keys) {
+        registry->site_keys = apr_hash_make(pconf);
     }
-    if (!sc->site) {
-        sc->site = consent_conf_host_site(s->server_hostname, &err, pconf);
-        if (!sc->site) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0120)
-                         "the ServerName does not make a site name (%s): "
-                         "set ConsentSite", err);
-            return 0;
-        }
-    }
-    sc->site_keys = consent_site_keyring(sc->keys, sc->site, pconf, &err);
-    if (!sc->site_keys) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0121)
-                     "%s", err);
+    if (!sc->site_keys
+        && !(sc->site_keys = consent_site_keys_of(
+                 registry->site_keys, sc->keys, &sc->site,
+                 s->server_hostname, pconf, &why))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, CONSENT_LOGNO(0120)
+                     "%s%s%s", sc->site ? "" : "the ServerName ", why,
+                     sc->site ? "" : ": set ConsentSite");
         return 0;
     }
     return 1;

@@ -464,32 +464,39 @@ static char *merge_confirm(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *conf)
 /* ---- merging and page compilation ------------------------------------- */
 
 /*
- * The site of the server block being merged, when consent_site names
- * none: its first server_name (nginx's own name for it, as Apache's
- * ServerName), else the machine's host name, as Apache does without a
- * ServerName. Refused, naming the server block, when it makes no site
- * name (a wildcard, a regular expression): consent_site is then needed.
+ * The site of the server block being merged and its keys (tokens and
+ * links are signed with the site's, proofs sealed with the master's, as
+ * on Apache: a mixed fleet is one service). Without consent_site: its
+ * first server_name (nginx's own name for it, as Apache's ServerName),
+ * else the machine's host name, as Apache does without a ServerName.
  */
-static const char *server_site(ngx_conf_t *cf)
+static char *server_site(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *conf)
 {
     ngx_http_core_srv_conf_t *cscf =
         ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
-    apr_pool_t *p = main_conf(cf)->pool;
+    ngx_http_consent_main_conf_t *mcf = main_conf(cf);
     ngx_str_t *name = &cscf->server_name;
-    const char *host, *site, *err;
+    const char *why;
 
     if (name->len == 0) {
         name = &cf->cycle->hostname;
     }
-    host = apr_pstrmemdup(p, (char *)name->data, name->len);
-    if (!(site = consent_conf_host_site(host, &err, p))) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "the server_name \"%s\" "
-                      "does not make a site name (%s): set consent_site "
-                      "in the server block in %s:%ui", host, err,
+    conf->flow.keys = consent_site_keys_of(
+        mcf->site_keys, conf->keys, &conf->site,
+        apr_pstrmemdup(mcf->pool, (char *)name->data, name->len), mcf->pool,
+        &why);
+    if (!conf->flow.keys && !conf->site) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "the server_name %s: set "
+                      "consent_site in the server block in %s:%ui", why,
                       cscf->file_name, cscf->line);
-        return NULL;
+        return NGX_CONF_ERROR;
     }
-    return site;
+    if (!conf->flow.keys) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_site %s: %s",
+                           conf->site, why);
+        return NGX_CONF_ERROR;
+    }
+    return NGX_CONF_OK;
 }
 
 /* The location's pages, styled, as its site serves them (consent_site.h:
@@ -519,8 +526,6 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
                                     void *child)
 {
     ngx_http_consent_loc_conf_t *prev = parent, *conf = child;
-    apr_pool_t *p = main_conf(cf)->pool;
-    const char *err;
 
     MERGE_PTR(keys);
     MERGE_PTR(store);
@@ -554,16 +559,7 @@ static char *consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
                            "\"CONNINFO\")", conf->form_path);
         return NGX_CONF_ERROR;
     }
-    if (!conf->site && !(conf->site = server_site(cf))) {
-        return NGX_CONF_ERROR;
-    }
-    /* tokens and links are signed with the site's keys, proofs sealed
-     * with the master's, as on Apache: a mixed fleet is one service */
-    conf->flow.keys = consent_site_keys(main_conf(cf)->site_keys, conf->keys,
-                                        conf->site, p, &err);
-    if (!conf->flow.keys) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_site %s: %s",
-                           conf->site, err);
+    if (server_site(cf, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
     if (site_pages(cf, conf) != NGX_CONF_OK) {

@@ -520,3 +520,24 @@ def test_a_site_key_is_not_a_master_for_apache():
         assert "is a site's key (consentctl site-key)" in out
     finally:
         server.cleanup()
+
+
+def test_a_server_name_that_makes_no_site_stops_apache():
+    """As nginx's server_name (test_nginx.py): a vhost whose ServerName
+    makes no site name (httpd refuses a wildcard itself; a name that ends
+    with a dot) has no site until ConsentSite names one."""
+    server = harness.ApacheServer(forms=[])
+    vhost = VHOST.format(port=server.port, name="e.test.", site="{site}",
+                         form=harness.EXAMPLE, templates=harness.TEMPLATES)
+    try:
+        server.extra = vhost.format(site="")
+        rc, out = server.check_config()
+        assert rc != 0, out
+        assert ('the ServerName "e.test." does not make a site name (site '
+                'e.test. ends with a dot): set ConsentSite') in out, out
+        server.extra = ('ConsentMailFrom "%s"\n' % FROM
+                        + vhost.format(site="    ConsentSite e-test"))
+        rc, out = server.check_config()
+        assert rc == 0, out
+    finally:
+        server.cleanup()

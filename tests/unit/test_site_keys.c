@@ -53,10 +53,34 @@ static void derived_once(void **state)
     assert_memory_equal(k->bytes, kp->bytes, k->len);
 }
 
+/* A server's site: the named one, else its host's; none from a
+ * wildcard, and then no keys. */
+static void site_of_a_server(void **state)
+{
+    apr_hash_t *cache = apr_hash_make(pool);
+    consent_keyring_t *m = master_of("0123456789abcdef0123456789abcdef-a");
+    const char *site = NULL, *named = "shop", *why = NULL;
+
+    assert_non_null(consent_site_keys_of(cache, m, &site, "WWW.E.test",
+                                         pool, &why));
+    assert_string_equal(site, "www.e.test");
+    assert_ptr_equal(consent_site_keys_of(cache, m, &named, "x.test", pool,
+                                          &why),
+                     consent_site_keys(cache, m, "shop", pool, &why));
+    assert_string_equal(named, "shop");
+    site = NULL;
+    assert_null(consent_site_keys_of(cache, m, &site, "*.e.test", pool,
+                                     &why));
+    assert_null(site);
+    assert_string_equal(why, "\"*.e.test\" does not make a site name (a "
+                        "wildcard or regular expression)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(derived_once),
+        cmocka_unit_test(site_of_a_server),
     };
     int rc;
 
