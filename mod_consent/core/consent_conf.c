@@ -76,6 +76,33 @@ int consent_conf_success_url_ok(const char *url, apr_pool_t *p)
            && uri.hostname && *uri.hostname;
 }
 
+const char *consent_conf_lang_check(const char *arg, apr_pool_t *p)
+{
+    return consent_conf_lang_ok(arg, strlen(arg))
+           ? NULL : "a language tag such as en or fr";
+}
+
+const char *consent_conf_success_url_check(const char *arg, apr_pool_t *p)
+{
+    return consent_conf_success_url_ok(arg, p)
+           ? NULL : "an absolute URL or a path starting with /";
+}
+
+const char *consent_conf_mail_command_check(const char *arg, apr_pool_t *p)
+{
+    const char *why;
+
+    return consent_mail_argv(arg, &why, p) ? NULL : why;
+}
+
+const char *consent_conf_mail_from_check(const char *arg, apr_pool_t *p)
+{
+    const char *why;
+
+    return consent_mail_from_ok(arg, &why, p)
+           ? NULL : apr_psprintf(p, "%s: %s", arg, why);
+}
+
 const char *consent_conf_location(const char *name, apr_size_t len,
                                   apr_pool_t *p)
 {

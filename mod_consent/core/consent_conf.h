@@ -57,6 +57,18 @@ int consent_conf_lang_ok(const char *tag, apr_size_t len);
  * scheme (javascript:, data:) would make the redirect a script. */
 int consent_conf_success_url_ok(const char *url, apr_pool_t *p);
 
+/*
+ * The one-word values, checked the same way by both adapters: NULL, or
+ * why not, the words an admin reads after the directive's name
+ * ("ConsentDefaultLanguage: a language tag such as en or fr").
+ * consent_site_check (consent_tenant.h) has the same shape.
+ */
+typedef const char *consent_conf_check_fn(const char *arg, apr_pool_t *p);
+consent_conf_check_fn consent_conf_lang_check;         /* default language */
+consent_conf_check_fn consent_conf_success_url_check;
+consent_conf_check_fn consent_conf_mail_command_check; /* consent_mail_argv */
+consent_conf_check_fn consent_conf_mail_from_check;   /* "arg: why" */
+
 /* A form's location as its sub-pages follow it: "/newsletter/" and
  * "/newsletter" are one location (len bytes of name, copied into p). */
 const char *consent_conf_location(const char *name, apr_size_t len,

@@ -7,7 +7,6 @@
 
 #include "consent_conf.h"
 #include "consent_confirm.h"
-#include "consent_mail.h"
 #include "consent_site.h"
 #include "consent_site_keys.h"
 #include "consent_tenant.h"
@@ -217,20 +216,6 @@ static const char *set_secret_file(cmd_parms *cmd, void *dconf,
                : NULL;
 }
 
-static const char *set_site(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    consent_server_conf *sconf =
-        ap_get_module_config(cmd->server->module_config, &consent_module);
-    const char *err = consent_site_check(arg, cmd->pool);
-
-    (void)dconf;
-    if (err) {
-        return apr_pstrcat(cmd->pool, "ConsentSite: ", err, NULL);
-    }
-    sconf->site = arg;
-    return NULL;
-}
-
 /* check_config: the server's site (ConsentSite, else its ServerName
  * lower-cased) and that site's keys, derived once per site. */
 static int site_keys(server_rec *s, apr_pool_t *pconf)
@@ -252,6 +237,36 @@ static int site_keys(server_rec *s, apr_pool_t *pconf)
         return 0;
     }
     return 1;
+}
+
+/* A one-word directive the core checks (consent_conf.h), kept at offset
+ * in the per-directory or the server configuration. */
+typedef struct {
+    consent_conf_check_fn *check;
+    apr_size_t offset;
+} word_rule;
+
+#define WORD(check, type, field) \
+    (void *)&(const word_rule){ check, APR_OFFSETOF(type, field) }
+
+static const char *set_word(cmd_parms *cmd, void *conf, const char *arg)
+{
+    const word_rule *rule = cmd->info;
+    const char *why = rule->check(arg, cmd->temp_pool);
+
+    if (why) {
+        return apr_pstrcat(cmd->pool, cmd->directive->directive, ": ", why,
+                           NULL);
+    }
+    *(const char **)((char *)conf + rule->offset) = arg;
+    return NULL;
+}
+
+static const char *set_server_word(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    return set_word(cmd, ap_get_module_config(cmd->server->module_config,
+                                              &consent_module), arg);
 }
 
 static const char *set_template_dir(cmd_parms *cmd, void *dconf,
@@ -283,18 +298,6 @@ static const char *set_lifetime(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static const char *set_default_lang(cmd_parms *cmd, void *dconf,
-                                    const char *arg)
-{
-    consent_dir_conf *conf = dconf;
-
-    if (!consent_conf_lang_ok(arg, strlen(arg))) {
-        return "ConsentDefaultLanguage: a language tag such as en or fr";
-    }
-    conf->v.default_lang = arg;
-    return NULL;
-}
-
 static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
 {
     consent_dir_conf *conf = dconf;
@@ -306,19 +309,6 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
     }
     conf->v.max_body = (apr_size_t)n;
     conf->max_body_set = 1;
-    return NULL;
-}
-
-static const char *set_success_url(cmd_parms *cmd, void *dconf,
-                                   const char *arg)
-{
-    consent_dir_conf *conf = dconf;
-
-    if (!consent_conf_success_url_ok(arg, cmd->temp_pool)) {
-        return "ConsentSuccessURL: an absolute URL or a path starting "
-               "with /";
-    }
-    conf->v.success_url = arg;
     return NULL;
 }
 
@@ -375,35 +365,6 @@ static const char *set_confirm_lifetime(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-static const char *set_mail_command(cmd_parms *cmd, void *dconf,
-                                    const char *arg)
-{
-    consent_server_conf *sconf =
-        ap_get_module_config(cmd->server->module_config, &consent_module);
-    const char *why;
-
-    if (!consent_mail_argv(arg, &why, cmd->temp_pool)) {
-        return apr_pstrcat(cmd->pool, "ConsentMailCommand: ", why, NULL);
-    }
-    sconf->mail_command = arg;
-    return NULL;
-}
-
-static const char *set_mail_from(cmd_parms *cmd, void *dconf,
-                                 const char *arg)
-{
-    consent_server_conf *sconf =
-        ap_get_module_config(cmd->server->module_config, &consent_module);
-    const char *why;
-
-    if (!consent_mail_from_ok(arg, &why, cmd->temp_pool)) {
-        return apr_pstrcat(cmd->pool, "ConsentMailFrom: ", arg, ": ", why,
-                           NULL);
-    }
-    sconf->mail_from = arg;
-    return NULL;
-}
-
 const command_rec consent_cmds[] = {
     AP_INIT_TAKE1("ConsentForm", set_form, NULL, ACCESS_CONF,
                   "a form definition (XML) served at this location"),
@@ -417,7 +378,9 @@ const command_rec consent_cmds[] = {
     AP_INIT_ITERATE("ConsentSecretFile", set_secret_file, NULL, RSRC_CONF,
                     "secret key file(s) for signing; the first signs, all "
                     "verify"),
-    AP_INIT_TAKE1("ConsentSite", set_site, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ConsentSite", set_server_word,
+                  WORD(consent_site_check, consent_server_conf, site),
+                  RSRC_CONF,
                   "the site this server's tokens, links and proofs belong "
                   "to (default: its ServerName, lower-cased)"),
     AP_INIT_TAKE1("ConsentTemplateDir", set_template_dir, NULL,
@@ -426,14 +389,16 @@ const command_rec consent_cmds[] = {
     AP_INIT_TAKE1("ConsentTokenLifetime", set_lifetime, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "how long a rendered form can be submitted (default 2h)"),
-    AP_INIT_TAKE1("ConsentDefaultLanguage", set_default_lang, NULL,
-                  RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("ConsentDefaultLanguage", set_word,
+                  WORD(consent_conf_lang_check, consent_dir_conf,
+                       v.default_lang), RSRC_CONF | ACCESS_CONF,
                   "language when Accept-Language matches none (default en)"),
     AP_INIT_TAKE1("ConsentMaxBody", set_max_body, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "largest submission body in bytes (default 65536)"),
-    AP_INIT_TAKE1("ConsentSuccessURL", set_success_url, NULL,
-                  RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("ConsentSuccessURL", set_word,
+                  WORD(consent_conf_success_url_check, consent_dir_conf,
+                       v.success_url), RSRC_CONF | ACCESS_CONF,
                   "where to send people after a submission (303); default: "
                   "a confirmation page"),
     AP_INIT_TAKE1("ConsentStyle", set_style, NULL, RSRC_CONF | ACCESS_CONF,
@@ -446,10 +411,13 @@ const command_rec consent_cmds[] = {
     AP_INIT_TAKE1("ConsentConfirmLifetime", set_confirm_lifetime,
                   NULL, RSRC_CONF | ACCESS_CONF,
                   "how long a confirmation link works (default 7d)"),
-    AP_INIT_TAKE1("ConsentMailCommand", set_mail_command, NULL,
-                  RSRC_CONF, "the command (quoted) that reads a message on "
+    AP_INIT_TAKE1("ConsentMailCommand", set_server_word,
+                  WORD(consent_conf_mail_command_check, consent_server_conf,
+                       mail_command), RSRC_CONF, "the command (quoted) that reads a message on "
                   "its standard input (default /usr/sbin/sendmail -t -i)"),
-    AP_INIT_TAKE1("ConsentMailFrom", set_mail_from, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ConsentMailFrom", set_server_word,
+                  WORD(consent_conf_mail_from_check, consent_server_conf,
+                       mail_from), RSRC_CONF,
                   "From of confirmation messages, required with "
                   "ConsentConfirm email"),
     { NULL }

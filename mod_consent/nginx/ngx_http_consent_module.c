@@ -12,7 +12,6 @@
 
 #include "consent_conf.h"
 #include "consent_log.h"
-#include "consent_mail.h"
 #include "consent_site.h"
 #include "consent_site_keys.h"
 #include "consent_tenant.h"
@@ -357,40 +356,11 @@ static char *set_confirm(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
 /* ---- one word the core checks ------------------------------------------ */
 
 /* The rule of a one-word directive (its command's post): the core's
- * check, NULL or why not; why is logged on a line of its own ("name:
- * why") or, when short, said by nginx after '"name" directive'. */
+ * check (consent_conf.h); why not is logged as "name: why". */
 typedef struct {
-    const char *(*check)(const char *arg, apr_pool_t *p);
+    consent_conf_check_fn *check;
     unsigned once:1;                /* a second one is refused */
-    unsigned own_line:1;
 } word_rule_t;
-
-static const char *lang_check(const char *arg, apr_pool_t *p)
-{
-    return consent_conf_lang_ok(arg, strlen(arg))
-           ? NULL : "needs a language tag such as en or fr";
-}
-
-static const char *success_url_check(const char *arg, apr_pool_t *p)
-{
-    return consent_conf_success_url_ok(arg, p)
-           ? NULL : "needs an absolute URL or a path starting with /";
-}
-
-static const char *mail_command_check(const char *arg, apr_pool_t *p)
-{
-    const char *why;
-
-    return consent_mail_argv(arg, &why, p) ? NULL : why;
-}
-
-static const char *mail_from_check(const char *arg, apr_pool_t *p)
-{
-    const char *why;
-
-    return consent_mail_from_ok(arg, &why, p)
-           ? NULL : apr_psprintf(p, "%s: %s", arg, why);
-}
 
 /* The word, checked, kept at cmd->offset in the location's conf. */
 static char *set_word(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
@@ -405,15 +375,12 @@ static char *set_word(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     if (rule->once && *slot) {
         return "is duplicate";
     }
-    if (!(why = rule->check(arg, p))) {
-        *slot = arg;
-        return NGX_CONF_OK;
+    if ((why = rule->check(arg, p))) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s", &cmd->name, why);
+        return NGX_CONF_ERROR;
     }
-    if (!rule->own_line) {
-        return (char *)why;
-    }
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s", &cmd->name, why);
-    return NGX_CONF_ERROR;
+    *slot = arg;
+    return NGX_CONF_OK;
 }
 
 /* A duration in nginx's units (7200, 120m, 2h), checked by the core's
@@ -625,8 +592,7 @@ static void consent_exit_process(ngx_cycle_t *cycle)
 
 #define ANY_LEVEL (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
 #define LCF(field) offsetof(ngx_http_consent_loc_conf_t, field)
-#define WORD(check, once, own_line) \
-    (void *)&(const word_rule_t){ check, once, own_line }
+#define WORD(check, once) (void *)&(const word_rule_t){ check, once }
 #define PATH(ok, refusal) (void *)&(const path_rule_t){ ok, refusal }
 #define DURATION(ok, refusal) (void *)&(const duration_rule_t){ ok, refusal }
 
@@ -651,7 +617,7 @@ static ngx_command_t consent_commands[] = {
       NULL },
     { ngx_string("consent_default_language"), ANY_LEVEL | NGX_CONF_TAKE1,
       set_word, NGX_HTTP_LOC_CONF_OFFSET, LCF(flow.default_lang),
-      WORD(lang_check, 0, 0) },
+      WORD(consent_conf_lang_check, 0) },
     { ngx_string("consent_token_lifetime"), ANY_LEVEL | NGX_CONF_TAKE1,
       set_duration, NGX_HTTP_LOC_CONF_OFFSET, LCF(lifetime),
       DURATION(consent_conf_lifetime_ok, "needs a duration between 10s "
@@ -660,12 +626,12 @@ static ngx_command_t consent_commands[] = {
       set_max_body, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
     { ngx_string("consent_success_url"), ANY_LEVEL | NGX_CONF_TAKE1,
       set_word, NGX_HTTP_LOC_CONF_OFFSET, LCF(flow.success_url),
-      WORD(success_url_check, 0, 0) },
+      WORD(consent_conf_success_url_check, 0) },
     /* as Apache's ConsentSite (consent_tenant.h) */
     { ngx_string("consent_site"),
       NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
       set_word, NGX_HTTP_LOC_CONF_OFFSET, LCF(site),
-      WORD(consent_site_check, 1, 1) },
+      WORD(consent_site_check, 1) },
     /* double opt-in (consent_confirm.h), as Apache's ConsentConfirm */
     { ngx_string("consent_confirm"), ANY_LEVEL | NGX_CONF_TAKE1,
       set_confirm, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
@@ -676,11 +642,11 @@ static ngx_command_t consent_commands[] = {
     { ngx_string("consent_mail_command"),
       NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
       set_word, NGX_HTTP_LOC_CONF_OFFSET, LCF(mail_command),
-      WORD(mail_command_check, 1, 1) },
+      WORD(consent_conf_mail_command_check, 1) },
     { ngx_string("consent_mail_from"),
       NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_CONF_TAKE1,
       set_word, NGX_HTTP_LOC_CONF_OFFSET, LCF(mail_from),
-      WORD(mail_from_check, 1, 1) },
+      WORD(consent_conf_mail_from_check, 1) },
     ngx_null_command
 };
 

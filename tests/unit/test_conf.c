@@ -94,6 +94,23 @@ static void success_urls(void **state)
     assert_false(consent_conf_success_url_ok("https:///nohost", pool));
 }
 
+/* The words both servers print after a directive's name. */
+static void one_word_checks(void **state)
+{
+    assert_null(consent_conf_lang_check("pt-BR", pool));
+    assert_string_equal(consent_conf_lang_check("e n", pool),
+                        "a language tag such as en or fr");
+    assert_null(consent_conf_success_url_check("/thanks", pool));
+    assert_string_equal(consent_conf_success_url_check("javascript:x", pool),
+                        "an absolute URL or a path starting with /");
+    assert_null(consent_conf_mail_command_check("/usr/sbin/sendmail -t",
+                                                pool));
+    assert_non_null(consent_conf_mail_command_check("sendmail -t", pool));
+    assert_null(consent_conf_mail_from_check("n@example.org", pool));
+    assert_true(strncmp(consent_conf_mail_from_check("noreply", pool),
+                        "noreply: ", 9) == 0);
+}
+
 static void secret_files(void **state)
 {
     consent_keyring_t *ring = NULL;
@@ -213,6 +230,7 @@ int main(void)
         cmocka_unit_test(paths),
         cmocka_unit_test(language_tags),
         cmocka_unit_test(success_urls),
+        cmocka_unit_test(one_word_checks),
         cmocka_unit_test(secret_files),
         cmocka_unit_test(locations_and_links),
         cmocka_unit_test(host_sites),
