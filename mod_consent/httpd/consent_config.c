@@ -413,8 +413,9 @@ const command_rec consent_cmds[] = {
                   "how long a confirmation link works (default 7d)"),
     AP_INIT_TAKE1("ConsentMailCommand", set_server_word,
                   WORD(consent_conf_mail_command_check, consent_server_conf,
-                       mail_command), RSRC_CONF, "the command (quoted) that reads a message on "
-                  "its standard input (default /usr/sbin/sendmail -t -i)"),
+                       mail_command), RSRC_CONF,
+                  "the command (quoted) that reads a message on its "
+                  "standard input (default /usr/sbin/sendmail -t -i)"),
     AP_INIT_TAKE1("ConsentMailFrom", set_server_word,
                   WORD(consent_conf_mail_from_check, consent_server_conf,
                        mail_from), RSRC_CONF,

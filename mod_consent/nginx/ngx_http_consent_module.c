@@ -191,7 +191,8 @@ static char *set_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
     if (!path) {
         return NGX_CONF_ERROR;
     }
-    if ((err = consent_conf_secret_file(&lcf->keys, path, &ngx_http_consent_names, p))) {
+    if ((err = consent_conf_secret_file(&lcf->keys, path,
+                                        &ngx_http_consent_names, p))) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "consent_secret_file: %s",
                            err);
         return NGX_CONF_ERROR;
@@ -413,7 +414,8 @@ static char *merge_confirm(ngx_conf_t *cf, ngx_http_consent_loc_conf_t *conf)
     }
     problem = consent_conf_confirm_problem(conf->form, (int)conf->guard,
                                            conf->mail_from,
-                                           conf->mail_command, &ngx_http_consent_names,
+                                           conf->mail_command,
+                                           &ngx_http_consent_names,
                                            &conf->flow.mail_argv,
                                            main_conf(cf)->pool);
     if (problem) {
