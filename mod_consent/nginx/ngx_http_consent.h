@@ -23,6 +23,9 @@ typedef struct {
     /* when this worker last failed to use it, 0 when fine (written on
      * the event loop only) */
     time_t failed;
+    /* this worker's group-commit writer (consent_writer.h): every proof
+     * goes through it; NULL when it could not start (writes answer 503) */
+    struct consent_writer_t *writer;
 } ngx_http_consent_store_t;
 
 typedef struct {
@@ -154,7 +157,11 @@ ngx_int_t ngx_http_consent_post_store(ngx_http_request_t *r,
  * user; never fatal. */
 void ngx_http_consent_migrate(ngx_cycle_t *cycle, ngx_array_t *stores);
 
-/* Closes every connection the threads opened (exit_process). */
+/* Starts a worker's writer for each store (init_process). */
+void ngx_http_consent_start_writers(ngx_cycle_t *cycle, ngx_array_t *stores);
+
+/* Drains and stops the writers, then closes every connection the threads
+ * opened (exit_process). */
 void ngx_http_consent_close_all(void);
 
 #endif

@@ -576,6 +576,9 @@ static ngx_int_t consent_init_process(ngx_cycle_t *cycle)
         && apr_dbd_get_driver(mcf->pool, "sqlite3", &sqlite) == APR_SUCCESS) {
         (void)consent_store_sqlite_defaults(mcf->pool);
     }
+    if (mcf) {
+        ngx_http_consent_start_writers(cycle, mcf->store_list);
+    }
     if (mcf && mcf->mails) {
         /* the mail command is this worker's child, waited for by the
          * thread that sent it: nginx's SIGCHLD handler would reap it

@@ -5,10 +5,13 @@
  * they are done, the way ngx_http_copy_filter_module resumes a request
  * after a threaded read (r->main->blocked, r->aio).
  *
- * Each pool thread keeps its own connection per store (APR DBD handles
- * are not thread-safe), its own lane (one writer, one chain) and the
- * lane's memory; a connection that failed is closed and opened afresh by
- * the next task, so the store recovers without a reload.
+ * Proofs are written by the worker's group-commit writer, one per store
+ * (consent_writer.h, as Apache's children): a pool thread waits there
+ * for the commit that holds its proof, and proofs that arrive together
+ * share one. Reads (an unsubscribe link's status, a probe) use the
+ * thread's own connection (APR DBD handles are not thread-safe); a
+ * connection that failed is closed and opened afresh by the next task,
+ * so the store recovers without a reload.
  */
 #include "ngx_http_consent.h"
 
@@ -18,14 +21,13 @@
 
 #include "consent_store_conn.h"
 #include "consent_store_setup.h"
+#include "consent_writer.h"
 
 typedef struct consent_conn_s consent_conn_t;
 
 struct consent_conn_s {
     const ngx_http_consent_store_t *def;
     consent_store_conn_t conn;
-    char lane[64];
-    consent_lane_cache_t cache;
     consent_conn_t *next;           /* this thread's */
     consent_conn_t *all_next;       /* every thread's, for exit */
 };
@@ -60,9 +62,6 @@ static consent_conn_t *thread_conn(const ngx_http_consent_store_t *def)
     c->def = def;
     c->conn.driver_name = def->driver;
     c->conn.params = def->params;
-    apr_cpystrn(c->lane, consent_store_lane_id(c->conn.pool),
-                sizeof c->lane);
-    apr_pool_clear(c->conn.pool);
     c->next = thread_conns;
     thread_conns = c;
     pthread_mutex_lock(&all_lock);
@@ -77,21 +76,21 @@ static void store_task(void *data, ngx_log_t *log)
 {
     consent_task_t *t = data;
     consent_flow_t *f = t->flow;
-    consent_conn_t *c = thread_conn(t->lcf->store);
+    consent_conn_t *c = NULL;
 
-    if (!c) {
-        *t->error = "out of memory";
-        consent_flow_store(f, NULL, NULL, NULL);
-        return;
+    f->writer = t->lcf->store->writer;
+    if (!f->writer && f->op == CONSENT_FLOW_OP_RECORD) {
+        *t->error = "its writer did not start";
     }
-    consent_flow_store(f, consent_store_conn_get(&c->conn, f->pool,
-                                                 t->error),
-                       c->lane, &c->cache);
-    if (consent_flow_store_failed(f)) {
-        /* a fresh connection next time; the lane memory is checked
-         * against the store anyway, forget it to save a retry */
-        consent_store_conn_close(&c->conn);
-        memset(&c->cache, 0, sizeof c->cache);
+    else if (consent_flow_needs_store(f)
+             && !(c = thread_conn(t->lcf->store))) {
+        *t->error = "out of memory";
+    }
+    consent_flow_store(f, c ? consent_store_conn_get(&c->conn, f->pool,
+                                                     t->error)
+                            : NULL, NULL, NULL);
+    if (c && consent_flow_store_failed(f)) {
+        consent_store_conn_close(&c->conn);     /* a fresh one next time */
     }
 }
 
@@ -141,10 +140,42 @@ ngx_int_t ngx_http_consent_post_store(ngx_http_request_t *r,
     return NGX_OK;
 }
 
+/* The writers' pool: each writer's cleanup drains it and joins its
+ * thread before anything else of it goes. */
+static apr_pool_t *writers_pool;
+
+void ngx_http_consent_start_writers(ngx_cycle_t *cycle, ngx_array_t *stores)
+{
+    ngx_http_consent_store_t **st = stores->elts;
+    apr_hash_t *started;
+    apr_status_t rv;
+    ngx_uint_t i;
+
+    if (!stores->nelts
+        || apr_pool_create(&writers_pool, NULL) != APR_SUCCESS) {
+        return;
+    }
+    started = apr_hash_make(writers_pool);
+    for (i = 0; i < stores->nelts; ++i) {
+        rv = consent_writer_shared(&st[i]->writer, started, st[i]->driver,
+                                   st[i]->params, writers_pool);
+        if (rv != APR_SUCCESS) {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, rv, "consent: store %s: "
+                          "cannot start its writer thread, submissions "
+                          "answer 503", consent_store_label(
+                              st[i]->driver, st[i]->params, writers_pool));
+        }
+    }
+}
+
 void ngx_http_consent_close_all(void)
 {
     consent_conn_t *c, *next;
 
+    if (writers_pool) {
+        apr_pool_destroy(writers_pool);
+        writers_pool = NULL;
+    }
     for (c = all_conns; c; c = next) {
         next = c->all_next;
         consent_store_conn_close(&c->conn);

@@ -1,7 +1,8 @@
 """Group commit (issue 15): proofs that arrive together are written by the
 process's one writer in one transaction; each request gets its own
 outcome (a token replayed at the same moment fails alone, 409), the chain
-verifies, and the writer drains and stops with its child."""
+verifies, and the writer drains and stops with its child. An nginx
+worker has the same writer, fed by its thread pool."""
 import re
 import threading
 
@@ -9,6 +10,7 @@ import pytest
 import requests
 
 import harness
+import nginx_harness
 from conftest import STORES, get_form, store_params
 
 MPM = """
@@ -48,13 +50,11 @@ def post_together(server, tokens):
     return out
 
 
-@pytest.mark.parametrize("driver", STORES)
-def test_replays_at_the_same_moment_fail_alone(request, driver):
-    driver, params = store_params(request, driver)
-    server = harness.ApacheServer(driver=driver, params=params, extra=MPM)
-    request.addfinalizer(server.cleanup)
-    server.start(single=False)
-    rounds, stored = 3, 0
+def replay_rounds(server, rounds=3):
+    """Rounds of 16 forms each posted twice at once: one 200 and one 409
+    per form; the chain verifies, in one lane (one writer for the one
+    serving process). Returns how many posts reached the writer."""
+    stored = 0
     for _ in range(rounds):
         tokens = [get_form(server)[1] for _ in range(16)]
         out = post_together(server, tokens + tokens)     # each one twice
@@ -65,18 +65,45 @@ def test_replays_at_the_same_moment_fail_alone(request, driver):
     assert len(harness.export(server)) == stored
     p = harness.verify(server)
     assert p.returncode == 0, p.stdout + p.stderr
-    # one lane: one writer for the one process
     assert "1 lanes" in p.stdout or "1 lane" in p.stdout, p.stdout
+    return rounds * 32
+
+
+@pytest.mark.parametrize("driver", STORES)
+def test_replays_at_the_same_moment_fail_alone(request, driver):
+    driver, params = store_params(request, driver)
+    server = harness.ApacheServer(driver=driver, params=params, extra=MPM)
+    request.addfinalizer(server.cleanup)
+    server.start(single=False)
+    posts = replay_rounds(server)
     sizes = [int(n) for n in re.findall(r"batch of (\d+) proof",
                                         server.error_log())]
-    assert sum(sizes) == rounds * 32, sizes
+    assert sum(sizes) == posts, sizes
     print("batch sizes:", sorted(sizes, reverse=True)[:10])
     server.stop()
     log = server.error_log()
-    assert "writer stops after %d proof(s)" % (rounds * 32) in log, log[-2000:]
+    assert "writer stops after %d proof(s)" % posts in log, log[-2000:]
     for sign in ("exit signal", "Segmentation fault", "AH00051", "AH00052"):
         assert sign not in log, log[-3000:]
 
+
+@pytest.mark.parametrize("driver", STORES)
+def test_nginx_workers_commit_together_too(request, driver):
+    """nginx's pool threads hand their proofs to the worker's writer: the
+    same outcomes, and posts that arrive together share commits."""
+    driver, params = store_params(request, driver)
+    server = nginx_harness.NginxServer(driver=driver, params=params)
+    request.addfinalizer(server.cleanup)
+    server.start()
+    posts = replay_rounds(server)
+    server.stop()
+    log = server.error_log()
+    m = re.search(r"writer stops after (\d+) proof\(s\) in (\d+) "
+                  r"commit\(s\), largest batch (\d+)", log)
+    assert m, log[-2000:]
+    print("commits:", m.group(2), "largest batch:", m.group(3))
+    assert int(m.group(1)) == posts
+    assert int(m.group(2)) < posts and int(m.group(3)) >= 2, m.group(0)
 
 LOCKUP_MPM = """
 StartServers 2
