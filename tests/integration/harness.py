@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -550,3 +551,40 @@ def verify(server, *extra_keys):
     for k in extra_keys:
         args += ["-k", k]
     return consentctl(*(args + ["verify"]))
+
+
+class SqliteLock:
+    """`with SqliteLock(path):` another connection holds the sqlite3
+    file's exclusive lock for `seconds` (a commit, a checkpoint,
+    consentctl) while the block runs: what comes in must wait for it,
+    not fail "database is locked"."""
+
+    def __init__(self, path, seconds=1.5):
+        self.path, self.seconds = path, seconds
+        self.held = threading.Event()
+        self.thread = threading.Thread(target=self._hold)
+
+    def _hold(self):
+        import sqlite3
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None)
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            db.execute("BEGIN EXCLUSIVE")
+            db.execute("UPDATE consent_schema_version SET version = version")
+            db.execute("COMMIT")        # the lock stays: exclusive mode
+        except sqlite3.Error as e:
+            self.error = e
+            self.held.set()
+            return
+        self.held.set()
+        time.sleep(self.seconds)
+        db.close()
+
+    def __enter__(self):
+        self.error = None
+        self.thread.start()
+        assert self.held.wait(10) and self.error is None, self.error
+        return self
+
+    def __exit__(self, *exc):
+        self.thread.join()

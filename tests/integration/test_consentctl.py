@@ -138,29 +138,11 @@ def test_reader_waits_for_a_locked_sqlite3_store(fresh_apache):
     """A writer holding the file's lock for a moment (a server's commit,
     a checkpoint) makes a reader wait, not fail "database is locked":
     consentctl's first statement already has the busy timeout."""
-    import sqlite3
-    import threading
-
     server = fresh_apache(driver="sqlite3").start()
     consent(server, "locked@example.org", "newsletter")
     server.stop()                   # its connections would share the file
-    held = threading.Event()
-
-    def hold():
-        db = sqlite3.connect(server.params, isolation_level=None)
-        db.execute("PRAGMA locking_mode=EXCLUSIVE")
-        db.execute("BEGIN EXCLUSIVE")
-        db.execute("UPDATE consent_lane SET head_seq = head_seq")
-        db.execute("COMMIT")            # the lock stays: exclusive mode
-        held.set()
-        time.sleep(1.5)
-        db.close()
-
-    t = threading.Thread(target=hold)
-    t.start()
-    assert held.wait(10)
-    p = ctl(server, "status", "--subject", "locked@example.org")
-    t.join()
+    with harness.SqliteLock(server.params):
+        p = ctl(server, "status", "--subject", "locked@example.org")
     assert p.returncode == 0, p.stderr
     assert "newsletter\tgiven" in p.stdout, p.stdout
 
