@@ -252,12 +252,20 @@ static char *set_path(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
         return NGX_CONF_ERROR;
     }
     *(const char **)((char *)c + cmd->offset) = path;
-    /* the schema ships with the templates */
-    if (cmd->offset == offsetof(ngx_http_consent_loc_conf_t, template_dir)
-        && cf->cmd_type == NGX_HTTP_MAIN_CONF) {
-        main_conf(cf)->schema_dir = path;
-    }
     return NGX_CONF_OK;
+}
+
+/* The schema ships with the templates: http's directory also gives the
+ * schema that consent_form checks definitions with. */
+static char *set_template_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *c)
+{
+    ngx_http_consent_loc_conf_t *lcf = c;
+    char *rv = set_path(cf, cmd, c);
+
+    if (rv == NGX_CONF_OK && cf->cmd_type == NGX_HTTP_MAIN_CONF) {
+        main_conf(cf)->schema_dir = lcf->template_dir;
+    }
+    return rv;
 }
 
 /* Every problem on a line of its own: an admin sees all mistakes at once,
@@ -607,7 +615,7 @@ static ngx_command_t consent_commands[] = {
     { ngx_string("consent_store"), ANY_LEVEL | NGX_CONF_TAKE2,
       set_store, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
     { ngx_string("consent_template_dir"), ANY_LEVEL | NGX_CONF_TAKE1,
-      set_path, NGX_HTTP_LOC_CONF_OFFSET, LCF(template_dir),
+      set_template_dir, NGX_HTTP_LOC_CONF_OFFSET, LCF(template_dir),
       PATH(consent_conf_dir_ok, "is not a directory") },
     /* as Apache's ConsentStyle (consent_style.h) */
     { ngx_string("consent_style"), ANY_LEVEL | NGX_CONF_TAKE1,
